@@ -1,0 +1,158 @@
+package io.imgvec.jobs;
+
+import static org.apache.spark.sql.functions.col;
+
+import io.imgvec.config.ConfigException;
+import io.imgvec.config.ConfigKeys;
+import io.imgvec.config.ImgvecConfig;
+import io.imgvec.model.Embedder;
+import io.imgvec.model.ModelFiles;
+import io.imgvec.model.ModelSpec;
+import io.imgvec.pipeline.ImageFetcher;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import java.util.stream.Stream;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+
+/**
+ * Manifest → embeddings Parquet + errors Parquet. Every manifest row ends up exactly once in
+ * {@code <output>/embeddings} or {@code <output>/errors} (or, with output.mode=resume, was already embedded by an
+ * earlier run with the same model).
+ */
+public final class EmbedJob {
+  private EmbedJob() {}
+
+  public static RunSummary run(SparkSession spark, String manifestUri, String outputUri, ImgvecConfig config)
+      throws IOException {
+    long start = System.nanoTime();
+    Configuration hadoopConf = spark.sparkContext().hadoopConfiguration();
+    String modelId = modelIdOf(config, hadoopConf);
+    Dataset<Row> manifest = ManifestReader.read(spark, manifestUri, config.get(ConfigKeys.MANIFEST_FORMAT));
+    long rowsRead = manifest.count();
+    boolean resume = config.get(ConfigKeys.OUTPUT_MODE).equals("resume");
+    String embeddingsUri = outputUri + "/embeddings";
+    Dataset<Row> todo = resume ? withoutEmbedded(spark, manifest, embeddingsUri, modelId) : manifest;
+    int partitions = config.get(ConfigKeys.PARTITIONS);
+    if (partitions > 0) {
+      todo = todo.repartition(partitions);
+    }
+
+    List<String> carried = ManifestReader.carriedColumns(manifest);
+    StructType outputSchema = EmbedOutput.schema(manifest.schema(), carried);
+    var sc = spark.sparkContext();
+    EmbedPartition.Metrics metrics = new EmbedPartition.Metrics(sc.longAccumulator("rows"),
+        sc.longAccumulator("model_loads"), sc.longAccumulator("read_ns"), sc.longAccumulator("decode_ns"),
+        sc.longAccumulator("inference_ns"));
+    String manifestDir = new Path(manifestUri).getParent().toString();
+    ImageFetcher fetcher = new ImageFetcher(SparkSessions.hadoopProperties(spark), config.get(ConfigKeys.MAX_BYTES));
+    EmbedPartition embed = new EmbedPartition(config, fetcher, manifestDir, todo.schema(), carried, metrics);
+
+    // Inference runs once; the result is kept on executor disk and split into the two datasets.
+    Dataset<Row> results = todo.mapPartitions(embed, Encoders.row(outputSchema)).persist(StorageLevel.DISK_ONLY());
+    Map<String, Long> errorsByClass;
+    long embedded;
+    long inferStart;
+    try (ProgressReporter progress = new ProgressReporter(sc, "embed", metrics.rowsDone(), 10_000)) {
+      inferStart = System.nanoTime();
+      List<Row> counts = results.groupBy(EmbedOutput.STATUS, "error_class").count().collectAsList();
+      embedded = counts.stream().filter(r -> r.getString(0).equals(EmbedOutput.EMBEDDED)).mapToLong(r -> r.getLong(2))
+          .sum();
+      errorsByClass = counts.stream().filter(r -> r.getString(0).equals(EmbedOutput.ERROR))
+          .collect(Collectors.toMap(r -> r.getString(1), r -> r.getLong(2), Long::sum, TreeMap::new));
+      results.filter(col(EmbedOutput.STATUS).equalTo(EmbedOutput.EMBEDDED))
+          .select(columns(EmbedOutput.EMBEDDING_COLUMNS, carried)).write()
+          .mode(resume ? SaveMode.Append : SaveMode.Overwrite).parquet(embeddingsUri);
+      results.filter(col(EmbedOutput.STATUS).equalTo(EmbedOutput.ERROR))
+          .select(columns(EmbedOutput.ERROR_COLUMNS, List.of())).write().mode(SaveMode.Overwrite)
+          .parquet(outputUri + "/errors");
+    } finally {
+      results.unpersist();
+    }
+
+    long errors = errorsByClass.values().stream().mapToLong(Long::longValue).sum();
+    long skipped = resume ? rowsRead - todo.count() : 0;
+    double seconds = (System.nanoTime() - start) / 1e9;
+    RunSummary summary = new RunSummary("embed")
+        .put("manifest", manifestUri)
+        .put("output", outputUri)
+        .put("mode", config.get(ConfigKeys.OUTPUT_MODE))
+        .put("model_id", modelId)
+        .put("rows_read", rowsRead)
+        .put("embedded", embedded)
+        .put("errors", errors)
+        .put("errors_by_class", errorsByClass)
+        .put("skipped_already_embedded", skipped)
+        .put("accounting_ok", embedded + errors + skipped == rowsRead)
+        .put("duration_s", round(seconds))
+        .put("images_per_second", round(embedded / Math.max(seconds, 1e-9)))
+        .put("embed_and_write_s", round((System.nanoTime() - inferStart) / 1e9))
+        .put("model_loads", metrics.modelLoads().value())
+        .put("stage_ms_per_image", Map.of(
+            "read", perImage(metrics.readNanos().value(), rowsRead - skipped),
+            "decode_preprocess", perImage(metrics.decodeNanos().value(), rowsRead - skipped),
+            "inference", perImage(metrics.inferenceNanos().value(), embedded)))
+        .put("embeddings", embeddingsUri)
+        .put("errors_dataset", outputUri + "/errors");
+    summary.writeTo(outputUri, hadoopConf);
+    return summary;
+  }
+
+  /** model_id as the executors will compute it, resolved on the driver for the summary and resume check. */
+  private static String modelIdOf(ImgvecConfig config, Configuration hadoopConf) throws IOException {
+    ModelSpec spec = ModelSpec.from(config);
+    boolean gpu = config.get(ConfigKeys.DEVICE).equals("gpu");
+    if (ModelFiles.isZooUrl(spec.uri())) {
+      try (Embedder e = Embedder.load(spec, -1, hadoopConf)) {
+        return e.modelId();
+      }
+    }
+    return ModelFiles.resolve(spec, gpu, hadoopConf).modelId();
+  }
+
+  private static Dataset<Row> withoutEmbedded(SparkSession spark, Dataset<Row> manifest, String embeddingsUri,
+      String modelId) throws IOException {
+    Path path = new Path(embeddingsUri);
+    FileSystem fs = path.getFileSystem(spark.sparkContext().hadoopConfiguration());
+    if (!fs.exists(path)) {
+      return manifest;
+    }
+    Dataset<Row> existing = spark.read().parquet(embeddingsUri);
+    List<String> otherModels = existing.select("model_id").distinct().filter(col("model_id").notEqual(modelId))
+        .as(Encoders.STRING()).collectAsList();
+    if (!otherModels.isEmpty()) {
+      throw new ConfigException("output.mode=resume: " + embeddingsUri + " holds embeddings of other models "
+          + otherModels + ", not " + modelId + "; use output.mode=overwrite or another output");
+    }
+    Dataset<Row> embeddedIds = existing.select(ManifestReader.IMAGE_ID).distinct();
+    Dataset<Row> clean = manifest.filter(col(ManifestReader.ISSUE).isNull());
+    return clean.join(embeddedIds, clean.col(ManifestReader.IMAGE_ID).equalTo(embeddedIds.col(ManifestReader.IMAGE_ID)),
+            "left_anti")
+        .unionByName(manifest.filter(col(ManifestReader.ISSUE).isNotNull()));
+  }
+
+  private static Column[] columns(List<String> fixed, List<String> carried) {
+    return Stream.concat(fixed.stream(), carried.stream()).map(functions::col).toArray(Column[]::new);
+  }
+
+  private static double perImage(long nanos, long images) {
+    return images == 0 ? 0 : round(nanos / 1e6 / images);
+  }
+
+  private static double round(double v) {
+    return Math.round(v * 1000) / 1000.0;
+  }
+}

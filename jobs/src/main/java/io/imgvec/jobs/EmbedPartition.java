@@ -1,0 +1,175 @@
+package io.imgvec.jobs;
+
+import io.imgvec.config.ConfigKeys;
+import io.imgvec.config.ImgvecConfig;
+import io.imgvec.image.ImageDecoder;
+import io.imgvec.model.EmbedderCache;
+import io.imgvec.model.ModelSpec;
+import io.imgvec.pipeline.EmbeddingPipeline;
+import io.imgvec.pipeline.EmbeddingPipeline.Item;
+import io.imgvec.pipeline.EmbeddingPipeline.Result;
+import io.imgvec.pipeline.ImageFetcher;
+import io.imgvec.pipeline.StageTimes;
+import java.util.ArrayDeque;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.logging.Logger;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.resource.ResourceInformation;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.LongAccumulator;
+
+/**
+ * The Spark side of inference: wires one partition of manifest rows through the JVM-wide shared model
+ * ({@link EmbedderCache}) and an {@link EmbeddingPipeline}, emitting exactly one output row per input row.
+ */
+final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
+  private static final long serialVersionUID = 1L;
+  private static final Logger LOG = Logger.getLogger(EmbedPartition.class.getName());
+
+  /** Accumulators the driver reads for the run summary. */
+  record Metrics(LongAccumulator rowsDone, LongAccumulator modelLoads, LongAccumulator readNanos,
+      LongAccumulator decodeNanos, LongAccumulator inferenceNanos) implements java.io.Serializable {}
+
+  private final ImgvecConfig config;
+  private final ImageFetcher fetcher;
+  private final String manifestDir;
+  private final StructType inputSchema;
+  private final List<String> carried;
+  private final Metrics metrics;
+
+  EmbedPartition(ImgvecConfig config, ImageFetcher fetcher, String manifestDir, StructType inputSchema,
+      List<String> carried, Metrics metrics) {
+    this.config = config;
+    this.fetcher = fetcher;
+    this.manifestDir = manifestDir;
+    this.inputSchema = inputSchema;
+    this.carried = carried;
+    this.metrics = metrics;
+  }
+
+  @Override
+  public Iterator<Row> call(Iterator<Row> rows) throws Exception {
+    ModelSpec spec = ModelSpec.from(config);
+    EmbedderCache.Lease lease = EmbedderCache.get(spec, gpuIndex(), fetcher.hadoopConf());
+    if (lease.loadedNow()) {
+      metrics.modelLoads().add(1);
+    }
+    String modelId = lease.embedder().modelId();
+    StageTimes times = new StageTimes();
+    EmbeddingPipeline<Row> pipeline = new EmbeddingPipeline<>(lease.embedder(), fetcher,
+        new ImageDecoder(config.get(ConfigKeys.MAX_PIXELS)), config.get(ConfigKeys.BATCH_SIZE),
+        config.get(ConfigKeys.DECODE_THREADS), config.get(ConfigKeys.PREFETCH_BATCHES), times);
+    TaskContext.get().addTaskCompletionListener(context -> {
+      pipeline.close();
+      metrics.readNanos().add(times.readNanos.sum());
+      metrics.decodeNanos().add(times.decodeNanos.sum());
+      metrics.inferenceNanos().add(times.inferenceNanos.sum());
+    });
+    int issueIndex = inputSchema.fieldIndex(ManifestReader.ISSUE);
+    ArrayDeque<Row> rejected = new ArrayDeque<>();
+    Iterator<Item<Row>> items = new Iterator<>() {
+      private Item<Row> next;
+
+      @Override
+      public boolean hasNext() {
+        while (next == null && rows.hasNext()) {
+          Row row = rows.next();
+          if (row.isNullAt(issueIndex)) {
+            next = new Item<>(row, resolve(row.getAs(ManifestReader.URI)));
+          } else {
+            String uri = row.getAs(ManifestReader.URI);
+            rejected.add(errorRow(row, uri == null ? null : resolve(uri), "manifest", row.getString(issueIndex),
+                row.getAs(ManifestReader.ISSUE_MESSAGE)));
+          }
+        }
+        return next != null;
+      }
+
+      @Override
+      public Item<Row> next() {
+        if (!hasNext()) {
+          throw new NoSuchElementException();
+        }
+        Item<Row> item = next;
+        next = null;
+        return item;
+      }
+    };
+    Iterator<Result<Row>> results = pipeline.run(items);
+    return new Iterator<>() {
+      @Override
+      public boolean hasNext() {
+        return !rejected.isEmpty() || results.hasNext() || !rejected.isEmpty();
+      }
+
+      @Override
+      public Row next() {
+        if (!hasNext()) {
+          throw new NoSuchElementException();
+        }
+        metrics.rowsDone().add(1);
+        return rejected.isEmpty() ? toRow(results.next(), modelId) : rejected.poll();
+      }
+    };
+  }
+
+  /** The GPU Spark assigned to this task, -1 for CPU; a GPU the engine cannot use falls back to CPU later. */
+  private int gpuIndex() {
+    if (!config.get(ConfigKeys.DEVICE).equals("gpu")) {
+      return -1;
+    }
+    ResourceInformation gpu = TaskContext.get().resources().get("gpu").getOrElse(() -> null);
+    if (gpu == null || gpu.addresses().length == 0) {
+      LOG.warning("inference.device=gpu but Spark assigned this task no 'gpu' resource"
+          + " (set spark.task.resource.gpu.amount); trying GPU 0");
+      return 0;
+    }
+    return Integer.parseInt(gpu.addresses()[0]);
+  }
+
+  /** Manifest URIs without a scheme are relative to the manifest's directory. */
+  private String resolve(String uri) {
+    return uri.matches("^[a-zA-Z][a-zA-Z0-9+.-]*:.*") ? uri : new Path(new Path(manifestDir), uri).toString();
+  }
+
+  private Row toRow(Result<Row> r, String modelId) {
+    if (r.error() != null) {
+      return errorRow(r.payload(), r.uri(), r.error().stage(), r.error().errorClass(), r.error().getMessage());
+    }
+    Object[] values = new Object[EmbedOutput.FIXED + carried.size()];
+    values[0] = EmbedOutput.EMBEDDED;
+    values[1] = r.payload().getAs(ManifestReader.IMAGE_ID);
+    values[2] = r.uri();
+    values[3] = r.embedding().contentSha256();
+    values[4] = modelId;
+    values[5] = r.embedding().vector();
+    values[6] = r.embedding().width();
+    values[7] = r.embedding().height();
+    copyCarried(r.payload(), values);
+    return RowFactory.create(values);
+  }
+
+  private Row errorRow(Row input, String uri, String stage, String errorClass, String message) {
+    Object[] values = new Object[EmbedOutput.FIXED + carried.size()];
+    values[0] = EmbedOutput.ERROR;
+    values[1] = input.getAs(ManifestReader.IMAGE_ID);
+    values[2] = uri;
+    values[8] = stage;
+    values[9] = errorClass;
+    values[10] = message;
+    copyCarried(input, values);
+    return RowFactory.create(values);
+  }
+
+  private void copyCarried(Row input, Object[] values) {
+    for (int i = 0; i < carried.size(); i++) {
+      values[EmbedOutput.FIXED + i] = input.get(inputSchema.fieldIndex(carried.get(i)));
+    }
+  }
+}

@@ -1,0 +1,35 @@
+package io.imgvec.jobs;
+
+import io.imgvec.config.ConfigKeys;
+import io.imgvec.config.ImgvecConfig;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+
+/** Builds the SparkSession for a job: the master spark-submit gave, or a local one on loopback. */
+public final class SparkSessions {
+  private SparkSessions() {}
+
+  public static SparkSession create(String appName, ImgvecConfig config) {
+    SparkConf conf = new SparkConf().setAppName(appName);
+    if (!conf.contains("spark.master")) {
+      String master = config.get(ConfigKeys.SPARK_MASTER);
+      conf.setMaster(master);
+      if (master.startsWith("local")) {
+        conf.setIfMissing("spark.driver.bindAddress", "127.0.0.1");
+        conf.setIfMissing("spark.driver.host", "127.0.0.1");
+        conf.setIfMissing("spark.ui.enabled", "false");
+        conf.setIfMissing("spark.sql.shuffle.partitions", String.valueOf(Runtime.getRuntime().availableProcessors()));
+      }
+    }
+    return SparkSession.builder().config(conf).getOrCreate();
+  }
+
+  /** The Hadoop settings of the session, shipped to executors for image and model reads (s3a credentials etc.). */
+  public static Map<String, String> hadoopProperties(SparkSession spark) {
+    Map<String, String> props = new HashMap<>();
+    spark.sparkContext().hadoopConfiguration().forEach(e -> props.put(e.getKey(), e.getValue()));
+    return props;
+  }
+}

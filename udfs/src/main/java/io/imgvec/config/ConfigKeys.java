@@ -1,0 +1,69 @@
+package io.imgvec.config;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Every setting imgvec knows, with defaults. {@code conf/imgvec.properties} documents them for users. */
+public final class ConfigKeys {
+  static final Map<String, ConfigKey<?>> ALL = new LinkedHashMap<>();
+
+  private static <T> ConfigKey<T> register(ConfigKey<T> key) {
+    ALL.put(key.name(), key);
+    return key;
+  }
+
+  // Model spec
+  public static final ConfigKey<String> MODEL_URI = register(ConfigKey.string("model.uri",
+      "embedded:mobilenet_v2_nsfwjs", "model file or directory: local path, Hadoop URI (s3a:, hdfs:), djl:// zoo URL,"
+          + " or embedded:<name>"));
+  public static final ConfigKey<String> MODEL_NAME = register(ConfigKey.string("model.name", "",
+      "name used in model_id; empty = derived from the URI"));
+  public static final ConfigKey<String> MODEL_ENGINE = register(ConfigKey.choice("model.engine", "auto",
+      List.of("auto", "PyTorch", "OnnxRuntime"),
+      "inference engine; auto = from the file extension, and for a directory holding both formats ONNX Runtime on"
+          + " CPU, PyTorch on GPU"));
+  public static final ConfigKey<Integer> MODEL_INPUT_SIZE = register(ConfigKey.intRange("model.input-size", 224, 16,
+      2048, "square input side in pixels (center crop size)"));
+  public static final ConfigKey<Integer> MODEL_RESIZE = register(ConfigKey.intRange("model.resize", 224, 16, 4096,
+      "shorter image side is resized to this before the center crop"));
+  public static final ConfigKey<double[]> MODEL_MEAN = register(ConfigKey.triple("model.mean",
+      new double[] {0, 0, 0}, "per-channel RGB mean subtracted after scaling pixels to [0,1]"));
+  public static final ConfigKey<double[]> MODEL_STD = register(ConfigKey.triple("model.std",
+      new double[] {1, 1, 1}, "per-channel RGB std the centred values are divided by"));
+  public static final ConfigKey<String> MODEL_OUTPUT = register(ConfigKey.string("model.output", "embedding",
+      "which model output is the embedding: an output name or a 0-based index"));
+  public static final ConfigKey<Boolean> MODEL_L2_NORMALIZE = register(ConfigKey.bool("model.l2-normalize", true,
+      "L2-normalise embeddings (inner product = cosine)"));
+
+  // Inference
+  public static final ConfigKey<Integer> BATCH_SIZE = register(ConfigKey.intRange("inference.batch-size", 32, 1,
+      4096, "images per model call"));
+  public static final ConfigKey<String> DEVICE = register(ConfigKey.choice("inference.device", "cpu",
+      List.of("cpu", "gpu"), "gpu uses the task's Spark 'gpu' resource, falling back to CPU with a warning"));
+  public static final ConfigKey<Integer> INFERENCE_THREADS = register(ConfigKey.intRange("inference.threads", 0, 0,
+      1024, "intra-op threads per model call; 0 = engine default (all cores)"));
+
+  // Reading and decoding
+  public static final ConfigKey<Integer> DECODE_THREADS = register(ConfigKey.intRange("decode.threads", 1, 1, 256,
+      "threads per task that read and decode ahead of inference"));
+  public static final ConfigKey<Integer> PREFETCH_BATCHES = register(ConfigKey.intRange("decode.prefetch-batches", 2,
+      1, 64, "batches read and decoded ahead of the one being inferred"));
+  public static final ConfigKey<Long> MAX_PIXELS = register(ConfigKey.longRange("decode.max-pixels", 100_000_000L,
+      1, Integer.MAX_VALUE, "images declaring more pixels than this are rejected before decoding"));
+  public static final ConfigKey<Long> MAX_BYTES = register(ConfigKey.longRange("read.max-bytes", 64L << 20, 1,
+      Integer.MAX_VALUE - 8, "image files larger than this are rejected before reading (k/m/g suffixes)"));
+
+  // Embed job
+  public static final ConfigKey<String> MANIFEST_FORMAT = register(ConfigKey.choice("manifest.format", "auto",
+      List.of("auto", "csv", "jsonl", "parquet"), "manifest format; auto = from the extension"));
+  public static final ConfigKey<String> OUTPUT_MODE = register(ConfigKey.choice("output.mode", "overwrite",
+      List.of("overwrite", "resume"), "overwrite replaces the output; resume keeps rows already embedded with the"
+          + " same model and processes the rest"));
+  public static final ConfigKey<Integer> PARTITIONS = register(ConfigKey.intRange("job.partitions", 0, 0, 1_000_000,
+      "input partitions for inference; 0 = Spark's default parallelism"));
+  public static final ConfigKey<String> SPARK_MASTER = register(ConfigKey.string("spark.master", "local[*]",
+      "Spark master used when the launcher runs a job itself"));
+
+  private ConfigKeys() {}
+}

@@ -1,0 +1,108 @@
+package io.imgvec.config;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+
+/**
+ * The one typed, validated configuration shared by every job: a properties file plus {@code key=value}
+ * overrides. Unknown keys and bad values are rejected up front, naming the valid choices.
+ */
+public final class ImgvecConfig implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  private final Map<String, Object> values;
+
+  private ImgvecConfig(Map<String, Object> values) {
+    this.values = Collections.unmodifiableMap(values);
+  }
+
+  /** Defaults only. */
+  public static ImgvecConfig defaults() {
+    return of(Map.of());
+  }
+
+  /** Validates and types the raw settings; every key not given takes its default. */
+  public static ImgvecConfig of(Map<String, String> raw) {
+    Map<String, Object> typed = new LinkedHashMap<>();
+    for (ConfigKey<?> key : ConfigKeys.ALL.values()) {
+      typed.put(key.name(), key.defaultValue());
+    }
+    for (Map.Entry<String, String> e : new TreeMap<>(raw).entrySet()) {
+      ConfigKey<?> key = ConfigKeys.ALL.get(e.getKey());
+      if (key == null) {
+        throw new ConfigException("unknown configuration key '" + e.getKey() + "'; valid keys: "
+            + String.join(", ", ConfigKeys.ALL.keySet()));
+      }
+      typed.put(key.name(), key.parse(e.getValue().trim()));
+    }
+    return new ImgvecConfig(typed);
+  }
+
+  /** Loads {@code file} (may be null) and applies {@code overrides} on top. */
+  public static ImgvecConfig load(Path file, Map<String, String> overrides) {
+    Map<String, String> raw = new LinkedHashMap<>();
+    if (file != null) {
+      raw.putAll(readProperties(file));
+    }
+    raw.putAll(overrides);
+    return of(raw);
+  }
+
+  /** A copy with some settings changed, validated like the rest. */
+  public ImgvecConfig with(Map<String, String> overrides) {
+    Map<String, String> raw = new LinkedHashMap<>();
+    values.forEach((k, v) -> raw.put(k, ConfigKeys.ALL.get(k).format(v)));
+    raw.putAll(overrides);
+    return of(raw);
+  }
+
+  @SuppressWarnings("unchecked")
+  public <T> T get(ConfigKey<T> key) {
+    return (T) values.get(key.name());
+  }
+
+  /** All settings as strings, for run summaries and for passing to executors. */
+  public Map<String, String> asStrings() {
+    Map<String, String> out = new LinkedHashMap<>();
+    values.forEach((k, v) -> out.put(k, ConfigKeys.ALL.get(k).format(v)));
+    return out;
+  }
+
+  private static Map<String, String> readProperties(Path file) {
+    Properties props = new Properties();
+    try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      props.load(reader);
+    } catch (IOException e) {
+      throw new ConfigException("cannot read configuration file " + file + ": " + e.getMessage());
+    }
+    Map<String, String> raw = new LinkedHashMap<>();
+    for (String name : props.stringPropertyNames()) {
+      raw.put(name, props.getProperty(name));
+    }
+    return raw;
+  }
+
+  /** Splits {@code --key=value} / {@code key=value} arguments into a map; anything else is an error. */
+  public static Map<String, String> parseOverrides(List<String> args) {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (String arg : args) {
+      String body = arg.startsWith("--") ? arg.substring(2) : arg;
+      int eq = body.indexOf('=');
+      if (eq <= 0) {
+        throw new ConfigException("expected --key=value, got '" + arg + "'");
+      }
+      out.put(body.substring(0, eq), body.substring(eq + 1));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,202 @@
+package io.imgvec.model;
+
+import ai.djl.Device;
+import ai.djl.MalformedModelException;
+import ai.djl.engine.Engine;
+import ai.djl.inference.Predictor;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.repository.zoo.Criteria;
+import ai.djl.repository.zoo.ModelNotFoundException;
+import ai.djl.repository.zoo.ZooModel;
+import ai.djl.translate.NoopTranslator;
+import ai.djl.translate.TranslateException;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.logging.Logger;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+
+/**
+ * A loaded model that turns batches of preprocessed tensors into embeddings. The model is shared; each thread works
+ * through its own {@link Session} (DJL predictors are not thread-safe, models are).
+ */
+public final class Embedder implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(Embedder.class.getName());
+
+  private final ModelSpec spec;
+  private final ZooModel<NDList, NDList> model;
+  private final String modelId;
+  private final String engine;
+  private final Device device;
+  private final List<String> outputNames;
+
+  private Embedder(ModelSpec spec, ZooModel<NDList, NDList> model, String modelId, String engine, Device device,
+      List<String> outputNames) {
+    this.spec = spec;
+    this.model = model;
+    this.modelId = modelId;
+    this.engine = engine;
+    this.device = device;
+    this.outputNames = outputNames;
+  }
+
+  /**
+   * Loads the model on {@code gpuIndex} (negative = CPU). A GPU the engine cannot see falls back to CPU with a
+   * warning, so a misconfigured cluster still produces embeddings.
+   */
+  public static Embedder load(ModelSpec spec, int gpuIndex, Configuration hadoopConf) throws IOException {
+    boolean zoo = ModelFiles.isZooUrl(spec.uri());
+    ModelFiles.Resolved resolved = zoo ? null : ModelFiles.resolve(spec, gpuIndex >= 0, hadoopConf);
+    String engine = zoo ? (spec.engine().equals("auto") ? ModelFiles.PYTORCH : spec.engine()) : resolved.engine();
+    Device device = chooseDevice(engine, gpuIndex);
+    if (engine.equals(ModelFiles.PYTORCH) && spec.threads() > 0) {
+      // libtorch reads these once, when the engine starts in this JVM.
+      System.setProperty("ai.djl.pytorch.num_threads", String.valueOf(spec.threads()));
+      System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+    }
+    Criteria.Builder<NDList, NDList> criteria = Criteria.builder()
+        .setTypes(NDList.class, NDList.class)
+        .optEngine(engine)
+        .optDevice(device)
+        .optTranslator(new NoopTranslator());
+    if (zoo) {
+      criteria.optModelUrls(spec.uri());
+    } else {
+      criteria.optModelPath(resolved.file());
+    }
+    if (engine.equals(ModelFiles.ONNX) && spec.threads() > 0) {
+      criteria.optOption("intraOpNumThreads", String.valueOf(spec.threads())).optOption("interOpNumThreads", "1");
+    }
+    ZooModel<NDList, NDList> model;
+    try {
+      model = criteria.build().loadModel();
+    } catch (ModelNotFoundException | MalformedModelException e) {
+      throw new IOException("cannot load model " + spec.uri() + " with engine " + engine + ": " + e.getMessage(), e);
+    }
+    String name = spec.name().isEmpty() ? ModelFiles.defaultName(spec.uri()) : spec.name();
+    String modelId = zoo ? ModelFiles.modelId(name, zooModelFile(model.getModelPath())) : resolved.modelId();
+    List<String> outputs = zoo ? List.of() : resolved.outputNames();
+    LOG.info("loaded model " + modelId + " on " + engine + "/" + device);
+    return new Embedder(spec, model, modelId, engine, device, outputs);
+  }
+
+  private static Device chooseDevice(String engine, int gpuIndex) {
+    if (gpuIndex < 0) {
+      return Device.cpu();
+    }
+    int visible = Engine.getEngine(engine).getGpuCount();
+    if (gpuIndex >= visible) {
+      LOG.warning("GPU " + gpuIndex + " requested but engine " + engine + " sees " + visible
+          + " GPU(s); falling back to CPU");
+      return Device.cpu();
+    }
+    return Device.gpu(gpuIndex);
+  }
+
+  private static Path zooModelFile(Path modelDir) throws IOException {
+    try (Stream<Path> files = Files.walk(modelDir)) {
+      return files.filter(f -> f.toString().endsWith(".pt") || f.toString().endsWith(".onnx")).findFirst()
+          .orElseThrow(() -> new IOException("no model file under " + modelDir));
+    }
+  }
+
+  public String modelId() {
+    return modelId;
+  }
+
+  public String engine() {
+    return engine;
+  }
+
+  public Device device() {
+    return device;
+  }
+
+  public ModelSpec spec() {
+    return spec;
+  }
+
+  public Session newSession() {
+    return new Session(model.newPredictor());
+  }
+
+  @Override
+  public void close() {
+    model.close();
+  }
+
+  /** One thread's handle on the shared model. */
+  public final class Session implements AutoCloseable {
+    private final Predictor<NDList, NDList> predictor;
+
+    private Session(Predictor<NDList, NDList> predictor) {
+      this.predictor = predictor;
+    }
+
+    /**
+     * Embeds {@code count} tensors laid out one after another in {@code batch}; returns one vector per tensor.
+     */
+    public float[][] embed(float[] batch, int count) throws TranslateException {
+      int side = spec.inputSize();
+      try (NDManager manager = model.getNDManager().newSubManager(device)) {
+        NDArray input = manager.create(FloatBuffer.wrap(batch, 0, count * 3 * side * side),
+            new Shape(count, 3, side, side));
+        NDList outputs = predictor.predict(new NDList(input));
+        NDArray embedding = pickOutput(outputs).reshape(count, -1);
+        if (spec.l2Normalize()) {
+          embedding = embedding.div(embedding.norm(new int[] {1}, true).clip(1e-12f, Float.MAX_VALUE));
+        }
+        float[] flat = embedding.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+        int dim = flat.length / count;
+        float[][] out = new float[count][];
+        for (int i = 0; i < count; i++) {
+          out[i] = java.util.Arrays.copyOfRange(flat, i * dim, (i + 1) * dim);
+        }
+        return out;
+      }
+    }
+
+    private NDArray pickOutput(NDList outputs) {
+      String wanted = spec.output();
+      if (wanted.matches("\\d+")) {
+        int index = Integer.parseInt(wanted);
+        if (index >= outputs.size()) {
+          throw new IllegalArgumentException("model.output=" + index + " but the model has " + outputs.size()
+              + " outputs");
+        }
+        return outputs.get(index);
+      }
+      int sidecarIndex = outputNames.indexOf(wanted);
+      if (sidecarIndex >= 0 && sidecarIndex < outputs.size()) {
+        return outputs.get(sidecarIndex);
+      }
+      NDArray named = outputs.get(wanted);
+      if (named == null) {
+        throw new IllegalArgumentException("model has no output named '" + wanted + "'; outputs: "
+            + describe(outputs) + "; set model.output to a name or a 0-based index");
+      }
+      return named;
+    }
+
+    private String describe(NDList outputs) {
+      StringBuilder sb = new StringBuilder();
+      for (int i = 0; i < outputs.size(); i++) {
+        NDArray a = outputs.get(i);
+        sb.append(i == 0 ? "" : ", ").append(i).append('=').append(a.getName() == null ? "?" : a.getName())
+            .append(a.getShape());
+      }
+      return sb.toString();
+    }
+
+    @Override
+    public void close() {
+      predictor.close();
+    }
+  }
+}

@@ -1,0 +1,173 @@
+package io.imgvec.model;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+
+/**
+ * Resolves a model URI to one local model file and the engine that runs it. Embedded models are extracted from the
+ * jar and remote ones (s3a:, hdfs:) copied once into a local cache directory.
+ */
+public final class ModelFiles {
+  public static final String EMBEDDED_PREFIX = "embedded:";
+  public static final String PYTORCH = "PyTorch";
+  public static final String ONNX = "OnnxRuntime";
+
+  /** A local model file with its engine, the model_id and the output names, when a sidecar lists them. */
+  public record Resolved(Path file, String engine, String modelId, List<String> outputNames) {}
+
+  private ModelFiles() {}
+
+  public static boolean isZooUrl(String uri) {
+    return uri.startsWith("djl://") || uri.startsWith("http://") || uri.startsWith("https://");
+  }
+
+  public static Resolved resolve(ModelSpec spec, boolean onGpu, Configuration hadoopConf) throws IOException {
+    Path local = localCopy(spec.uri(), hadoopConf);
+    Path file = Files.isDirectory(local) ? pickFile(local, spec.engine(), onGpu) : local;
+    String engine = spec.engine().equals("auto") ? engineOf(file) : spec.engine();
+    String name = spec.name().isEmpty() ? defaultName(spec.uri()) : spec.name();
+    return new Resolved(file, engine, modelId(name, file), outputNames(file.getParent()));
+  }
+
+  /** {@code name@sha256:<hex of the model file>}: stored with every embedding. */
+  public static String modelId(String name, Path file) {
+    return name + "@sha256:" + sha256(file);
+  }
+
+  static String defaultName(String uri) {
+    String trimmed = uri.replaceAll("/+$", "");
+    String last = trimmed.substring(Math.max(trimmed.lastIndexOf('/'), trimmed.lastIndexOf(':')) + 1);
+    return last.replaceAll("\\.(onnx|pt|pth|torchscript)$", "");
+  }
+
+  private static Path localCopy(String uri, Configuration conf) throws IOException {
+    if (uri.startsWith(EMBEDDED_PREFIX)) {
+      return extractEmbedded(uri.substring(EMBEDDED_PREFIX.length()));
+    }
+    java.net.URI parsed = java.net.URI.create(uri);
+    if (parsed.getScheme() == null || parsed.getScheme().equals("file")) {
+      Path p = parsed.getScheme() == null ? Path.of(uri) : Path.of(parsed);
+      if (!Files.exists(p)) {
+        throw new IOException("model not found: " + uri);
+      }
+      return p;
+    }
+    Path dir = cacheDir().resolve("remote-" + HexFormat.of().formatHex(digest(uri.getBytes(StandardCharsets.UTF_8))));
+    if (!Files.isDirectory(dir)) {
+      Path tmp = Files.createTempDirectory(cacheDir(), "download-");
+      org.apache.hadoop.fs.Path src = new org.apache.hadoop.fs.Path(uri);
+      FileSystem fs = src.getFileSystem(conf);
+      fs.copyToLocalFile(false, src, new org.apache.hadoop.fs.Path(tmp.toUri()), true);
+      Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+    }
+    try (Stream<Path> children = Files.list(dir)) {
+      List<Path> entries = children.toList();
+      return entries.size() == 1 ? entries.get(0) : dir;
+    }
+  }
+
+  private static Path extractEmbedded(String name) throws IOException {
+    String base = "/imgvec/models/" + name + "/";
+    if (ModelFiles.class.getResource(base + "README.md") == null) {
+      throw new IOException("no embedded model named '" + name + "'; embedded: mobilenet_v2_nsfwjs");
+    }
+    Path dir = cacheDir().resolve("embedded-" + name);
+    Files.createDirectories(dir);
+    for (String f : List.of("model.onnx", "model.pt", "outputs.txt", "README.md", "LICENSE-nsfwjs")) {
+      Path target = dir.resolve(f);
+      try (InputStream in = ModelFiles.class.getResourceAsStream(base + f)) {
+        if (in != null && !Files.exists(target)) {
+          Path tmp = Files.createTempFile(dir, f, ".part");
+          Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+          Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        }
+      }
+    }
+    return dir;
+  }
+
+  private static Path cacheDir() throws IOException {
+    String configured = System.getenv("IMGVEC_MODEL_CACHE");
+    Path dir = configured != null ? Path.of(configured) : Path.of(System.getProperty("java.io.tmpdir"), "imgvec-models");
+    return Files.createDirectories(dir);
+  }
+
+  private static Path pickFile(Path dir, String engine, boolean onGpu) throws IOException {
+    List<Path> onnx = new ArrayList<>();
+    List<Path> torch = new ArrayList<>();
+    try (Stream<Path> files = Files.list(dir)) {
+      files.forEach(f -> {
+        String n = f.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (n.endsWith(".onnx")) {
+          onnx.add(f);
+        } else if (n.endsWith(".pt") || n.endsWith(".pth") || n.endsWith(".torchscript")) {
+          torch.add(f);
+        }
+      });
+    }
+    boolean wantOnnx = engine.equals(ONNX) || (engine.equals("auto") && !onGpu && !onnx.isEmpty()) || torch.isEmpty();
+    List<Path> candidates = wantOnnx ? onnx : torch;
+    if (candidates.size() != 1) {
+      throw new IOException("model directory " + dir + " must hold exactly one " + (wantOnnx ? ".onnx" : ".pt")
+          + " file for engine " + engine + ", found " + candidates.size());
+    }
+    return candidates.get(0);
+  }
+
+  private static String engineOf(Path file) throws IOException {
+    String n = file.getFileName().toString().toLowerCase(Locale.ROOT);
+    if (n.endsWith(".onnx")) {
+      return ONNX;
+    }
+    if (n.endsWith(".pt") || n.endsWith(".pth") || n.endsWith(".torchscript")) {
+      return PYTORCH;
+    }
+    throw new IOException("cannot tell the engine of model file " + file
+        + "; name it .onnx or .pt, or set model.engine (PyTorch|OnnxRuntime)");
+  }
+
+  private static List<String> outputNames(Path dir) throws IOException {
+    Path sidecar = dir == null ? null : dir.resolve("outputs.txt");
+    if (sidecar == null || !Files.exists(sidecar)) {
+      return List.of();
+    }
+    return Files.readAllLines(sidecar).stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
+  }
+
+  static String sha256(Path file) {
+    try (InputStream in = Files.newInputStream(file)) {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      byte[] buf = new byte[1 << 16];
+      for (int n; (n = in.read(buf)) > 0; ) {
+        md.update(buf, 0, n);
+      }
+      return HexFormat.of().formatHex(md.digest());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public static byte[] digest(byte[] bytes) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(bytes);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
