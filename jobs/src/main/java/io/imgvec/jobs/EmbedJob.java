@@ -46,6 +46,7 @@ public final class EmbedJob {
     boolean resume = config.get(ConfigKeys.OUTPUT_MODE).equals("resume");
     String embeddingsUri = outputUri + "/embeddings";
     Dataset<Row> todo = resume ? withoutEmbedded(spark, manifest, embeddingsUri, modelId) : manifest;
+    long skipped = resume ? rowsRead - todo.count() : 0;
     int partitions = config.get(ConfigKeys.PARTITIONS);
     if (partitions > 0) {
       todo = todo.repartition(partitions);
@@ -84,7 +85,6 @@ public final class EmbedJob {
     }
 
     long errors = errorsByClass.values().stream().mapToLong(Long::longValue).sum();
-    long skipped = resume ? rowsRead - todo.count() : 0;
     double seconds = (System.nanoTime() - start) / 1e9;
     RunSummary summary = new RunSummary("embed")
         .put("manifest", manifestUri)
