@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Embed benchmark: end-to-end job vs raw model throughput, side by side in one run.
+# Usage: bench/embed.sh [image count] [engine:inferenceThreads:decodeThreads,...]   -> bench/results/embed.json
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+COUNT="${1:-320}"
+CONFIGS="${2:-PyTorch:1:1,PyTorch:2:1,OnnxRuntime:1:1,OnnxRuntime:2:2}"
+(cd "$ROOT" && mvn -q -B -DskipTests install)
+source "$ROOT/bench/java-opts.sh"
+java "${BENCH_JAVA_OPTS[@]}" -cp "$ROOT/bench/target/imgvec-bench-0.1.0-SNAPSHOT.jar:$(cat "$ROOT/bench/target/classpath.txt")" \
+  io.imgvec.bench.EmbedBench "$ROOT/testdata/images/photos" "$ROOT/bench/results" "$COUNT" "$CONFIGS"

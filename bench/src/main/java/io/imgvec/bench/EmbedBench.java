@@ -1,0 +1,129 @@
+package io.imgvec.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.imgvec.config.ImgvecConfig;
+import io.imgvec.image.DecodedImage;
+import io.imgvec.image.ImageDecoder;
+import io.imgvec.image.ImagePreprocessor;
+import io.imgvec.jobs.EmbedJob;
+import io.imgvec.jobs.RunSummary;
+import io.imgvec.jobs.SparkSessions;
+import io.imgvec.model.Embedder;
+import io.imgvec.model.EmbedderCache;
+import io.imgvec.model.ModelSpec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * End-to-end embed job throughput against raw model throughput (same model, batch size and threads, tensors decoded
+ * beforehand), side by side in one JVM run, per engine and thread count. Also ms/image per stage.
+ *
+ * <p>Usage: EmbedBench <images dir> <results dir> <image count> <engine:inferenceThreads:decodeThreads,...>
+ */
+public final class EmbedBench {
+  private static final int BATCH = 32;
+
+  public static void main(String[] args) throws Exception {
+    Path images = Path.of(args[0]);
+    Path results = Files.createDirectories(Path.of(args[1]));
+    int count = Integer.parseInt(args[2]);
+    Path work = Files.createDirectories(results.resolve("tmp"));
+    Path manifest = writeManifest(images, work.resolve("manifest.csv"), count);
+    Path warmup = writeManifest(images, work.resolve("warmup.csv"), 8);
+
+    List<Map<String, Object>> runs = new ArrayList<>();
+    try (SparkSession spark = SparkSessions.create("imgvec-bench",
+        ImgvecConfig.of(Map.of("spark.master", "local[1]")))) {
+      for (String config : args[3].split(",")) {
+        String[] parts = config.split(":");
+        ImgvecConfig conf = ImgvecConfig.of(Map.of("model.engine", parts[0], "inference.threads", parts[1],
+            "decode.threads", parts[2], "inference.batch-size", String.valueOf(BATCH)));
+        double raw = rawImagesPerSecond(conf, images, count);
+        EmbedJob.run(spark, warmup.toString(), work.resolve("warmup-out").toString(), conf);
+        RunSummary job = EmbedJob.run(spark, manifest.toString(), work.resolve("out").toString(), conf);
+        long writeStart = System.nanoTime();
+        spark.read().parquet(work.resolve("out/embeddings").toString()).write().mode("overwrite")
+            .parquet(work.resolve("rewrite").toString());
+        double writeMs = (System.nanoTime() - writeStart) / 1e6 / count;
+        double e2e = (long) job.get("embedded") / (double) job.get("duration_s");
+        Map<String, Object> run = new LinkedHashMap<>();
+        run.put("engine", parts[0]);
+        run.put("inference_threads", Integer.parseInt(parts[1]));
+        run.put("decode_threads", Integer.parseInt(parts[2]));
+        run.put("batch_size", BATCH);
+        run.put("images", count);
+        run.put("raw_model_images_per_s", round(raw));
+        run.put("end_to_end_images_per_s", round(e2e));
+        run.put("ratio", round(e2e / raw));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> stages = new LinkedHashMap<>((Map<String, Object>) job.get("stage_ms_per_image"));
+        stages.put("write", round(writeMs));
+        run.put("stage_ms_per_image", stages);
+        run.put("job_summary", job.fields());
+        System.out.println("[bench] " + run.entrySet().stream().limit(9).toList());
+        runs.add(run);
+      }
+    }
+    Map<String, Object> report = new LinkedHashMap<>();
+    report.put("benchmark", "embed");
+    report.put("cores", Runtime.getRuntime().availableProcessors());
+    report.put("spark_master", "local[1] (one task: its decode threads prefetch beside inference)");
+    report.put("runs", runs);
+    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(results.resolve("embed.json").toFile(),
+        report);
+    System.out.println("[bench] wrote " + results.resolve("embed.json"));
+  }
+
+  /** Batches of already-decoded tensors through the same shared model the job uses. */
+  private static double rawImagesPerSecond(ImgvecConfig conf, Path images, int count) throws Exception {
+    ModelSpec spec = ModelSpec.from(conf);
+    Embedder embedder = EmbedderCache.get(spec, -1, new Configuration()).embedder();
+    ImagePreprocessor pre = spec.preprocessor();
+    ImageDecoder decoder = new ImageDecoder(100_000_000L);
+    List<Path> files = photos(images);
+    float[] batch = new float[BATCH * pre.tensorLength()];
+    float[] one = new float[pre.tensorLength()];
+    for (int i = 0; i < BATCH; i++) {
+      DecodedImage img = decoder.decode(Files.readAllBytes(files.get(i % files.size())), pre.resize());
+      pre.toTensor(img.bgr(), one);
+      img.bgr().release();
+      System.arraycopy(one, 0, batch, i * one.length, one.length);
+    }
+    try (Embedder.Session session = embedder.newSession()) {
+      session.embed(batch, BATCH);
+      int batches = (count + BATCH - 1) / BATCH;
+      long start = System.nanoTime();
+      for (int b = 0; b < batches; b++) {
+        session.embed(batch, BATCH);
+      }
+      return batches * BATCH / ((System.nanoTime() - start) / 1e9);
+    }
+  }
+
+  private static Path writeManifest(Path images, Path manifest, int count) throws Exception {
+    List<Path> files = photos(images);
+    List<String> lines = new ArrayList<>(List.of("image_id,uri"));
+    for (int i = 0; i < count; i++) {
+      lines.add("img" + i + "," + files.get(i % files.size()).toUri());
+    }
+    return Files.write(manifest, lines);
+  }
+
+  private static List<Path> photos(Path images) throws Exception {
+    try (Stream<Path> files = Files.list(images)) {
+      return files.filter(f -> f.toString().endsWith(".jpg")).sorted().toList();
+    }
+  }
+
+  private static double round(double v) {
+    return Math.round(v * 100) / 100.0;
+  }
+}

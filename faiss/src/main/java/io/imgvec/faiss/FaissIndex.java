@@ -1,0 +1,156 @@
+package io.imgvec.faiss;
+
+import java.nio.file.Path;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Supplier;
+
+/**
+ * A FAISS index held in native memory.
+ *
+ * <p>Thread-safety: searches, reads of size/dimension and serialisation may run concurrently from many threads;
+ * {@link #train}, {@link #add} and {@link #close} take the index exclusively and wait for running searches. Using
+ * a closed index throws {@link FaissException} (never touches freed memory). Each call may itself use several
+ * OpenMP threads ({@link #setThreads}).
+ */
+public final class FaissIndex implements AutoCloseable {
+  private final ReadWriteLock lock = new ReentrantReadWriteLock();
+  private long handle;
+
+  private FaissIndex(long handle) {
+    this.handle = handle;
+  }
+
+  /**
+   * Builds an index from a FAISS index-factory string, e.g. {@code "IDMap,Flat"}, {@code "IVF1024,Flat"},
+   * {@code "OPQ64,IVF4096,PQ64np"}. Mind the {@code np} suffix on PQ: without it FAISS also trains polysemous codes,
+   * which takes many minutes.
+   */
+  public static FaissIndex create(int dimension, String factory, Metric metric) {
+    if (dimension <= 0) {
+      throw new FaissException("dimension must be positive, got " + dimension);
+    }
+    FaissNative.ensureLoaded();
+    return new FaissIndex(FaissNative.create(dimension, factory, metric.code));
+  }
+
+  public static FaissIndex read(Path file) {
+    FaissNative.ensureLoaded();
+    return new FaissIndex(FaissNative.read(file.toString()));
+  }
+
+  public static FaissIndex fromBytes(byte[] bytes) {
+    FaissNative.ensureLoaded();
+    return new FaissIndex(FaissNative.deserialize(bytes));
+  }
+
+  /** OpenMP threads FAISS uses per call, process-wide. */
+  public static void setThreads(int threads) {
+    FaissNative.ensureLoaded();
+    FaissNative.setNumThreads(threads);
+  }
+
+  public static int threads() {
+    FaissNative.ensureLoaded();
+    return FaissNative.maxThreads();
+  }
+
+  /** Trains on {@code n} vectors laid out row after row in {@code vectors}. */
+  public void train(float[] vectors, int n) {
+    exclusive(() -> FaissNative.train(live(), n, checkVectors(vectors, n)));
+  }
+
+  /** Adds {@code n} vectors with their ids; the index must support ids (IVF, or wrapped in IDMap). */
+  public void add(float[] vectors, long[] ids, int n) {
+    if (ids.length < n) {
+      throw new FaissException("got " + ids.length + " ids for " + n + " vectors");
+    }
+    exclusive(() -> FaissNative.add(live(), n, checkVectors(vectors, n), ids));
+  }
+
+  /** Searches {@code n} queries for their {@code k} nearest neighbours. */
+  public SearchResult search(float[] queries, int n, int k, SearchParams params) {
+    if (k <= 0) {
+      throw new FaissException("k must be positive, got " + k);
+    }
+    float[] distances = new float[n * k];
+    long[] labels = new long[n * k];
+    shared(() -> {
+      FaissNative.search(live(), n, checkVectors(queries, n), k, params.nprobe(), params.efSearch(), distances,
+          labels);
+      return null;
+    });
+    return new SearchResult(k, distances, labels);
+  }
+
+  public void write(Path file) {
+    shared(() -> {
+      FaissNative.write(live(), file.toString());
+      return null;
+    });
+  }
+
+  public byte[] toBytes() {
+    return shared(() -> FaissNative.serialize(live()));
+  }
+
+  public long ntotal() {
+    return shared(() -> FaissNative.ntotal(live()));
+  }
+
+  public int dimension() {
+    return shared(() -> FaissNative.dimension(live()));
+  }
+
+  public Metric metric() {
+    return Metric.of(shared(() -> FaissNative.metric(live())));
+  }
+
+  public boolean isTrained() {
+    return shared(() -> FaissNative.isTrained(live()));
+  }
+
+  @Override
+  public void close() {
+    exclusive(() -> {
+      if (handle != 0) {
+        FaissNative.free(handle);
+        handle = 0;
+      }
+    });
+  }
+
+  private long live() {
+    if (handle == 0) {
+      throw new FaissException("index is closed");
+    }
+    return handle;
+  }
+
+  private float[] checkVectors(float[] vectors, int n) {
+    long needed = (long) n * FaissNative.dimension(live());
+    if (n <= 0 || vectors.length < needed) {
+      throw new FaissException("expected " + n + " vectors of dimension " + FaissNative.dimension(live())
+          + " (" + needed + " floats), got " + vectors.length + " floats");
+    }
+    return vectors;
+  }
+
+  private <T> T shared(Supplier<T> body) {
+    lock.readLock().lock();
+    try {
+      return body.get();
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  private void exclusive(Runnable body) {
+    lock.writeLock().lock();
+    try {
+      body.run();
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+}

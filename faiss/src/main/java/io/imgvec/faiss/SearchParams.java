@@ -1,0 +1,16 @@
+package io.imgvec.faiss;
+
+/**
+ * Per-search parameters; 0 keeps the index's own setting. They apply to the index and the indexes it wraps
+ * (IDMap, pre-transforms such as OPQ) without changing the shared index, so concurrent searches may differ.
+ *
+ * @param nprobe inverted lists visited by IVF indexes
+ * @param efSearch candidate list size of HNSW indexes
+ */
+public record SearchParams(int nprobe, int efSearch) {
+  public static final SearchParams DEFAULT = new SearchParams(0, 0);
+
+  public static SearchParams nprobe(int nprobe) {
+    return new SearchParams(nprobe, 0);
+  }
+}

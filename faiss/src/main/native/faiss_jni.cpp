@@ -1,0 +1,194 @@
+// JNI shim over FAISS (Debian libfaiss-dev, static). Every entry point turns C++ exceptions into
+// io.imgvec.faiss.FaissException; the Java side validates array sizes and handles before calling in.
+#include <jni.h>
+#include <omp.h>
+
+#include <faiss/Index.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIDMap.h>
+#include <faiss/IndexIVF.h>
+#include <faiss/IndexPreTransform.h>
+#include <faiss/IndexRefine.h>
+#include <faiss/impl/FaissException.h>
+#include <faiss/impl/io.h>
+#include <faiss/index_factory.h>
+#include <faiss/index_io.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+void throwJava(JNIEnv* env, const std::string& msg) {
+  jclass cls = env->FindClass("io/imgvec/faiss/FaissException");
+  if (cls != nullptr) env->ThrowNew(cls, msg.c_str());
+}
+
+template <typename F>
+auto guarded(JNIEnv* env, F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const faiss::FaissException& e) {
+    throwJava(env, e.what());
+  } catch (const std::bad_alloc&) {
+    throwJava(env, "FAISS ran out of native memory");
+  } catch (const std::exception& e) {
+    throwJava(env, std::string("FAISS failed: ") + e.what());
+  }
+  return decltype(body())();
+}
+
+faiss::Index* idx(jlong handle) { return reinterpret_cast<faiss::Index*>(handle); }
+
+std::string str(JNIEnv* env, jstring s) {
+  const char* chars = env->GetStringUTFChars(s, nullptr);
+  std::string out(chars);
+  env->ReleaseStringUTFChars(s, chars);
+  return out;
+}
+
+// Float input held for the duration of a call, released without copy-back.
+struct Floats {
+  JNIEnv* env; jfloatArray array; jfloat* data;
+  Floats(JNIEnv* e, jfloatArray a) : env(e), array(a), data(e->GetFloatArrayElements(a, nullptr)) {}
+  ~Floats() { env->ReleaseFloatArrayElements(array, data, JNI_ABORT); }
+};
+
+// Builds per-call search parameters for the index and the indexes it wraps, so concurrent searches with different
+// nprobe/efSearch never mutate the shared index. Owned objects live in `owned`.
+faiss::SearchParameters* paramsFor(faiss::Index* index, int nprobe, int efSearch,
+                                   std::vector<std::unique_ptr<faiss::SearchParameters>>& owned) {
+  if (auto* map = dynamic_cast<faiss::IndexIDMap*>(index)) return paramsFor(map->index, nprobe, efSearch, owned);
+  if (auto* map2 = dynamic_cast<faiss::IndexIDMap2*>(index)) return paramsFor(map2->index, nprobe, efSearch, owned);
+  if (auto* pre = dynamic_cast<faiss::IndexPreTransform*>(index)) {
+    faiss::SearchParameters* inner = paramsFor(pre->index, nprobe, efSearch, owned);
+    if (inner == nullptr) return nullptr;
+    auto p = std::make_unique<faiss::SearchParametersPreTransform>();
+    p->index_params = inner;
+    owned.push_back(std::move(p));
+    return owned.back().get();
+  }
+  if (auto* ivf = dynamic_cast<faiss::IndexIVF*>(index)) {
+    if (nprobe <= 0) return nullptr;
+    auto p = std::make_unique<faiss::SearchParametersIVF>();
+    p->nprobe = std::min<size_t>(nprobe, ivf->nlist);
+    owned.push_back(std::move(p));
+    return owned.back().get();
+  }
+  if (dynamic_cast<faiss::IndexHNSW*>(index) != nullptr) {
+    if (efSearch <= 0) return nullptr;
+    auto p = std::make_unique<faiss::SearchParametersHNSW>();
+    p->efSearch = efSearch;
+    owned.push_back(std::move(p));
+    return owned.back().get();
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+extern "C" {
+
+JNIEXPORT jlong JNICALL Java_io_imgvec_faiss_FaissNative_create(JNIEnv* env, jclass, jint d, jstring factory,
+                                                                 jint metric) {
+  return guarded(env, [&]() -> jlong {
+    return reinterpret_cast<jlong>(
+        faiss::index_factory(d, str(env, factory).c_str(), static_cast<faiss::MetricType>(metric)));
+  });
+}
+
+JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_free(JNIEnv*, jclass, jlong h) { delete idx(h); }
+
+JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_train(JNIEnv* env, jclass, jlong h, jlong n,
+                                                               jfloatArray x) {
+  guarded(env, [&]() -> int {
+    Floats xs(env, x);
+    idx(h)->train(n, xs.data);
+    return 0;
+  });
+}
+
+JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_add(JNIEnv* env, jclass, jlong h, jlong n, jfloatArray x,
+                                                             jlongArray ids) {
+  guarded(env, [&]() -> int {
+    Floats xs(env, x);
+    if (ids == nullptr) {
+      idx(h)->add(n, xs.data);
+    } else {
+      std::vector<faiss::Index::idx_t> labels(n);
+      env->GetLongArrayRegion(ids, 0, n, reinterpret_cast<jlong*>(labels.data()));
+      idx(h)->add_with_ids(n, xs.data, labels.data());
+    }
+    return 0;
+  });
+}
+
+JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_search(JNIEnv* env, jclass, jlong h, jlong n, jfloatArray x,
+                                                                jint k, jint nprobe, jint efSearch,
+                                                                jfloatArray distances, jlongArray labels) {
+  guarded(env, [&]() -> int {
+    Floats xs(env, x);
+    std::vector<float> d(static_cast<size_t>(n) * k);
+    std::vector<faiss::Index::idx_t> l(static_cast<size_t>(n) * k);
+    std::vector<std::unique_ptr<faiss::SearchParameters>> owned;
+    faiss::SearchParameters* params = paramsFor(idx(h), nprobe, efSearch, owned);
+    idx(h)->search(n, xs.data, k, d.data(), l.data(), params);
+    env->SetFloatArrayRegion(distances, 0, d.size(), d.data());
+    env->SetLongArrayRegion(labels, 0, l.size(), reinterpret_cast<jlong*>(l.data()));
+    return 0;
+  });
+}
+
+JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_write(JNIEnv* env, jclass, jlong h, jstring path) {
+  guarded(env, [&]() -> int {
+    faiss::write_index(idx(h), str(env, path).c_str());
+    return 0;
+  });
+}
+
+JNIEXPORT jlong JNICALL Java_io_imgvec_faiss_FaissNative_read(JNIEnv* env, jclass, jstring path) {
+  return guarded(env, [&]() -> jlong { return reinterpret_cast<jlong>(faiss::read_index(str(env, path).c_str())); });
+}
+
+JNIEXPORT jbyteArray JNICALL Java_io_imgvec_faiss_FaissNative_serialize(JNIEnv* env, jclass, jlong h) {
+  return guarded(env, [&]() -> jbyteArray {
+    faiss::VectorIOWriter writer;
+    faiss::write_index(idx(h), &writer);
+    if (writer.data.size() > 0x7ffffff0) throw faiss::FaissException("index too large for a Java byte array");
+    jbyteArray out = env->NewByteArray(writer.data.size());
+    if (out != nullptr) {
+      env->SetByteArrayRegion(out, 0, writer.data.size(), reinterpret_cast<const jbyte*>(writer.data.data()));
+    }
+    return out;
+  });
+}
+
+JNIEXPORT jlong JNICALL Java_io_imgvec_faiss_FaissNative_deserialize(JNIEnv* env, jclass, jbyteArray bytes) {
+  return guarded(env, [&]() -> jlong {
+    faiss::VectorIOReader reader;
+    reader.data.resize(env->GetArrayLength(bytes));
+    env->GetByteArrayRegion(bytes, 0, reader.data.size(), reinterpret_cast<jbyte*>(reader.data.data()));
+    return reinterpret_cast<jlong>(faiss::read_index(&reader));
+  });
+}
+
+JNIEXPORT jlong JNICALL Java_io_imgvec_faiss_FaissNative_ntotal(JNIEnv*, jclass, jlong h) { return idx(h)->ntotal; }
+
+JNIEXPORT jint JNICALL Java_io_imgvec_faiss_FaissNative_dimension(JNIEnv*, jclass, jlong h) { return idx(h)->d; }
+
+JNIEXPORT jint JNICALL Java_io_imgvec_faiss_FaissNative_metric(JNIEnv*, jclass, jlong h) {
+  return static_cast<jint>(idx(h)->metric_type);
+}
+
+JNIEXPORT jboolean JNICALL Java_io_imgvec_faiss_FaissNative_isTrained(JNIEnv*, jclass, jlong h) {
+  return idx(h)->is_trained;
+}
+
+JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_setNumThreads(JNIEnv*, jclass, jint n) {
+  omp_set_num_threads(n);
+}
+
+JNIEXPORT jint JNICALL Java_io_imgvec_faiss_FaissNative_maxThreads(JNIEnv*, jclass) { return omp_get_max_threads(); }
+
+}  // extern "C"

@@ -1,0 +1,129 @@
+package io.imgvec.faiss;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class FaissIndexTest {
+  private static final int D = 32;
+
+  @TempDir
+  Path tmp;
+
+  static float[] randomVectors(int n, long seed) {
+    Random r = new Random(seed);
+    float[] v = new float[n * D];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = (float) r.nextGaussian();
+    }
+    return v;
+  }
+
+  static long[] ids(int n, long offset) {
+    long[] ids = new long[n];
+    for (int i = 0; i < n; i++) {
+      ids[i] = offset + i;
+    }
+    return ids;
+  }
+
+  @Test
+  void flatIndexFindsEachVectorItself() {
+    float[] data = randomVectors(500, 1);
+    try (FaissIndex index = FaissIndex.create(D, "IDMap,Flat", Metric.L2)) {
+      assertTrue(index.isTrained());
+      index.add(data, ids(500, 1000), 500);
+      assertEquals(500, index.ntotal());
+      assertEquals(D, index.dimension());
+      assertEquals(Metric.L2, index.metric());
+      SearchResult r = index.search(data, 500, 3, SearchParams.DEFAULT);
+      for (int q = 0; q < 500; q++) {
+        assertEquals(1000 + q, r.label(q, 0));
+        assertEquals(0f, r.distance(q, 0), 1e-4);
+      }
+    }
+  }
+
+  @Test
+  void ivfPqTrainsAddsSearchesAndRoundTripsThroughFilesAndBytes() {
+    float[] data = randomVectors(4000, 2);
+    float[] queries = randomVectors(50, 3);
+    try (FaissIndex index = FaissIndex.create(D, "IVF16,PQ8np", Metric.L2)) {
+      assertFalse(index.isTrained());
+      index.train(data, 4000);
+      index.add(data, ids(4000, 0), 4000);
+      SearchResult direct = index.search(queries, 50, 10, SearchParams.nprobe(4));
+      SearchResult allLists = index.search(queries, 50, 10, SearchParams.nprobe(16));
+      assertFalse(java.util.Arrays.equals(direct.labels(), allLists.labels()), "nprobe must reach the search");
+
+      Path file = tmp.resolve("ivfpq.faiss");
+      index.write(file);
+      try (FaissIndex fromFile = FaissIndex.read(file); FaissIndex fromBytes = FaissIndex.fromBytes(index.toBytes())) {
+        assertEquals(4000, fromFile.ntotal());
+        assertArrayEquals(direct.labels(), fromFile.search(queries, 50, 10, SearchParams.nprobe(4)).labels());
+        assertArrayEquals(direct.labels(), fromBytes.search(queries, 50, 10, SearchParams.nprobe(4)).labels());
+      }
+    }
+  }
+
+  @Test
+  void faissErrorsBecomeJavaExceptions() {
+    FaissException badFactory = assertThrows(FaissException.class,
+        () -> FaissIndex.create(D, "NoSuchIndex42", Metric.L2));
+    assertTrue(badFactory.getMessage().toLowerCase().contains("could not parse"), badFactory.getMessage());
+    try (FaissIndex ivf = FaissIndex.create(D, "IVF16,Flat", Metric.L2)) {
+      FaissException untrained = assertThrows(FaissException.class, () -> ivf.add(randomVectors(10, 4), ids(10, 0), 10));
+      assertTrue(untrained.getMessage().contains("is_trained"), untrained.getMessage());
+      FaissException tooFew = assertThrows(FaissException.class, () -> ivf.train(randomVectors(10, 4), 20));
+      assertTrue(tooFew.getMessage().contains("expected 20 vectors"), tooFew.getMessage());
+    }
+    try (FaissIndex flat = FaissIndex.create(D, "Flat", Metric.L2)) {
+      assertThrows(FaissException.class, () -> flat.add(randomVectors(10, 4), ids(10, 0), 10));
+    }
+    assertThrows(FaissException.class, () -> FaissIndex.read(tmp.resolve("missing.faiss")));
+    assertThrows(FaissException.class, () -> FaissIndex.fromBytes(new byte[] {1, 2, 3}));
+  }
+
+  @Test
+  void closedIndexThrowsInsteadOfCrashing() {
+    FaissIndex index = FaissIndex.create(D, "IDMap,Flat", Metric.INNER_PRODUCT);
+    index.close();
+    index.close();
+    FaissException e = assertThrows(FaissException.class, index::ntotal);
+    assertEquals("index is closed", e.getMessage());
+    assertThrows(FaissException.class, () -> index.search(randomVectors(1, 5), 1, 1, SearchParams.DEFAULT));
+  }
+
+  @Test
+  void concurrentSearchesAgreeWithSerialOnes() throws Exception {
+    float[] data = randomVectors(2000, 6);
+    try (FaissIndex index = FaissIndex.create(D, "IVF8,Flat", Metric.L2)) {
+      index.train(data, 2000);
+      index.add(data, ids(2000, 0), 2000);
+      float[] queries = randomVectors(20, 7);
+      long[] expected = index.search(queries, 20, 5, SearchParams.nprobe(2)).labels();
+      ExecutorService pool = Executors.newFixedThreadPool(4);
+      List<Future<long[]>> futures = new ArrayList<>();
+      for (int i = 0; i < 40; i++) {
+        int nprobe = i % 2 == 0 ? 2 : 8;
+        futures.add(pool.submit(() -> index.search(queries, 20, 5, SearchParams.nprobe(nprobe)).labels()));
+      }
+      for (int i = 0; i < futures.size(); i += 2) {
+        assertArrayEquals(expected, futures.get(i).get());
+      }
+      pool.shutdown();
+    }
+  }
+}
