@@ -68,6 +68,11 @@ public final class FaissIndex implements AutoCloseable {
     exclusive(() -> FaissNative.add(live(), n, checkVectors(vectors, n), ids));
   }
 
+  /** Adds {@code n} vectors with sequential ids (indexes without id support, such as plain Flat). */
+  public void add(float[] vectors, int n) {
+    exclusive(() -> FaissNative.add(live(), n, checkVectors(vectors, n), null));
+  }
+
   /** Searches {@code n} queries for their {@code k} nearest neighbours. */
   public SearchResult search(float[] queries, int n, int k, SearchParams params) {
     if (k <= 0) {

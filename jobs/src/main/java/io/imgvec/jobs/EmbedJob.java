@@ -36,9 +36,10 @@ import org.apache.spark.storage.StorageLevel;
 public final class EmbedJob {
   private EmbedJob() {}
 
-  public static RunSummary run(SparkSession spark, String manifestUri, String outputUri, ImgvecConfig config)
+  public static RunSummary run(SparkSession spark, String manifestUri, String output, ImgvecConfig config)
       throws IOException {
     long start = System.nanoTime();
+    String outputUri = output.replaceAll("/+$", "");
     Configuration hadoopConf = spark.sparkContext().hadoopConfiguration();
     String modelId = modelIdOf(config, hadoopConf);
     Dataset<Row> manifest = ManifestReader.read(spark, manifestUri, config.get(ConfigKeys.MANIFEST_FORMAT));
@@ -84,6 +85,7 @@ public final class EmbedJob {
       results.unpersist();
     }
 
+    BuildIndexJob.ModelRecord.write(embeddingsUri, modelId, config, hadoopConf);
     long errors = errorsByClass.values().stream().mapToLong(Long::longValue).sum();
     double seconds = (System.nanoTime() - start) / 1e9;
     RunSummary summary = new RunSummary("embed")

@@ -37,7 +37,7 @@ public final class JobArgs {
         overrides.add(arg);
         continue;
       }
-      String name = arg.startsWith("--") ? arg.substring(2) : arg;
+      String name = arg.replaceFirst("^--?", "");
       if (name.equals("config") || optionNames.contains(name)) {
         if (i + 1 >= args.size()) {
           throw new ConfigException("--" + name + " needs a value");

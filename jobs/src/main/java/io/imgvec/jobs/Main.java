@@ -1,6 +1,7 @@
 package io.imgvec.jobs;
 
 import io.imgvec.config.ConfigException;
+import io.imgvec.index.IndexBuildException;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -12,7 +13,10 @@ public final class Main {
   private static final String USAGE = String.join("\n",
       "usage: imgvec <command> [options] [--config <file>] [--key=value ...]",
       "  embed   --manifest <uri> --output <uri> [--model <uri>]   embed every image of a manifest",
-      "  demo    [--output <dir>]                                  embed the sample photos with the embedded model");
+      "  build-index --embeddings <uri> --output <uri> [--type auto|Flat|IVF-Flat|PQ|IVF-PQ] [--memory-budget <bytes>]",
+      "                                                            train, measure and publish a FAISS index",
+      "  query   --index <uri> (--image <uri> | --vector <json>) [-k N]   nearest neighbours from a published index",
+      "  demo    [--output <dir>]                                  embed the sample photos, index them, query one");
 
   private Main() {}
 
@@ -24,7 +28,7 @@ public final class Main {
     try {
       RunSummary summary = run(args[0], Arrays.asList(args).subList(1, args.length));
       System.out.println(summary.toJson());
-    } catch (ConfigException e) {
+    } catch (ConfigException | IndexBuildException e) {
       System.err.println("imgvec " + args[0] + ": error: " + e.getMessage());
       System.exit(2);
     } catch (Exception e) {
@@ -44,11 +48,33 @@ public final class Main {
           return EmbedJob.run(spark, manifest, output, a.config());
         }
       }
+      case "build-index" -> {
+        JobArgs a = JobArgs.parse(command, args, Set.of("embeddings", "output", "type", "memory-budget"),
+            Map.of("type", "index.type", "memory-budget", "index.memory-budget"));
+        String embeddings = a.require("embeddings");
+        String output = a.require("output");
+        try (SparkSession spark = SparkSessions.create("imgvec-build-index", a.config())) {
+          return BuildIndexJob.run(spark, embeddings, output, a.config());
+        }
+      }
+      case "query" -> {
+        JobArgs a = JobArgs.parse(command, args, Set.of("index", "image", "vector", "k"), Map.of());
+        return QueryCommand.run(a.require("index"), a.optional("image", null), a.optional("vector", null),
+            parseK(a.optional("k", "10")), a.config());
+      }
       case "demo" -> {
         JobArgs a = JobArgs.parse(command, args, Set.of("output"), Map.of());
         return Demo.run(a.optional("output", "target/imgvec-demo"), a.config());
       }
       default -> throw new ConfigException("unknown command '" + command + "'\n" + USAGE);
+    }
+  }
+
+  private static int parseK(String k) {
+    try {
+      return Integer.parseInt(k);
+    } catch (NumberFormatException e) {
+      throw new ConfigException("-k must be a whole number, got '" + k + "'");
     }
   }
 }

@@ -65,5 +65,30 @@ public final class ConfigKeys {
   public static final ConfigKey<String> SPARK_MASTER = register(ConfigKey.string("spark.master", "local[*]",
       "Spark master used when the launcher runs a job itself"));
 
+  // Index builder
+  public static final ConfigKey<String> INDEX_TYPE = register(ConfigKey.choice("index.type", "auto",
+      List.of("auto", "Flat", "IVF-Flat", "PQ", "IVF-PQ"), "index type; auto picks from count, dimension and memory"
+          + " budget"));
+  public static final ConfigKey<Long> INDEX_MEMORY_BUDGET = register(ConfigKey.longRange("index.memory-budget",
+      16L << 30, 1 << 20, Long.MAX_VALUE / 2, "bytes the index may take in memory when served (k/m/g suffixes)"));
+  public static final ConfigKey<String> INDEX_METRIC = register(ConfigKey.choice("index.metric", "L2",
+      List.of("L2", "inner_product"), "distance; for L2-normalised embeddings both rank alike"));
+  public static final ConfigKey<Integer> INDEX_NLIST = register(ConfigKey.intRange("index.nlist", 0, 0, 1 << 20,
+      "IVF lists; 0 = auto (power of two near 4*sqrt(count))"));
+  public static final ConfigKey<Integer> INDEX_PQ_M = register(ConfigKey.intRange("index.pq-m", 0, 0, 4096,
+      "PQ bytes per vector (must divide the dimension); 0 = largest that fits the memory budget"));
+  public static final ConfigKey<Integer> INDEX_NPROBE = register(ConfigKey.intRange("index.nprobe", 0, 0, 1 << 20,
+      "IVF lists searched per query; 0 = tuned: the largest whose p99 latency meets index.target-latency-ms"));
+  public static final ConfigKey<Double> INDEX_TARGET_LATENCY_MS = register(ConfigKey.doubleRange(
+      "index.target-latency-ms", 1.0, 0.01, 60_000, "single-query p99 latency target used to tune nprobe"));
+  public static final ConfigKey<Integer> INDEX_TRAIN_POINTS_PER_CENTROID = register(ConfigKey.intRange(
+      "index.train-points-per-centroid", 64, 30, 256, "training sample size per IVF list (FAISS wants 30-256)"));
+  public static final ConfigKey<Integer> INDEX_EVAL_QUERIES = register(ConfigKey.intRange("index.eval-queries", 1000,
+      0, 100_000, "held-out queries for recall and latency (at most a tenth of the vectors)"));
+  public static final ConfigKey<Integer> INDEX_RETENTION = register(ConfigKey.intRange("index.retention", 5, 2,
+      10_000, "published versions kept (the newest ones); at least 2 so readers of the previous one never break"));
+  public static final ConfigKey<Integer> INDEX_BATCH_SIZE = register(ConfigKey.intRange("index.add-batch-size",
+      16384, 1, 1 << 22, "vectors streamed per add call; bounds driver memory"));
+
   private ConfigKeys() {}
 }

@@ -1,0 +1,112 @@
+package io.imgvec.index;
+
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.GZIPOutputStream;
+
+/**
+ * id → (image_id, uri), written beside the index as gzip'd lines {@code id TAB image_id TAB uri}, so search
+ * results never depend on the order rows were read in. Tabs, newlines and backslashes in values are escaped.
+ */
+public final class IdMap {
+  public static final String FILE = "ids.tsv.gz";
+
+  private final String[] imageIds;
+  private final String[] uris;
+
+  private IdMap(String[] imageIds, String[] uris) {
+    this.imageIds = imageIds;
+    this.uris = uris;
+  }
+
+  public String imageId(long id) {
+    return id >= 0 && id < imageIds.length ? imageIds[(int) id] : null;
+  }
+
+  public String uri(long id) {
+    return id >= 0 && id < uris.length ? uris[(int) id] : null;
+  }
+
+  public int size() {
+    return imageIds.length;
+  }
+
+  public static IdMap read(Path file, long count) throws IOException {
+    if (count > Integer.MAX_VALUE - 8) {
+      throw new IOException("id map of " + count + " entries is too large to load in one JVM array");
+    }
+    String[] imageIds = new String[(int) count];
+    String[] uris = new String[(int) count];
+    try (BufferedReader in = new BufferedReader(new InputStreamReader(
+        new GZIPInputStream(Files.newInputStream(file), 1 << 16), StandardCharsets.UTF_8))) {
+      for (String line; (line = in.readLine()) != null; ) {
+        String[] parts = line.split("\t", -1);
+        long id = Long.parseLong(parts[0]);
+        if (parts.length != 3 || id < 0 || id >= count) {
+          throw new IOException("bad id map line in " + file + ": " + line);
+        }
+        imageIds[(int) id] = unescape(parts[1]);
+        uris[(int) id] = unescape(parts[2]);
+      }
+    }
+    return new IdMap(imageIds, uris);
+  }
+
+  /** Streams entries to a file while the index is built. */
+  public static final class Writer implements Closeable {
+    private final BufferedWriter out;
+
+    public Writer(Path file) throws IOException {
+      out = new BufferedWriter(new OutputStreamWriter(new GZIPOutputStream(Files.newOutputStream(file), 1 << 16),
+          StandardCharsets.UTF_8));
+    }
+
+    public void write(long id, String imageId, String uri) throws IOException {
+      out.write(Long.toString(id));
+      out.write('\t');
+      out.write(escape(imageId));
+      out.write('\t');
+      out.write(escape(uri));
+      out.write('\n');
+    }
+
+    @Override
+    public void close() throws IOException {
+      out.close();
+    }
+  }
+
+  private static String escape(String s) {
+    if (s == null) {
+      return "";
+    }
+    return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r");
+  }
+
+  private static String unescape(String s) {
+    StringBuilder sb = new StringBuilder(s.length());
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '\\' && i + 1 < s.length()) {
+        char next = s.charAt(++i);
+        sb.append(switch (next) {
+          case 't' -> '\t';
+          case 'n' -> '\n';
+          case 'r' -> '\r';
+          default -> next;
+        });
+      } else {
+        sb.append(c);
+      }
+    }
+    return sb.toString();
+  }
+}

@@ -1,0 +1,10 @@
+package io.imgvec.index;
+
+/** The input cannot make the requested index; the message says why and what to do. Nothing is published. */
+public final class IndexBuildException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
+  public IndexBuildException(String message) {
+    super(message);
+  }
+}

@@ -1,0 +1,292 @@
+package io.imgvec.index;
+
+import io.imgvec.config.ConfigKeys;
+import io.imgvec.config.ImgvecConfig;
+import io.imgvec.faiss.FaissIndex;
+import io.imgvec.faiss.Metric;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.BitSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Consumer;
+
+/**
+ * Builds a FAISS index from a {@link VectorSource} into a local directory: validates the input, plans the index,
+ * trains on a sample, streams every vector in batches (memory bounded by the index, not the raw vectors), measures
+ * recall and latency on held-out queries, then adds those too. Two scans: sample, then add.
+ */
+public final class IndexBuilder {
+  public static final String INDEX_FILE = "index.faiss";
+  private static final long SEED = 42;
+
+  /** Build settings, from the shared configuration. */
+  public record Options(String type, long memoryBudget, Metric metric, int nlist, int pqM, int nprobe,
+      double targetLatencyMs, int pointsPerCentroid, int evalQueries, int batchSize) {
+    public static Options from(ImgvecConfig c) {
+      return new Options(c.get(ConfigKeys.INDEX_TYPE), c.get(ConfigKeys.INDEX_MEMORY_BUDGET),
+          c.get(ConfigKeys.INDEX_METRIC).equals("L2") ? Metric.L2 : Metric.INNER_PRODUCT,
+          c.get(ConfigKeys.INDEX_NLIST), c.get(ConfigKeys.INDEX_PQ_M), c.get(ConfigKeys.INDEX_NPROBE),
+          c.get(ConfigKeys.INDEX_TARGET_LATENCY_MS), c.get(ConfigKeys.INDEX_TRAIN_POINTS_PER_CENTROID),
+          c.get(ConfigKeys.INDEX_EVAL_QUERIES), c.get(ConfigKeys.INDEX_BATCH_SIZE));
+    }
+  }
+
+  /** The built files in {@code dir} and the facts for the index manifest (files and version are added on publish). */
+  public record BuiltIndex(Path dir, Map<String, Object> manifest) {}
+
+  private final VectorSource source;
+  private final Options options;
+  private final Consumer<String> progress;
+
+  public IndexBuilder(VectorSource source, Options options, Consumer<String> progress) {
+    this.source = source;
+    this.options = options;
+    this.progress = progress;
+  }
+
+  public BuiltIndex build(Path dir) throws IOException {
+    long start = System.nanoTime();
+    resetHeapPeaks();
+    VectorSource.Stats stats = validated(source.stats());
+    long n = stats.count();
+    int d = stats.dimensions().iterator().next();
+    IndexPlan plan = IndexPlanner.plan(options.type(), n, d, options.memoryBudget(), options.nlist(), options.pqM(),
+        options.nprobe(), options.pointsPerCentroid(), options.metric());
+    progress.accept("index plan: " + plan.factory() + " (" + plan.reason() + ") for " + n + " x " + d);
+    int nq = (int) Math.min(options.evalQueries(), n / 10);
+    Sample sample = sample(n, d, plan.trainSize(), queryPositions(n, nq));
+
+    Map<String, Object> timings = new LinkedHashMap<>();
+    Files.createDirectories(dir);
+    try (FaissIndex index = FaissIndex.create(d, plan.factory(), plan.metric())) {
+      long t = System.nanoTime();
+      if (plan.trainSize() > 0) {
+        progress.accept("training on " + plan.trainSize() + " vectors");
+        index.train(sample.train, plan.trainSize());
+      }
+      timings.put("train_s", seconds(t));
+      ExactNeighbours truth = new ExactNeighbours(sample.queries, nq, d, IndexEvaluator.K, plan.metric());
+      timings.put("add_s", addAll(index, sample, truth, dir.resolve(IdMap.FILE), n, d, timings));
+      t = System.nanoTime();
+      IndexEvaluator.Metrics metrics = nq == 0 ? null : evaluate(index, plan, new IndexEvaluator(sample.queries, nq, d,
+          truth));
+      timings.put("evaluate_s", seconds(t));
+      if (nq > 0) {
+        index.add(sample.queries, sample.queryIds, nq);
+      }
+      t = System.nanoTime();
+      index.write(dir.resolve(INDEX_FILE));
+      timings.put("write_s", seconds(t));
+      timings.put("total_s", seconds(start));
+      long bytes = Files.size(dir.resolve(INDEX_FILE));
+      return new BuiltIndex(dir, manifest(stats, d, plan, metrics, nq, index.ntotal(), bytes, timings));
+    }
+  }
+
+  private static VectorSource.Stats validated(VectorSource.Stats stats) {
+    if (stats.count() == 0) {
+      throw new IndexBuildException("the embeddings input is empty: nothing to index");
+    }
+    if (stats.dimensions().size() != 1) {
+      throw new IndexBuildException("embeddings have mixed dimensions " + stats.dimensions()
+          + "; an index holds one dimension: filter the input to one model");
+    }
+    if (stats.modelIds().size() != 1) {
+      throw new IndexBuildException("embeddings come from several models " + stats.modelIds()
+          + "; vectors of different models are not comparable: build one index per model");
+    }
+    return stats;
+  }
+
+  /** Training vectors (uniform reservoir sample) and held-out queries, gathered in one scan that also checks values. */
+  private static final class Sample {
+    float[] train;
+    final float[] queries;
+    final long[] queryIds;
+    final String[] queryImageIds;
+    final BitSet queryPositions;
+
+    Sample(int trainSize, int d, BitSet queryPositions) {
+      this.train = new float[trainSize * d];
+      int nq = queryPositions.cardinality();
+      this.queries = new float[nq * d];
+      this.queryIds = new long[nq];
+      this.queryImageIds = new String[nq];
+      this.queryPositions = queryPositions;
+    }
+  }
+
+  private Sample sample(long n, int d, int trainSize, BitSet queryPositions) throws IOException {
+    Sample sample = new Sample(trainSize, d, queryPositions);
+    Random random = new Random(SEED);
+    long[] position = {0};
+    int[] queriesSeen = {0};
+    source.scan(options.batchSize(), batch -> {
+      checkBatch(batch, d);
+      for (int i = 0; i < batch.size(); i++, position[0]++) {
+        long p = position[0];
+        int target = p < trainSize ? (int) p : (int) (random.nextDouble() * (p + 1));
+        if (target < trainSize) {
+          System.arraycopy(batch.vectors(), i * d, sample.train, target * d, d);
+        }
+        if (p < Integer.MAX_VALUE && queryPositions.get((int) p)) {
+          int q = queriesSeen[0]++;
+          System.arraycopy(batch.vectors(), i * d, sample.queries, q * d, d);
+          sample.queryIds[q] = p;
+          sample.queryImageIds[q] = batch.imageIds()[i];
+        }
+      }
+      progress(position[0], n, "sampled");
+    });
+    if (position[0] != n) {
+      throw new IndexBuildException("the input changed while building: counted " + n + " vectors, read "
+          + position[0]);
+    }
+    return sample;
+  }
+
+  /** Streams every vector into the index (held-out queries aside) and the exact-search ground truth. */
+  private double addAll(FaissIndex index, Sample sample, ExactNeighbours truth, Path idFile, long n, int d,
+      Map<String, Object> timings) throws IOException {
+    sample.train = null; // trained: let the sample go before the index grows
+    long[] position = {0};
+    long[] addNanos = {0};
+    long[] truthNanos = {0};
+    int[] queriesSeen = {0};
+    try (IdMap.Writer ids = new IdMap.Writer(idFile)) {
+      source.scan(options.batchSize(), batch -> {
+        float[] base = new float[batch.size() * d];
+        long[] baseIds = new long[batch.size()];
+        int m = 0;
+        for (int i = 0; i < batch.size(); i++, position[0]++) {
+          long id = position[0];
+          ids.write(id, batch.imageIds()[i], batch.uris()[i]);
+          if (id < Integer.MAX_VALUE && sample.queryPositions.get((int) id)) {
+            if (!batch.imageIds()[i].equals(sample.queryImageIds[queriesSeen[0]++])) {
+              throw new IndexBuildException("the input changed while building: row order differs between scans");
+            }
+            continue;
+          }
+          System.arraycopy(batch.vectors(), i * d, base, m * d, d);
+          baseIds[m++] = id;
+        }
+        long t = System.nanoTime();
+        if (m > 0) {
+          index.add(base, baseIds, m);
+        }
+        addNanos[0] += System.nanoTime() - t;
+        t = System.nanoTime();
+        truth.addBase(base, baseIds, m);
+        truthNanos[0] += System.nanoTime() - t;
+        progress(position[0], n, "added");
+      });
+    }
+    if (position[0] != n) {
+      throw new IndexBuildException("the input changed while building: counted " + n + " vectors, read "
+          + position[0]);
+    }
+    timings.put("ground_truth_s", truthNanos[0] / 1e9);
+    return addNanos[0] / 1e9;
+  }
+
+  private IndexEvaluator.Metrics evaluate(FaissIndex index, IndexPlan plan, IndexEvaluator evaluator) {
+    if (!plan.isIvf()) {
+      return evaluator.measure(index, 0);
+    }
+    if (plan.nprobe() > 0) {
+      return evaluator.measure(index, Math.min(plan.nprobe(), plan.nlist()));
+    }
+    IndexEvaluator.Metrics tuned = evaluator.tuneNprobe(index, plan.nlist(), options.targetLatencyMs());
+    progress.accept("tuned nprobe=" + tuned.nprobe() + " for p99 <= " + options.targetLatencyMs() + " ms");
+    return tuned;
+  }
+
+  private static void checkBatch(VectorSource.Batch batch, int d) {
+    if (batch.dimension() != d) {
+      throw new IndexBuildException("a batch has dimension " + batch.dimension() + ", expected " + d);
+    }
+    float[] v = batch.vectors();
+    for (int i = 0; i < batch.size() * d; i++) {
+      if (!Float.isFinite(v[i])) {
+        throw new IndexBuildException("the embedding of image_id '" + batch.imageIds()[i / d] + "' contains "
+            + v[i] + "; NaN/Inf vectors cannot be indexed: re-embed or filter them out");
+      }
+    }
+  }
+
+  private static BitSet queryPositions(long n, int nq) {
+    BitSet chosen = new BitSet();
+    Random random = new Random(SEED + 1);
+    long range = Math.min(n, Integer.MAX_VALUE);
+    while (chosen.cardinality() < nq) {
+      chosen.set((int) (random.nextDouble() * range));
+    }
+    return chosen;
+  }
+
+  private Map<String, Object> manifest(VectorSource.Stats stats, int d, IndexPlan plan,
+      IndexEvaluator.Metrics metrics, int nq, long ntotal, long bytes, Map<String, Object> timings) {
+    Map<String, Object> index = new LinkedHashMap<>();
+    index.put("type", plan.type());
+    index.put("factory", plan.factory());
+    index.put("nlist", plan.nlist());
+    index.put("pq_m", plan.pqM());
+    index.put("nprobe", metrics == null ? Math.max(plan.nprobe(), Math.min(plan.nlist(), 1)) : metrics.nprobe());
+    index.put("train_size", plan.trainSize());
+    index.put("reason", plan.reason());
+    Map<String, Object> measured = new LinkedHashMap<>();
+    if (metrics != null) {
+      measured.putAll(metrics.asMap());
+      measured.put("eval_queries", nq);
+    } else {
+      measured.put("note", "fewer than 10 vectors: no held-out queries, recall not measured");
+    }
+    measured.put("index_bytes", bytes);
+    measured.put("bytes_per_vector", IndexEvaluator.round((double) bytes / ntotal));
+    measured.put("build_heap_peak_mb", heapPeakMb());
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("model_id", stats.modelIds().iterator().next());
+    m.put("dimension", d);
+    m.put("metric", plan.metric().name());
+    m.put("count", ntotal);
+    m.put("index", index);
+    m.put("metrics", measured);
+    m.put("timings", timings);
+    return m;
+  }
+
+  private void progress(long done, long total, String what) {
+    if (done == total || done % (options.batchSize() * 16L) < options.batchSize()) {
+      progress.accept(String.format("%s %d/%d vectors (%.0f%%)", what, done, total, 100.0 * done / total));
+    }
+  }
+
+  private static double seconds(long startNanos) {
+    return IndexEvaluator.round((System.nanoTime() - startNanos) / 1e9);
+  }
+
+  private static void resetHeapPeaks() {
+    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == MemoryType.HEAP) {
+        pool.resetPeakUsage();
+      }
+    }
+  }
+
+  /** Sum of heap pools' peak usage since the build started: an upper bound of the heap the build needed. */
+  private static long heapPeakMb() {
+    long peak = 0;
+    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == MemoryType.HEAP) {
+        peak += pool.getPeakUsage().getUsed();
+      }
+    }
+    return peak >> 20;
+  }
+}

@@ -1,0 +1,130 @@
+package io.imgvec.index;
+
+import io.imgvec.faiss.FaissIndex;
+import io.imgvec.faiss.SearchParams;
+import io.imgvec.faiss.SearchResult;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Recall against exact search and single-query latency of an index, on held-out queries. Recall follows FAISS's
+ * convention: R@k = share of queries whose exact nearest neighbour is among the k returned; 10-recall@10 = mean
+ * overlap of the 10 returned with the exact 10.
+ */
+final class IndexEvaluator {
+  static final int K = 10;
+
+  /** Metrics at one search setting. */
+  record Metrics(int nprobe, double recallAt1, double recallAt10, double tenRecallAt10, double p50Ms, double p99Ms,
+      double qpsOneThread) {
+    Map<String, Object> asMap() {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("nprobe", nprobe);
+      m.put("recall_at_1", round(recallAt1));
+      m.put("recall_at_10", round(recallAt10));
+      m.put("ten_recall_at_10", round(tenRecallAt10));
+      m.put("latency_p50_ms", round(p50Ms));
+      m.put("latency_p99_ms", round(p99Ms));
+      m.put("qps_one_thread", round(qpsOneThread));
+      return m;
+    }
+  }
+
+  private final float[] queries;
+  private final int nq;
+  private final int d;
+  private final ExactNeighbours truth;
+
+  IndexEvaluator(float[] queries, int nq, int d, ExactNeighbours truth) {
+    this.queries = queries;
+    this.nq = nq;
+    this.d = d;
+    this.truth = truth;
+  }
+
+  /**
+   * The largest nprobe (powers of two up to nlist) whose p99 single-query latency meets the target; stops early
+   * once the exact top 10 are all found. Returns metrics at that nprobe.
+   */
+  Metrics tuneNprobe(FaissIndex index, int nlist, double targetP99Ms) {
+    Metrics best = measure(index, 1);
+    for (int nprobe = 2; nprobe <= nlist && best.tenRecallAt10() < 1.0; nprobe *= 2) {
+      Metrics m = measure(index, nprobe);
+      if (m.p99Ms() > targetP99Ms) {
+        break;
+      }
+      best = m;
+    }
+    return best;
+  }
+
+  /** Searches every query alone on one thread, timing each, then scores the results. */
+  Metrics measure(FaissIndex index, int nprobe) {
+    int previousThreads = FaissIndex.threads();
+    FaissIndex.setThreads(1);
+    try {
+      SearchParams params = new SearchParams(nprobe, 0);
+      float[] one = new float[d];
+      for (int q = 0; q < Math.min(nq, 20); q++) { // warm caches and code paths
+        System.arraycopy(queries, q * d, one, 0, d);
+        index.search(one, 1, K, params);
+      }
+      long[] nanos = new long[nq];
+      long[][] found = new long[nq][];
+      long total = System.nanoTime();
+      for (int q = 0; q < nq; q++) {
+        System.arraycopy(queries, q * d, one, 0, d);
+        long start = System.nanoTime();
+        SearchResult r = index.search(one, 1, K, params);
+        nanos[q] = System.nanoTime() - start;
+        found[q] = r.labels();
+      }
+      double totalSeconds = (System.nanoTime() - total) / 1e9;
+      return score(found, nanos, nprobe, totalSeconds);
+    } finally {
+      FaissIndex.setThreads(previousThreads);
+    }
+  }
+
+  private Metrics score(long[][] found, long[] nanos, int nprobe, double totalSeconds) {
+    double at1 = 0;
+    double at10 = 0;
+    double overlap = 0;
+    for (int q = 0; q < nq; q++) {
+      long[] exact = truth.ids(q);
+      long[] got = found[q];
+      at1 += got[0] == exact[0] ? 1 : 0;
+      at10 += contains(got, exact[0]) ? 1 : 0;
+      int common = 0;
+      int known = 0;
+      for (long id : exact) {
+        known += id >= 0 ? 1 : 0;
+        common += id >= 0 && contains(got, id) ? 1 : 0;
+      }
+      overlap += common / (double) Math.max(1, known); // bases smaller than K have fewer true neighbours
+    }
+    long[] sorted = nanos.clone();
+    Arrays.sort(sorted);
+    return new Metrics(nprobe, at1 / nq, at10 / nq, overlap / nq, percentile(sorted, 0.50), percentile(sorted, 0.99),
+        nq / totalSeconds);
+  }
+
+  private static boolean contains(long[] ids, long id) {
+    for (long x : ids) {
+      if (x == id) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static double percentile(long[] sortedNanos, double p) {
+    int i = (int) Math.ceil(p * sortedNanos.length) - 1;
+    return sortedNanos[Math.max(0, Math.min(sortedNanos.length - 1, i))] / 1e6;
+  }
+
+  static double round(double v) {
+    return Math.round(v * 10000) / 10000.0;
+  }
+}

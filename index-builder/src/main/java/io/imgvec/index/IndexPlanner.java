@@ -1,0 +1,89 @@
+package io.imgvec.index;
+
+import io.imgvec.faiss.Metric;
+
+/**
+ * Chooses index type and parameters, autofaiss-style, from vector count, dimension and a memory budget:
+ * <ol>
+ *   <li>fewer than {@value #FLAT_BELOW} vectors: {@code Flat} (exact search is already fast);
+ *   <li>otherwise IVF with {@code nlist} = power of two nearest 4·√count, at most count/39 (FAISS needs ≥ 39
+ *       training points per list);
+ *   <li>{@code IVF-Flat} when full vectors fit the budget (4·d + 8 bytes per vector plus centroids);
+ *   <li>else {@code IVF-PQ} with the largest code size {@code m} ≤ 256 (bytes per vector, dividing d) whose codes,
+ *       ids (8 bytes per vector), centroids and codebooks fit.
+ * </ol>
+ * Training uses {@code pointsPerCentroid} × nlist vectors (FAISS recommends 30–256), capped by the count.
+ * nprobe is tuned after building against the latency target unless given.
+ */
+public final class IndexPlanner {
+  static final long FLAT_BELOW = 10_000;
+  private static final int MAX_PQ_M = 256;
+
+  private IndexPlanner() {}
+
+  public static IndexPlan plan(String type, long count, int d, long memoryBudget, int nlistOverride, int pqMOverride,
+      int nprobe, int pointsPerCentroid, Metric metric) {
+    String chosen = type;
+    String reason = "requested";
+    if (type.equals("auto")) {
+      long flatBytes = count * (4L * d + 8);
+      if (count < FLAT_BELOW) {
+        chosen = "Flat";
+        reason = count + " vectors < " + FLAT_BELOW + ": exact search";
+      } else if (flatBytes + centroidBytes(nlistFor(count), d) <= memoryBudget) {
+        chosen = "IVF-Flat";
+        reason = "full vectors (" + flatBytes + " bytes) fit the memory budget " + memoryBudget;
+      } else {
+        chosen = "IVF-PQ";
+        reason = "full vectors (" + flatBytes + " bytes) exceed the memory budget " + memoryBudget;
+      }
+    }
+    int nlist = chosen.startsWith("IVF") ? (nlistOverride > 0 ? nlistOverride : nlistFor(count)) : 0;
+    int m = chosen.endsWith("PQ") ? (pqMOverride > 0 ? pqMOverride : pqMFor(count, d, nlist, memoryBudget)) : 0;
+    if (m > 0 && d % m != 0) {
+      throw new IndexBuildException("index.pq-m=" + m + " must divide the dimension " + d);
+    }
+    if (nlist > 0 && count < 39L * nlist) {
+      throw new IndexBuildException(chosen + " with " + nlist + " lists needs at least " + 39L * nlist
+          + " vectors to train, got " + count + "; use index.type=auto or Flat, or a smaller index.nlist");
+    }
+    if (m > 0 && count < 256) {
+      throw new IndexBuildException(chosen + " needs at least 256 vectors to train its 8-bit codebooks, got " + count
+          + "; use index.type=auto or Flat");
+    }
+    String factory = switch (chosen) {
+      case "Flat" -> "IDMap,Flat";
+      case "IVF-Flat" -> "IVF" + nlist + ",Flat";
+      case "PQ" -> "IDMap,PQ" + m + "np";
+      default -> "IVF" + nlist + ",PQ" + m + "np";
+    };
+    int trainSize = chosen.equals("Flat") ? 0
+        : (int) Math.min(count, Math.max(256, (long) pointsPerCentroid * Math.max(nlist, 256)));
+    return new IndexPlan(chosen, factory, nlist, m, nprobe, trainSize, metric, reason);
+  }
+
+  static int nlistFor(long count) {
+    int nlist = Integer.highestOneBit((int) Math.max(1, Math.min(1 << 30, Math.round(4 * Math.sqrt(count)))));
+    if (4 * Math.sqrt(count) >= 1.5 * nlist) {
+      nlist *= 2;
+    }
+    while (nlist > 1 && 39L * nlist > count) {
+      nlist /= 2;
+    }
+    return Math.max(1, nlist);
+  }
+
+  private static int pqMFor(long count, int d, int nlist, long budget) {
+    for (int m = Math.min(d, MAX_PQ_M); m >= 1; m--) {
+      if (d % m == 0 && count * (m + 8L) + centroidBytes(nlist, d) + 256L * d * 4 <= budget) {
+        return m;
+      }
+    }
+    throw new IndexBuildException("index.memory-budget=" + budget + " is too small for " + count + " vectors: even"
+        + " 1-byte PQ codes need about " + (count * 9 + centroidBytes(nlist, d)) + " bytes");
+  }
+
+  private static long centroidBytes(int nlist, int d) {
+    return 4L * nlist * d;
+  }
+}

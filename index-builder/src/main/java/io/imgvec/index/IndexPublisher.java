@@ -1,0 +1,115 @@
+package io.imgvec.index;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileContext;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Options;
+
+/**
+ * Publishes a built index to local or object storage as {@code <root>/versions/<version>/} (index, id map,
+ * manifest with checksums) and only then points {@code <root>/LATEST} at it, so a reader always sees a whole
+ * version. Older versions beyond the retention count are deleted afterwards.
+ */
+public final class IndexPublisher {
+  public static final String LATEST = "LATEST";
+  public static final String VERSIONS = "versions";
+  public static final String MANIFEST = "manifest.json";
+  static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final DateTimeFormatter VERSION_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'");
+
+  private IndexPublisher() {}
+
+  /** Uploads {@code built} and moves LATEST to it; returns the manifest as published. */
+  public static Map<String, Object> publish(IndexBuilder.BuiltIndex built, String rootUri, int retention,
+      Configuration conf) throws IOException {
+    ZonedDateTime now = ZonedDateTime.now(ZoneOffset.UTC);
+    String version = "v" + VERSION_TIME.format(now) + "-" + UUID.randomUUID().toString().substring(0, 8);
+    org.apache.hadoop.fs.Path root = new org.apache.hadoop.fs.Path(rootUri);
+    FileSystem fs = root.getFileSystem(conf);
+    org.apache.hadoop.fs.Path versionDir = new org.apache.hadoop.fs.Path(root, VERSIONS + "/" + version);
+
+    Map<String, Object> files = new LinkedHashMap<>();
+    for (String name : List.of(IndexBuilder.INDEX_FILE, IdMap.FILE)) {
+      Path local = built.dir().resolve(name);
+      files.put(name, Map.of("bytes", Files.size(local), "sha256", sha256(local)));
+      fs.copyFromLocalFile(false, true, new org.apache.hadoop.fs.Path(local.toUri()),
+          new org.apache.hadoop.fs.Path(versionDir, name));
+    }
+    Map<String, Object> manifest = new LinkedHashMap<>();
+    manifest.put("format_version", 1);
+    manifest.put("version", version);
+    manifest.put("created_at", now.toString());
+    manifest.putAll(built.manifest());
+    manifest.put("files", files);
+    byte[] manifestBytes = JSON.writeValueAsBytes(manifest);
+    Files.write(built.dir().resolve(MANIFEST), manifestBytes);
+    writeAtomically(fs, conf, new org.apache.hadoop.fs.Path(versionDir, MANIFEST), manifestBytes);
+    writeAtomically(fs, conf, new org.apache.hadoop.fs.Path(root, LATEST),
+        (version + "\n").getBytes(StandardCharsets.UTF_8));
+    deleteOldVersions(fs, root, version, retention);
+    return manifest;
+  }
+
+  /**
+   * Object stores (s3a, gs, abfs) make a single object visible only when its upload completes; on file systems
+   * the content is written beside the target and renamed over it.
+   */
+  static void writeAtomically(FileSystem fs, Configuration conf, org.apache.hadoop.fs.Path target, byte[] content)
+      throws IOException {
+    String scheme = fs.getUri().getScheme();
+    boolean objectStore = scheme != null && (scheme.startsWith("s3") || scheme.equals("gs") || scheme.startsWith("abfs")
+        || scheme.startsWith("wasb"));
+    org.apache.hadoop.fs.Path written = objectStore ? target
+        : new org.apache.hadoop.fs.Path(target.getParent(), "." + target.getName() + "." + UUID.randomUUID() + ".tmp");
+    try (OutputStream out = fs.create(written, true)) {
+      out.write(content);
+    }
+    if (!objectStore) {
+      FileContext.getFileContext(fs.getUri(), conf).rename(written, target, Options.Rename.OVERWRITE);
+    }
+  }
+
+  private static void deleteOldVersions(FileSystem fs, org.apache.hadoop.fs.Path root, String current, int retention)
+      throws IOException {
+    List<String> versions = new ArrayList<>();
+    for (FileStatus s : fs.listStatus(new org.apache.hadoop.fs.Path(root, VERSIONS))) {
+      versions.add(s.getPath().getName());
+    }
+    versions.sort(null); // names start with a UTC timestamp: lexical order is age order
+    for (int i = 0; i < versions.size() - retention; i++) {
+      if (!versions.get(i).equals(current)) {
+        fs.delete(new org.apache.hadoop.fs.Path(root, VERSIONS + "/" + versions.get(i)), true);
+      }
+    }
+  }
+
+  static String sha256(Path file) throws IOException {
+    try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
+      in.transferTo(OutputStream.nullOutputStream());
+      return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

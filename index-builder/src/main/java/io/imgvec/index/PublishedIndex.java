@@ -1,0 +1,118 @@
+package io.imgvec.index;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import io.imgvec.faiss.FaissIndex;
+import io.imgvec.faiss.SearchParams;
+import io.imgvec.faiss.SearchResult;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+
+/**
+ * A published index, loaded for serving: resolves {@code LATEST} (or takes a version directory), copies the files
+ * locally, verifies their checksums against the manifest, and loads index and id map. Searches are thread-safe.
+ */
+public final class PublishedIndex implements AutoCloseable {
+
+  /** One search hit. */
+  public record Neighbor(long id, String imageId, String uri, float distance) {}
+
+  private final Map<String, Object> manifest;
+  private final FaissIndex index;
+  private final IdMap ids;
+
+  private PublishedIndex(Map<String, Object> manifest, FaissIndex index, IdMap ids) {
+    this.manifest = manifest;
+    this.index = index;
+    this.ids = ids;
+  }
+
+  /** Opens {@code uri}: a publish root (follows LATEST) or one version directory. */
+  public static PublishedIndex open(String uri, Configuration conf, Path localCache) throws IOException {
+    org.apache.hadoop.fs.Path root = new org.apache.hadoop.fs.Path(uri);
+    FileSystem fs = root.getFileSystem(conf);
+    org.apache.hadoop.fs.Path versionDir = root;
+    org.apache.hadoop.fs.Path latest = new org.apache.hadoop.fs.Path(root, IndexPublisher.LATEST);
+    if (fs.exists(latest)) {
+      String version;
+      try (InputStream in = fs.open(latest)) {
+        version = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
+      }
+      versionDir = new org.apache.hadoop.fs.Path(root, IndexPublisher.VERSIONS + "/" + version);
+    } else if (!fs.exists(new org.apache.hadoop.fs.Path(versionDir, IndexPublisher.MANIFEST))) {
+      throw new IOException("no published index at " + uri + " (neither LATEST nor manifest.json found)");
+    }
+    Map<String, Object> manifest;
+    try (InputStream in = fs.open(new org.apache.hadoop.fs.Path(versionDir, IndexPublisher.MANIFEST))) {
+      manifest = IndexPublisher.JSON.readValue(in, new TypeReference<Map<String, Object>>() {});
+    }
+    Path local = Files.createDirectories(localCache.resolve(String.valueOf(manifest.get("version"))));
+    @SuppressWarnings("unchecked")
+    Map<String, Map<String, Object>> files = (Map<String, Map<String, Object>>) manifest.get("files");
+    for (Map.Entry<String, Map<String, Object>> f : files.entrySet()) {
+      Path target = local.resolve(f.getKey());
+      fs.copyToLocalFile(false, new org.apache.hadoop.fs.Path(versionDir, f.getKey()),
+          new org.apache.hadoop.fs.Path(target.toUri()), true);
+      String actual = IndexPublisher.sha256(target);
+      if (!actual.equals(f.getValue().get("sha256"))) {
+        throw new IOException("checksum mismatch for " + f.getKey() + " of version " + manifest.get("version")
+            + ": manifest says " + f.getValue().get("sha256") + ", file has " + actual);
+      }
+    }
+    long count = ((Number) manifest.get("count")).longValue();
+    FaissIndex index = FaissIndex.read(local.resolve(IndexBuilder.INDEX_FILE));
+    return new PublishedIndex(manifest, index, IdMap.read(local.resolve(IdMap.FILE), count));
+  }
+
+  public Map<String, Object> manifest() {
+    return manifest;
+  }
+
+  public String version() {
+    return String.valueOf(manifest.get("version"));
+  }
+
+  public String modelId() {
+    return String.valueOf(manifest.get("model_id"));
+  }
+
+  public int dimension() {
+    return index.dimension();
+  }
+
+  /** The nprobe the builder chose (0 for indexes without inverted lists). */
+  public int nprobe() {
+    @SuppressWarnings("unchecked")
+    Map<String, Object> info = (Map<String, Object>) manifest.get("index");
+    return ((Number) info.get("nprobe")).intValue();
+  }
+
+  /** The k nearest neighbours of {@code vector}, at the published nprobe. */
+  public List<Neighbor> search(float[] vector, int k) {
+    if (vector.length != index.dimension()) {
+      throw new IllegalArgumentException("query vector has dimension " + vector.length + ", the index has "
+          + index.dimension());
+    }
+    SearchResult r = index.search(vector, 1, k, SearchParams.nprobe(nprobe()));
+    List<Neighbor> out = new ArrayList<>();
+    for (int i = 0; i < k; i++) {
+      long id = r.label(0, i);
+      if (id >= 0) {
+        out.add(new Neighbor(id, ids.imageId(id), ids.uri(id), r.distance(0, i)));
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public void close() {
+    index.close();
+  }
+}

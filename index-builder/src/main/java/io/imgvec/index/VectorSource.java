@@ -1,0 +1,27 @@
+package io.imgvec.index;
+
+import java.io.IOException;
+import java.util.Set;
+
+/**
+ * Embeddings for the index builder: summary facts, and scans in a stable order in bounded batches, so the builder
+ * never holds all vectors at once. Implemented over Spark/Parquet by the jobs module and over arrays in tests.
+ */
+public interface VectorSource {
+
+  /** Facts checked before anything is read in full. */
+  record Stats(long count, Set<Integer> dimensions, Set<String> modelIds) {}
+
+  /** {@code size} vectors of {@code dimension} floats, row after row, with their image ids and URIs. */
+  record Batch(float[] vectors, String[] imageIds, String[] uris, int size, int dimension) {}
+
+  @FunctionalInterface
+  interface BatchConsumer {
+    void accept(Batch batch) throws IOException;
+  }
+
+  Stats stats() throws IOException;
+
+  /** Every vector once, always in the same order, {@code batchSize} at a time. */
+  void scan(int batchSize, BatchConsumer consumer) throws IOException;
+}

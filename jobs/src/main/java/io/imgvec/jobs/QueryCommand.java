@@ -1,0 +1,103 @@
+package io.imgvec.jobs;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.imgvec.config.ConfigException;
+import io.imgvec.config.ConfigKeys;
+import io.imgvec.config.ImgvecConfig;
+import io.imgvec.image.ImageDecoder;
+import io.imgvec.index.PublishedIndex;
+import io.imgvec.model.EmbedderCache;
+import io.imgvec.model.ModelSpec;
+import io.imgvec.pipeline.EmbeddingPipeline;
+import io.imgvec.pipeline.ImageFetcher;
+import io.imgvec.pipeline.StageTimes;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+
+/** {@code imgvec query}: nearest neighbours of an image (embedded with the index's model) or of a vector. */
+final class QueryCommand {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private QueryCommand() {}
+
+  static RunSummary run(String indexUri, String imageUri, String vectorJson, int k, ImgvecConfig config)
+      throws Exception {
+    if ((imageUri == null) == (vectorJson == null)) {
+      throw new ConfigException("query needs exactly one of --image <uri> or --vector <json array>");
+    }
+    if (k <= 0) {
+      throw new ConfigException("-k must be a positive number, got " + k);
+    }
+    Configuration conf = HadoopConfs.fromSystemProperties();
+    Path cache = Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir"), "imgvec-index-cache"));
+    try (PublishedIndex index = PublishedIndex.open(indexUri, conf, cache)) {
+      float[] vector = imageUri != null ? embed(index, imageUri, config, conf) : parseVector(vectorJson);
+      long start = System.nanoTime();
+      List<PublishedIndex.Neighbor> neighbors = index.search(vector, k);
+      double ms = (System.nanoTime() - start) / 1e6;
+      List<Map<String, Object>> rows = new ArrayList<>();
+      System.out.printf("%-5s %-12s %-40s %s%n", "rank", "distance", "image_id", "uri");
+      for (int i = 0; i < neighbors.size(); i++) {
+        PublishedIndex.Neighbor n = neighbors.get(i);
+        System.out.printf("%-5d %-12.5f %-40s %s%n", i + 1, n.distance(), n.imageId(), n.uri());
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("rank", i + 1);
+        row.put("image_id", n.imageId());
+        row.put("uri", n.uri());
+        row.put("distance", n.distance());
+        rows.add(row);
+      }
+      return new RunSummary("query").put("index", indexUri).put("version", index.version())
+          .put("model_id", index.modelId()).put("query", imageUri != null ? imageUri : "vector").put("k", k)
+          .put("search_ms", Math.round(ms * 1000) / 1000.0).put("neighbors", rows);
+    }
+  }
+
+  /** Embeds the image with the model settings recorded in the index manifest, checking the model is the same. */
+  private static float[] embed(PublishedIndex index, String imageUri, ImgvecConfig config, Configuration conf)
+      throws Exception {
+    @SuppressWarnings("unchecked")
+    Map<String, Object> model = (Map<String, Object>) index.manifest().get("model");
+    ImgvecConfig modelConfig = config;
+    if (model != null) {
+      @SuppressWarnings("unchecked")
+      Map<String, String> settings = (Map<String, String>) model.get("settings");
+      modelConfig = config.with(settings);
+    }
+    ImageFetcher fetcher = new ImageFetcher(Map.of(), config.get(ConfigKeys.MAX_BYTES));
+    EmbedderCache.Lease lease = EmbedderCache.get(ModelSpec.from(modelConfig), -1, conf);
+    if (!lease.embedder().modelId().equals(index.modelId())) {
+      throw new ConfigException("the index was built from " + index.modelId() + " but the model configured here is "
+          + lease.embedder().modelId() + "; set model.uri (and model.*) to the index's model");
+    }
+    String uri = imageUri.matches("^[a-zA-Z][a-zA-Z0-9+.-]*:.*") ? imageUri : Path.of(imageUri).toUri().toString();
+    try (EmbeddingPipeline<String> pipeline = new EmbeddingPipeline<>(lease.embedder(), fetcher,
+        new ImageDecoder(config.get(ConfigKeys.MAX_PIXELS)), 1, 1, 1, new StageTimes())) {
+      EmbeddingPipeline.Result<String> r = pipeline.run(List.of(new EmbeddingPipeline.Item<>(uri, uri)).iterator())
+          .next();
+      if (r.error() != null) {
+        throw new ConfigException("cannot embed " + uri + ": " + r.error().errorClass() + ": " + r.error().getMessage());
+      }
+      return r.embedding().vector();
+    }
+  }
+
+  private static float[] parseVector(String json) {
+    try {
+      double[] values = JSON.readValue(json, double[].class);
+      float[] out = new float[values.length];
+      for (int i = 0; i < values.length; i++) {
+        out[i] = (float) values[i];
+      }
+      return out;
+    } catch (JsonProcessingException e) {
+      throw new ConfigException("--vector must be a JSON array of numbers: " + e.getOriginalMessage());
+    }
+  }
+}

@@ -1,0 +1,79 @@
+package io.imgvec.jobs;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.collect_set;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.size;
+
+import io.imgvec.index.IndexBuildException;
+import io.imgvec.index.VectorSource;
+import java.io.IOException;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The embed job's Parquet output as a {@link VectorSource}: statistics by a Spark aggregation, scans streamed to
+ * the driver one partition at a time ({@code toLocalIterator}), so the driver holds a partition, never the data set.
+ */
+final class SparkVectorSource implements VectorSource {
+  private final Dataset<Row> embeddings;
+
+  SparkVectorSource(SparkSession spark, String uri) {
+    Dataset<Row> df = spark.read().parquet(uri);
+    for (String required : List.of("image_id", "uri", "model_id", "embedding")) {
+      if (!List.of(df.columns()).contains(required)) {
+        throw new IndexBuildException(uri + " is not an imgvec embeddings dataset: column '" + required
+            + "' is missing (columns: " + List.of(df.columns()) + ")");
+      }
+    }
+    this.embeddings = df.select("image_id", "uri", "model_id", "embedding");
+  }
+
+  @Override
+  public Stats stats() {
+    Row r = embeddings.agg(count(lit(1)), collect_set(size(col("embedding"))), collect_set(col("model_id"))).first();
+    Set<Integer> dims = new HashSet<>(r.<Integer>getList(1));
+    Set<String> models = new HashSet<>(r.<String>getList(2));
+    return new Stats(r.getLong(0), dims, models);
+  }
+
+  @Override
+  public void scan(int batchSize, BatchConsumer consumer) throws IOException {
+    Iterator<Row> rows = embeddings.toLocalIterator();
+    float[] vectors = null;
+    String[] ids = new String[batchSize];
+    String[] uris = new String[batchSize];
+    int d = -1;
+    int n = 0;
+    while (rows.hasNext()) {
+      Row row = rows.next();
+      List<Float> v = row.getList(3);
+      if (d < 0) {
+        d = v.size();
+        vectors = new float[batchSize * d];
+      } else if (v.size() != d) {
+        throw new IndexBuildException("image_id '" + row.getString(0) + "' has a " + v.size()
+            + "-d embedding, others " + d + "-d");
+      }
+      for (int i = 0; i < d; i++) {
+        Float x = v.get(i);
+        vectors[n * d + i] = x == null ? Float.NaN : x;
+      }
+      ids[n] = row.getString(0);
+      uris[n] = row.getString(1);
+      if (++n == batchSize) {
+        consumer.accept(new Batch(vectors, ids, uris, n, d));
+        n = 0;
+      }
+    }
+    if (n > 0) {
+      consumer.accept(new Batch(vectors, ids, uris, n, d));
+    }
+  }
+}
