@@ -21,10 +21,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.ChecksumFileSystem;
 import org.apache.hadoop.fs.FileContext;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Options;
+import org.apache.hadoop.fs.RawLocalFileSystem;
 
 /**
  * Publishes a built index to local or object storage as {@code <root>/versions/<version>/} (index, id map,
@@ -46,7 +48,7 @@ public final class IndexPublisher {
     ZonedDateTime now = ZonedDateTime.now(ZoneOffset.UTC);
     String version = "v" + VERSION_TIME.format(now) + "-" + UUID.randomUUID().toString().substring(0, 8);
     org.apache.hadoop.fs.Path root = new org.apache.hadoop.fs.Path(rootUri);
-    FileSystem fs = root.getFileSystem(conf);
+    FileSystem fs = withoutChecksumFiles(root.getFileSystem(conf));
     org.apache.hadoop.fs.Path versionDir = new org.apache.hadoop.fs.Path(root, VERSIONS + "/" + version);
 
     Map<String, Object> files = new LinkedHashMap<>();
@@ -72,8 +74,16 @@ public final class IndexPublisher {
   }
 
   /**
+   * Hadoop's local file system keeps a {@code .crc} file beside each file; renaming a file over another would pair
+   * new content with the old checksum for a moment, so publishing writes plain files (manifest checksums cover them).
+   */
+  private static FileSystem withoutChecksumFiles(FileSystem fs) {
+    return fs instanceof ChecksumFileSystem checksummed ? checksummed.getRawFileSystem() : fs;
+  }
+
+  /**
    * Object stores (s3a, gs, abfs) make a single object visible only when its upload completes; on file systems
-   * the content is written beside the target and renamed over it.
+   * the content is written beside the target and renamed over it (atomic on POSIX and HDFS).
    */
   static void writeAtomically(FileSystem fs, Configuration conf, org.apache.hadoop.fs.Path target, byte[] content)
       throws IOException {
@@ -85,7 +95,11 @@ public final class IndexPublisher {
     try (OutputStream out = fs.create(written, true)) {
       out.write(content);
     }
-    if (!objectStore) {
+    if (fs instanceof RawLocalFileSystem) {
+      if (!fs.rename(written, target)) {
+        throw new IOException("cannot rename " + written + " to " + target);
+      }
+    } else if (!objectStore) {
       FileContext.getFileContext(fs.getUri(), conf).rename(written, target, Options.Rename.OVERWRITE);
     }
   }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.SearchParams;
 import io.imgvec.faiss.SearchResult;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -34,21 +35,37 @@ public final class PublishedIndex implements AutoCloseable {
     this.ids = ids;
   }
 
-  /** Opens {@code uri}: a publish root (follows LATEST) or one version directory. */
+  /**
+   * Opens {@code uri}: a publish root (follows LATEST) or one version directory. If the version LATEST named is
+   * retired while it is being read (several newer versions were published meanwhile), LATEST is read again.
+   */
   public static PublishedIndex open(String uri, Configuration conf, Path localCache) throws IOException {
     org.apache.hadoop.fs.Path root = new org.apache.hadoop.fs.Path(uri);
     FileSystem fs = root.getFileSystem(conf);
-    org.apache.hadoop.fs.Path versionDir = root;
     org.apache.hadoop.fs.Path latest = new org.apache.hadoop.fs.Path(root, IndexPublisher.LATEST);
-    if (fs.exists(latest)) {
+    if (!fs.exists(latest)) {
+      if (!fs.exists(new org.apache.hadoop.fs.Path(root, IndexPublisher.MANIFEST))) {
+        throw new IOException("no published index at " + uri + " (neither LATEST nor manifest.json found)");
+      }
+      return load(fs, root, localCache);
+    }
+    for (int attempt = 1; ; attempt++) {
       String version;
       try (InputStream in = fs.open(latest)) {
         version = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
       }
-      versionDir = new org.apache.hadoop.fs.Path(root, IndexPublisher.VERSIONS + "/" + version);
-    } else if (!fs.exists(new org.apache.hadoop.fs.Path(versionDir, IndexPublisher.MANIFEST))) {
-      throw new IOException("no published index at " + uri + " (neither LATEST nor manifest.json found)");
+      try {
+        return load(fs, new org.apache.hadoop.fs.Path(root, IndexPublisher.VERSIONS + "/" + version), localCache);
+      } catch (FileNotFoundException e) {
+        if (attempt == 3) {
+          throw e;
+        }
+      }
     }
+  }
+
+  private static PublishedIndex load(FileSystem fs, org.apache.hadoop.fs.Path versionDir, Path localCache)
+      throws IOException {
     Map<String, Object> manifest;
     try (InputStream in = fs.open(new org.apache.hadoop.fs.Path(versionDir, IndexPublisher.MANIFEST))) {
       manifest = IndexPublisher.JSON.readValue(in, new TypeReference<Map<String, Object>>() {});
@@ -81,6 +98,11 @@ public final class PublishedIndex implements AutoCloseable {
 
   public String modelId() {
     return String.valueOf(manifest.get("model_id"));
+  }
+
+  /** Vectors in the index. */
+  public long size() {
+    return index.ntotal();
   }
 
   public int dimension() {

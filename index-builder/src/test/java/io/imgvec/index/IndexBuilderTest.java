@@ -1,0 +1,93 @@
+package io.imgvec.index;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.imgvec.config.ImgvecConfig;
+import io.imgvec.faiss.Metric;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class IndexBuilderTest {
+  @TempDir
+  Path tmp;
+
+  static IndexBuilder.Options options(Map<String, String> settings) {
+    return IndexBuilder.Options.from(ImgvecConfig.of(settings));
+  }
+
+  @Test
+  void plannerFollowsItsDocumentedRules() {
+    IndexPlan tiny = IndexPlanner.plan("auto", 500, 64, 1L << 30, 0, 0, 0, 64, Metric.L2);
+    assertEquals("IDMap,Flat", tiny.factory());
+    IndexPlan roomy = IndexPlanner.plan("auto", 100_000, 128, 1L << 30, 0, 0, 0, 64, Metric.L2);
+    assertEquals("IVF1024,Flat", roomy.factory());
+    assertEquals(64 * 1024, roomy.trainSize());
+    IndexPlan tight = IndexPlanner.plan("auto", 1_000_000, 512, 100L << 20, 0, 0, 0, 64, Metric.L2);
+    assertEquals("IVF4096,PQ64np", tight.factory());
+    IndexPlan fashion = IndexPlanner.plan("IVF-PQ", 60_000, 784, 1L << 30, 0, 0, 0, 64, Metric.L2);
+    assertEquals(0, 784 % fashion.pqM());
+    assertThrows(IndexBuildException.class,
+        () -> IndexPlanner.plan("IVF-Flat", 1000, 64, 1L << 30, 1024, 0, 0, 64, Metric.L2));
+    IndexBuildException pq = assertThrows(IndexBuildException.class,
+        () -> IndexPlanner.plan("IVF-PQ", 100_000, 100, 1L << 30, 0, 7, 0, 64, Metric.L2));
+    assertTrue(pq.getMessage().contains("must divide the dimension"), pq.getMessage());
+    assertThrows(IndexBuildException.class,
+        () -> IndexPlanner.plan("auto", 10_000_000, 512, 10L << 20, 0, 0, 0, 64, Metric.L2));
+  }
+
+  @Test
+  void ivfIndexIsTrainedMeasuredAndHoldsEveryVectorWithItsId() throws Exception {
+    ArrayVectorSource source = ArrayVectorSource.clustered(20_000, 32, 50, 1);
+    List<String> log = new ArrayList<>();
+    IndexBuilder.BuiltIndex built = new IndexBuilder(source, options(Map.of("index.type", "IVF-Flat",
+        "index.eval-queries", "200", "index.add-batch-size", "3000")), log::add).build(tmp.resolve("b"));
+    Map<String, Object> m = built.manifest();
+    assertEquals(20_000L, m.get("count"));
+    assertEquals(32, m.get("dimension"));
+    @SuppressWarnings("unchecked")
+    Map<String, Object> metrics = (Map<String, Object>) m.get("metrics");
+    assertTrue((double) metrics.get("recall_at_10") >= 0.9, metrics.toString());
+    assertTrue((double) metrics.get("latency_p99_ms") > 0);
+    assertTrue(log.stream().anyMatch(l -> l.startsWith("added 20000/20000")), log.toString());
+
+    Map<String, Object> published = IndexPublisher.publish(built, tmp.resolve("pub").toUri().toString(), 2,
+        new Configuration());
+    try (PublishedIndex index = PublishedIndex.open(tmp.resolve("pub").toString(), new Configuration(),
+        tmp.resolve("cache"))) {
+      assertEquals(published.get("version"), index.version());
+      for (int probe : new int[] {0, 777, 19_999}) {
+        PublishedIndex.Neighbor top = index.search(source.vectors[probe], 1).get(0);
+        assertEquals("img-" + probe, top.imageId());
+        assertEquals("file:/images/" + probe + ".jpg", top.uri());
+      }
+    }
+  }
+
+  @Test
+  void badInputIsRejectedWithTheReason() {
+    IndexBuilder.Options auto = options(Map.of());
+    assertMessage(new ArrayVectorSource(new float[0][], new String[0]), auto, "empty");
+    assertMessage(new ArrayVectorSource(new float[][] {{1, 2}, {1, 2, 3}}, new String[] {"m", "m"}), auto,
+        "mixed dimensions");
+    assertMessage(new ArrayVectorSource(new float[][] {{1, 2}, {3, 4}}, new String[] {"m1", "m2"}), auto,
+        "several models");
+    ArrayVectorSource nan = ArrayVectorSource.clustered(100, 8, 2, 3);
+    nan.vectors[42][3] = Float.NaN;
+    assertMessage(nan, auto, "image_id 'img-42' contains NaN");
+    assertMessage(ArrayVectorSource.clustered(500, 8, 2, 3), options(Map.of("index.type", "IVF-PQ", "index.nlist", "64")),
+        "needs at least");
+  }
+
+  private void assertMessage(VectorSource source, IndexBuilder.Options options, String expected) {
+    IndexBuildException e = assertThrows(IndexBuildException.class,
+        () -> new IndexBuilder(source, options, s -> {}).build(tmp.resolve("x")));
+    assertTrue(e.getMessage().contains(expected), e.getMessage());
+  }
+}

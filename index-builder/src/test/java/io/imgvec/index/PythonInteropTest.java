@@ -1,0 +1,67 @@
+package io.imgvec.index;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.imgvec.faiss.FaissIndex;
+import io.imgvec.faiss.SearchParams;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Debian's python3-faiss, an independent reader, loads the published index and finds the same neighbours. */
+class PythonInteropTest {
+  private static final String PYTHON = "/usr/bin/python3";
+  private static final int K = 10;
+
+  @TempDir
+  Path tmp;
+
+  @Test
+  void stockFaissReadsThePublishedIndexAndAgrees() throws Exception {
+    ArrayVectorSource source = ArrayVectorSource.clustered(12_000, 32, 40, 11);
+    IndexBuilder.BuiltIndex built = new IndexBuilder(source, IndexBuilderTest.options(
+        Map.of("index.type", "IVF-PQ", "index.pq-m", "8", "index.nprobe", "8")), s -> {}).build(tmp.resolve("b"));
+    IndexPublisher.publish(built, tmp.resolve("pub").toUri().toString(), 2, new Configuration());
+    String version = Files.readString(tmp.resolve("pub/LATEST")).trim();
+    Path indexFile = tmp.resolve("pub/versions/" + version + "/index.faiss");
+
+    int nq = 50;
+    float[] queries = new float[nq * 32];
+    for (int q = 0; q < nq; q++) {
+      System.arraycopy(source.vectors[q * 97], 0, queries, q * 32, 32);
+    }
+    ByteBuffer buf = ByteBuffer.allocate(queries.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    buf.asFloatBuffer().put(queries);
+    Path queryFile = Files.write(tmp.resolve("queries.f32"), buf.array());
+
+    long[] javaLabels;
+    try (FaissIndex index = FaissIndex.read(indexFile)) {
+      javaLabels = index.search(queries, nq, K, SearchParams.nprobe(8)).labels();
+    }
+    String script = String.join("\n",
+        "import sys, numpy as np, faiss",
+        "index = faiss.read_index(sys.argv[1])",
+        "faiss.extract_index_ivf(index).nprobe = 8",
+        "q = np.fromfile(sys.argv[2], dtype='<f4').reshape(-1, index.d)",
+        "D, I = index.search(q, " + K + ")",
+        "print(index.ntotal)",
+        "print(' '.join(str(x) for x in I.ravel()))");
+    Process p = new ProcessBuilder(PYTHON, "-c", script, indexFile.toString(), queryFile.toString())
+        .redirectErrorStream(true).start();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    p.getInputStream().transferTo(out);
+    assertEquals(0, p.waitFor(), "python3-faiss failed (apt-get install python3-faiss): " + out);
+    String[] lines = out.toString().trim().split("\n");
+    assertEquals("12000", lines[lines.length - 2].trim());
+    long[] pythonLabels = java.util.Arrays.stream(lines[lines.length - 1].trim().split(" "))
+        .mapToLong(Long::parseLong).toArray();
+    assertArrayEquals(javaLabels, pythonLabels);
+  }
+}
