@@ -38,6 +38,10 @@ final class QueryCommand {
     Path cache = Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir"), "imgvec-index-cache"));
     try (PublishedIndex index = PublishedIndex.open(indexUri, conf, cache)) {
       float[] vector = imageUri != null ? embed(index, imageUri, config, conf) : parseVector(vectorJson);
+      if (vector.length != index.dimension()) {
+        throw new ConfigException("the query vector has dimension " + vector.length + ", the index has "
+            + index.dimension());
+      }
       long start = System.nanoTime();
       List<PublishedIndex.Neighbor> neighbors = index.search(vector, k);
       double ms = (System.nanoTime() - start) / 1e6;
