@@ -7,5 +7,8 @@ COUNT="${1:-320}"
 CONFIGS="${2:-PyTorch:1:1,PyTorch:2:1,OnnxRuntime:1:1,OnnxRuntime:2:2}"
 (cd "$ROOT" && mvn -q -B -DskipTests install)
 source "$ROOT/bench/java-opts.sh"
-java "${BENCH_JAVA_OPTS[@]}" -cp "$ROOT/bench/target/imgvec-bench-0.1.0-SNAPSHOT.jar:$(cat "$ROOT/bench/target/classpath.txt")" \
-  io.imgvec.bench.EmbedBench "$ROOT/testdata/images/photos" "$ROOT/bench/results" "$COUNT" "$CONFIGS"
+rm -f "$ROOT/bench/results/embed.json"
+for config in ${CONFIGS//,/ }; do  # one JVM per setting: libtorch fixes its thread count per process
+  java "${BENCH_JAVA_OPTS[@]}" -cp "$ROOT/bench/target/imgvec-bench-0.1.0-SNAPSHOT.jar:$(cat "$ROOT/bench/target/classpath.txt")" \
+    io.imgvec.bench.EmbedBench "$ROOT/testdata/images/photos" "$ROOT/bench/results" "$COUNT" "$config"
+done

@@ -24,9 +24,10 @@ import org.apache.spark.sql.SparkSession;
 
 /**
  * End-to-end embed job throughput against raw model throughput (same model, batch size and threads, tensors decoded
- * beforehand), side by side in one JVM run, per engine and thread count. Also ms/image per stage.
+ * beforehand), side by side in one JVM, for one engine and thread setting (libtorch fixes its thread count once
+ * per JVM, so bench/embed.sh starts one JVM per setting). Also ms/image per stage. Appends to embed.json.
  *
- * <p>Usage: EmbedBench <images dir> <results dir> <image count> <engine:inferenceThreads:decodeThreads,...>
+ * <p>Usage: EmbedBench <images dir> <results dir> <image count> <engine:inferenceThreads:decodeThreads>
  */
 public final class EmbedBench {
   private static final int BATCH = 32;
@@ -39,47 +40,47 @@ public final class EmbedBench {
     Path manifest = writeManifest(images, work.resolve("manifest.csv"), count);
     Path warmup = writeManifest(images, work.resolve("warmup.csv"), 8);
 
-    List<Map<String, Object>> runs = new ArrayList<>();
+    Path reportFile = results.resolve("embed.json");
+    ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    @SuppressWarnings("unchecked")
+    Map<String, Object> report = Files.exists(reportFile) ? json.readValue(reportFile.toFile(), Map.class)
+        : new LinkedHashMap<>(Map.of("benchmark", "embed", "cores", Runtime.getRuntime().availableProcessors(),
+            "spark_master", "local[1] (one task: its decode threads prefetch beside inference)", "runs",
+            new ArrayList<>()));
+    @SuppressWarnings("unchecked")
+    List<Object> runs = (List<Object>) report.get("runs");
     try (SparkSession spark = SparkSessions.create("imgvec-bench",
         ImgvecConfig.of(Map.of("spark.master", "local[1]")))) {
-      for (String config : args[3].split(",")) {
-        String[] parts = config.split(":");
-        ImgvecConfig conf = ImgvecConfig.of(Map.of("model.engine", parts[0], "inference.threads", parts[1],
-            "decode.threads", parts[2], "inference.batch-size", String.valueOf(BATCH)));
-        double raw = rawImagesPerSecond(conf, images, count);
-        EmbedJob.run(spark, warmup.toString(), work.resolve("warmup-out").toString(), conf);
-        RunSummary job = EmbedJob.run(spark, manifest.toString(), work.resolve("out").toString(), conf);
-        long writeStart = System.nanoTime();
-        spark.read().parquet(work.resolve("out/embeddings").toString()).write().mode("overwrite")
-            .parquet(work.resolve("rewrite").toString());
-        double writeMs = (System.nanoTime() - writeStart) / 1e6 / count;
-        double e2e = (long) job.get("embedded") / (double) job.get("duration_s");
-        Map<String, Object> run = new LinkedHashMap<>();
-        run.put("engine", parts[0]);
-        run.put("inference_threads", Integer.parseInt(parts[1]));
-        run.put("decode_threads", Integer.parseInt(parts[2]));
-        run.put("batch_size", BATCH);
-        run.put("images", count);
-        run.put("raw_model_images_per_s", round(raw));
-        run.put("end_to_end_images_per_s", round(e2e));
-        run.put("ratio", round(e2e / raw));
-        @SuppressWarnings("unchecked")
-        Map<String, Object> stages = new LinkedHashMap<>((Map<String, Object>) job.get("stage_ms_per_image"));
-        stages.put("write", round(writeMs));
-        run.put("stage_ms_per_image", stages);
-        run.put("job_summary", job.fields());
-        System.out.println("[bench] " + run.entrySet().stream().limit(9).toList());
-        runs.add(run);
-      }
+      String[] parts = args[3].split(":");
+      ImgvecConfig conf = ImgvecConfig.of(Map.of("model.engine", parts[0], "inference.threads", parts[1],
+          "decode.threads", parts[2], "inference.batch-size", String.valueOf(BATCH)));
+      double raw = rawImagesPerSecond(conf, images, count);
+      EmbedJob.run(spark, warmup.toString(), work.resolve("warmup-out").toString(), conf);
+      RunSummary job = EmbedJob.run(spark, manifest.toString(), work.resolve("out").toString(), conf);
+      long writeStart = System.nanoTime();
+      spark.read().parquet(work.resolve("out/embeddings").toString()).write().mode("overwrite")
+          .parquet(work.resolve("rewrite").toString());
+      double writeMs = (System.nanoTime() - writeStart) / 1e6 / count;
+      double e2e = (long) job.get("embedded") / (double) job.get("duration_s");
+      Map<String, Object> run = new LinkedHashMap<>();
+      run.put("engine", parts[0]);
+      run.put("inference_threads", Integer.parseInt(parts[1]));
+      run.put("decode_threads", Integer.parseInt(parts[2]));
+      run.put("batch_size", BATCH);
+      run.put("images", count);
+      run.put("raw_model_images_per_s", round(raw));
+      run.put("end_to_end_images_per_s", round(e2e));
+      run.put("ratio", round(e2e / raw));
+      @SuppressWarnings("unchecked")
+      Map<String, Object> stages = new LinkedHashMap<>((Map<String, Object>) job.get("stage_ms_per_image"));
+      stages.put("write", round(writeMs));
+      run.put("stage_ms_per_image", stages);
+      run.put("job_summary", job.fields());
+      System.out.println("[bench] " + run.entrySet().stream().limit(9).toList());
+      runs.add(run);
     }
-    Map<String, Object> report = new LinkedHashMap<>();
-    report.put("benchmark", "embed");
-    report.put("cores", Runtime.getRuntime().availableProcessors());
-    report.put("spark_master", "local[1] (one task: its decode threads prefetch beside inference)");
-    report.put("runs", runs);
-    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(results.resolve("embed.json").toFile(),
-        report);
-    System.out.println("[bench] wrote " + results.resolve("embed.json"));
+    json.writeValue(reportFile.toFile(), report);
+    System.out.println("[bench] wrote " + reportFile);
   }
 
   /** Batches of already-decoded tensors through the same shared model the job uses. */

@@ -1,6 +1,7 @@
 package io.imgvec.jobs;
 
 import io.imgvec.config.ConfigException;
+import io.imgvec.config.ImgvecConfig;
 import io.imgvec.index.IndexBuildException;
 import java.util.Arrays;
 import java.util.List;
@@ -16,7 +17,8 @@ public final class Main {
       "  build-index --embeddings <uri> --output <uri> [--type auto|Flat|IVF-Flat|PQ|IVF-PQ] [--memory-budget <bytes>]",
       "                                                            train, measure and publish a FAISS index",
       "  query   --index <uri> (--image <uri> | --vector <json>) [-k N]   nearest neighbours from a published index",
-      "  demo    [--output <dir>]                                  embed the sample photos, index them, query one");
+      "  demo    [--output <dir>]                                  embed the sample photos, index them, query one",
+      "  config                                                    print every setting with its default");
 
   private Main() {}
 
@@ -24,6 +26,10 @@ public final class Main {
     if (args.length == 0 || args[0].equals("--help") || args[0].equals("help")) {
       System.out.println(USAGE);
       System.exit(args.length == 0 ? 2 : 0);
+    }
+    if (args[0].equals("config")) {
+      System.out.print(ImgvecConfig.documentedDefaults());
+      return;
     }
     try {
       RunSummary summary = run(args[0], Arrays.asList(args).subList(1, args.length));

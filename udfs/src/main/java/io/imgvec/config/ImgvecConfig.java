@@ -92,6 +92,16 @@ public final class ImgvecConfig implements Serializable {
     return raw;
   }
 
+  /** Every key with its description and default, in properties-file syntax (conf/imgvec.properties). */
+  public static String documentedDefaults() {
+    StringBuilder sb = new StringBuilder();
+    for (ConfigKey<?> key : ConfigKeys.ALL.values()) {
+      sb.append("# ").append(key.description()).append('\n')
+          .append(key.name()).append('=').append(key.format(key.defaultValue())).append("\n\n");
+    }
+    return sb.toString();
+  }
+
   /** Splits {@code --key=value} / {@code key=value} arguments into a map; anything else is an error. */
   public static Map<String, String> parseOverrides(List<String> args) {
     Map<String, String> out = new LinkedHashMap<>();

@@ -1,5 +1,6 @@
 package io.imgvec.image;
 
+import io.imgvec.config.ConfigException;
 import org.opencv.core.Mat;
 import org.opencv.core.Rect;
 import org.opencv.core.Size;
@@ -17,7 +18,7 @@ public final class ImagePreprocessor {
 
   public ImagePreprocessor(int resize, int inputSize, double[] mean, double[] std) {
     if (resize < inputSize) {
-      throw new IllegalArgumentException("model.resize (" + resize + ") must be >= model.input-size (" + inputSize + ")");
+      throw new ConfigException("model.resize (" + resize + ") must be >= model.input-size (" + inputSize + ")");
     }
     this.resize = resize;
     this.inputSize = inputSize;

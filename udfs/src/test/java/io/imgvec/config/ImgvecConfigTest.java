@@ -1,0 +1,38 @@
+package io.imgvec.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.imgvec.TestImages;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ImgvecConfigTest {
+  private static final Path SHIPPED = TestImages.ROOT.getParent().getParent().resolve("conf/imgvec.properties");
+
+  @Test
+  void shippedConfigurationIsCompleteAndValid() throws Exception {
+    assertTrue(Files.readString(SHIPPED).endsWith(ImgvecConfig.documentedDefaults()),
+        "conf/imgvec.properties is out of date: regenerate it with bin/imgvec config");
+    assertEquals(ImgvecConfig.defaults().asStrings(), ImgvecConfig.load(SHIPPED, Map.of()).asStrings());
+  }
+
+  @Test
+  void overridesWinOverTheFileAndAreValidated() throws Exception {
+    Path file = Files.writeString(Files.createTempFile("imgvec", ".properties"), "inference.batch-size=8\n");
+    ImgvecConfig c = ImgvecConfig.load(file, ImgvecConfig.parseOverrides(List.of("--inference.batch-size=16",
+        "--read.max-bytes=2m")));
+    assertEquals(16, c.get(ConfigKeys.BATCH_SIZE));
+    assertEquals(2L << 20, c.get(ConfigKeys.MAX_BYTES));
+    assertThrows(ConfigException.class, () -> ImgvecConfig.parseOverrides(List.of("--batch")));
+    ConfigException mean = assertThrows(ConfigException.class, () -> ImgvecConfig.of(Map.of("model.mean", "1,2")));
+    assertTrue(mean.getMessage().contains("three comma-separated numbers"), mean.getMessage());
+    ConfigException resize = assertThrows(ConfigException.class,
+        () -> io.imgvec.model.ModelSpec.from(ImgvecConfig.of(Map.of("model.resize", "100"))));
+    assertTrue(resize.getMessage().contains("must be >= model.input-size"), resize.getMessage());
+  }
+}
