@@ -9,7 +9,7 @@ import io.imgvec.faiss.SearchResult;
  * Exact k nearest neighbours of a fixed query set over a base that arrives in batches: each batch is searched
  * exhaustively (FAISS Flat, BLAS) and merged into the running top k. Memory: the queries plus one batch.
  */
-final class ExactNeighbours {
+public final class ExactNeighbours {
   private final float[] queries;
   private final int nq;
   private final int k;
@@ -18,7 +18,7 @@ final class ExactNeighbours {
   private final float[] bestDistances;
   private final long[] bestIds;
 
-  ExactNeighbours(float[] queries, int nq, int d, int k, Metric metric) {
+  public ExactNeighbours(float[] queries, int nq, int d, int k, Metric metric) {
     this.queries = queries;
     this.nq = nq;
     this.k = k;
@@ -30,7 +30,7 @@ final class ExactNeighbours {
     java.util.Arrays.fill(bestDistances, worst());
   }
 
-  void addBase(float[] vectors, long[] ids, int n) {
+  public void addBase(float[] vectors, long[] ids, int n) {
     if (n == 0 || nq == 0) {
       return;
     }
@@ -74,7 +74,7 @@ final class ExactNeighbours {
   }
 
   /** Ids of query q's exact neighbours, nearest first. */
-  long[] ids(int q) {
+  public long[] ids(int q) {
     return java.util.Arrays.copyOfRange(bestIds, q * k, q * k + k);
   }
 }

@@ -12,13 +12,13 @@ import java.util.Map;
  * convention: R@k = share of queries whose exact nearest neighbour is among the k returned; 10-recall@10 = mean
  * overlap of the 10 returned with the exact 10.
  */
-final class IndexEvaluator {
-  static final int K = 10;
+public final class IndexEvaluator {
+  public static final int K = 10;
 
   /** Metrics at one search setting. */
-  record Metrics(int nprobe, double recallAt1, double recallAt10, double tenRecallAt10, double p50Ms, double p99Ms,
+  public record Metrics(int nprobe, double recallAt1, double recallAt10, double tenRecallAt10, double p50Ms, double p99Ms,
       double qpsOneThread) {
-    Map<String, Object> asMap() {
+    public Map<String, Object> asMap() {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("nprobe", nprobe);
       m.put("recall_at_1", round(recallAt1));
@@ -36,7 +36,7 @@ final class IndexEvaluator {
   private final int d;
   private final ExactNeighbours truth;
 
-  IndexEvaluator(float[] queries, int nq, int d, ExactNeighbours truth) {
+  public IndexEvaluator(float[] queries, int nq, int d, ExactNeighbours truth) {
     this.queries = queries;
     this.nq = nq;
     this.d = d;
@@ -47,7 +47,7 @@ final class IndexEvaluator {
    * The largest nprobe (powers of two up to nlist) whose p99 single-query latency meets the target; stops early
    * once the exact top 10 are all found. Returns metrics at that nprobe.
    */
-  Metrics tuneNprobe(FaissIndex index, int nlist, double targetP99Ms) {
+  public Metrics tuneNprobe(FaissIndex index, int nlist, double targetP99Ms) {
     Metrics best = measure(index, 1);
     for (int nprobe = 2; nprobe <= nlist && best.tenRecallAt10() < 1.0; nprobe *= 2) {
       Metrics m = measure(index, nprobe);
@@ -60,7 +60,7 @@ final class IndexEvaluator {
   }
 
   /** Searches every query alone on one thread, timing each, then scores the results. */
-  Metrics measure(FaissIndex index, int nprobe) {
+  public Metrics measure(FaissIndex index, int nprobe) {
     int previousThreads = FaissIndex.threads();
     FaissIndex.setThreads(1);
     try {

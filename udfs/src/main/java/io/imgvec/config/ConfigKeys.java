@@ -82,7 +82,7 @@ public final class ConfigKeys {
   public static final ConfigKey<Double> INDEX_TARGET_LATENCY_MS = register(ConfigKey.doubleRange(
       "index.target-latency-ms", 1.0, 0.01, 60_000, "single-query p99 latency target used to tune nprobe"));
   public static final ConfigKey<Integer> INDEX_TRAIN_POINTS_PER_CENTROID = register(ConfigKey.intRange(
-      "index.train-points-per-centroid", 64, 30, 256, "training sample size per IVF list (FAISS wants 30-256)"));
+      "index.train-points-per-centroid", 39, 30, 256, "training sample size per IVF list (FAISS recommends 39-256)"));
   public static final ConfigKey<Integer> INDEX_EVAL_QUERIES = register(ConfigKey.intRange("index.eval-queries", 1000,
       0, 100_000, "held-out queries for recall and latency (at most a tenth of the vectors)"));
   public static final ConfigKey<Integer> INDEX_RETENTION = register(ConfigKey.intRange("index.retention", 5, 2,

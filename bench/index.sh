@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Index benchmark: the build-index job (driver heap capped at 1 GB) against python3-faiss doing the same build,
+# on Fashion-MNIST (60k x 784, 10k queries) and on synthetic Gaussian clusters (1M x 512 by default).
+# Usage: bench/index.sh [synthetic count] [data sets]   -> bench/results/index-<data set>.json
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+COUNT="${1:-1000000}"
+DATASETS="${2:-fashion-mnist synthetic}"
+"$ROOT/bin/setup-system" --bench
+(cd "$ROOT" && mvn -q -B -DskipTests install)
+source "$ROOT/bench/java-opts.sh"
+CP="$ROOT/bench/target/imgvec-bench-0.1.0-SNAPSHOT.jar:$(cat "$ROOT/bench/target/classpath.txt")"
+for ds in $DATASETS; do
+  data="$ROOT/bench/results/tmp/$ds"
+  if [[ ! -f "$data/embeddings/_SUCCESS" ]]; then
+    java "${BENCH_JAVA_OPTS[@]}" -cp "$CP" io.imgvec.bench.IndexBenchData "$ds" "$data" "$COUNT"
+  fi
+  opts=()
+  [[ "$ds" == synthetic ]] && opts=(--memory-budget 100m)  # <= 100 bytes/vector: IVF-PQ
+  rm -rf "$data/published"
+  echo "[bench] $ds: build-index with -Xmx1g" >&2
+  IMGVEC_JAVA_OPTS="-Xmx1g" "$ROOT/bin/imgvec" build-index --embeddings "$data/embeddings" \
+    --output "$data/published" "${opts[@]}" | tail -1 > "$data/build-summary.json"
+  read -r factory nprobe train metric < <(/usr/bin/python3 -c "
+import json; m = json.load(open('$data/build-summary.json'))
+print(m['index']['factory'], m['index']['nprobe'], m['index']['train_size'], json.load(open('$data/published/versions/' + m['version'] + '/manifest.json'))['metric'])")
+  /usr/bin/python3 "$ROOT/bench/faiss_python.py" "$data" "$factory" "$nprobe" "$train" "$metric" "$data/python.json"
+  java "${BENCH_JAVA_OPTS[@]}" -cp "$CP" io.imgvec.bench.IndexBenchEval "$data" "$data/published" \
+    "$data/python.json" "$data/build-summary.json" "$ROOT/bench/results/index-$ds.json"
+done

@@ -1,0 +1,113 @@
+package io.imgvec.bench;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.imgvec.faiss.FaissIndex;
+import io.imgvec.faiss.Metric;
+import io.imgvec.index.ExactNeighbours;
+import io.imgvec.index.IdMap;
+import io.imgvec.index.IndexEvaluator;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Scores an index published by the build-index job on the data set's own queries (exact ground truth by brute
+ * force over base.f32) and sets the numbers beside python-faiss's for the same build.
+ *
+ * <p>Usage: IndexBenchEval <data dir> <published root> <python results json> <build-index summary json> <out json>
+ */
+public final class IndexBenchEval {
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  public static void main(String[] args) throws Exception {
+    Path data = Path.of(args[0]);
+    Path root = Path.of(args[1]);
+    int d = Integer.parseInt(Files.readString(data.resolve("dimension")).trim());
+    Path versionDir = root.resolve("versions").resolve(Files.readString(root.resolve("LATEST")).trim());
+    Map<String, Object> manifest = JSON.readValue(versionDir.resolve("manifest.json").toFile(),
+        new TypeReference<Map<String, Object>>() {});
+    long n = ((Number) manifest.get("count")).longValue();
+    Metric metric = Metric.valueOf((String) manifest.get("metric"));
+    @SuppressWarnings("unchecked")
+    Map<String, Object> info = (Map<String, Object>) manifest.get("index");
+    int nprobe = ((Number) info.get("nprobe")).intValue();
+
+    Path queryFile = data.resolve("queries.f32");
+    int nq = (int) Math.min(1000, VectorFiles.rows(queryFile, d));
+    float[] queries = VectorFiles.read(queryFile, d, 0, nq);
+    ExactNeighbours truth = groundTruth(data.resolve("base.f32"), d, n, queries, nq, metric,
+        indexIdsByPosition(versionDir.resolve(IdMap.FILE), n));
+    IndexEvaluator.Metrics java;
+    try (FaissIndex index = FaissIndex.read(versionDir.resolve("index.faiss"))) {
+      java = new IndexEvaluator(queries, nq, d, truth).measure(index, nprobe);
+    }
+    Map<String, Object> python = JSON.readValue(new File(args[2]), new TypeReference<Map<String, Object>>() {});
+    Map<String, Object> job = JSON.readValue(new File(args[3]), new TypeReference<Map<String, Object>>() {});
+    Map<String, Object> report = new LinkedHashMap<>();
+    report.put("data", data.getFileName().toString());
+    report.put("count", n);
+    report.put("dimension", d);
+    report.put("queries", nq);
+    report.put("index", info);
+    Map<String, Object> imgvec = new LinkedHashMap<>(java.asMap());
+    @SuppressWarnings("unchecked")
+    Map<String, Object> measured = (Map<String, Object>) manifest.get("metrics");
+    imgvec.put("bytes_per_vector", measured.get("bytes_per_vector"));
+    imgvec.put("build_heap_peak_mb", measured.get("build_heap_peak_mb"));
+    imgvec.put("held_out_metrics_from_manifest", measured);
+    imgvec.put("timings", manifest.get("timings"));
+    imgvec.put("build_index_job_s", job.get("duration_s"));
+    report.put("imgvec", imgvec);
+    report.put("python_faiss", python);
+    @SuppressWarnings("unchecked")
+    Map<String, Object> timings = (Map<String, Object>) manifest.get("timings");
+    double javaBuild = num(timings.get("train_s")) + num(timings.get("add_s"));
+    double pythonBuild = num(python.get("train_s")) + num(python.get("add_s"));
+    Map<String, Object> ratios = new LinkedHashMap<>();
+    ratios.put("train_time_imgvec_over_python", round(num(timings.get("train_s")) / num(python.get("train_s"))));
+    ratios.put("add_time_imgvec_over_python", round(num(timings.get("add_s")) / num(python.get("add_s"))));
+    ratios.put("build_time_imgvec_over_python", round(javaBuild / pythonBuild));
+    ratios.put("recall_at_10_imgvec_minus_python", round(java.recallAt10() - num(python.get("recall_at_10"))));
+    ratios.put("p99_imgvec_over_python", round(java.p99Ms() / num(python.get("latency_p99_ms"))));
+    report.put("side_by_side", ratios);
+    JSON.writeValue(new File(args[4]), report);
+    System.out.println("[bench] " + report.get("data") + ": imgvec " + java.asMap() + "; ratios " + ratios);
+  }
+
+  /** The builder numbered vectors in its scan order; image_id "v<position>" gives each one's row in base.f32. */
+  private static long[] indexIdsByPosition(Path idFile, long n) throws Exception {
+    IdMap ids = IdMap.read(idFile, n);
+    long[] byPosition = new long[(int) n];
+    for (int id = 0; id < n; id++) {
+      byPosition[Integer.parseInt(ids.imageId(id).substring(1))] = id;
+    }
+    return byPosition;
+  }
+
+  private static ExactNeighbours groundTruth(Path base, int d, long n, float[] queries, int nq, Metric metric,
+      long[] idOfPosition) throws Exception {
+    ExactNeighbours truth = new ExactNeighbours(queries, nq, d, IndexEvaluator.K, metric);
+    int batch = 50_000;
+    for (long from = 0; from < n; from += batch) {
+      int count = (int) Math.min(batch, n - from);
+      long[] ids = new long[count];
+      for (int i = 0; i < count; i++) {
+        ids[i] = idOfPosition[(int) (from + i)];
+      }
+      truth.addBase(VectorFiles.read(base, d, from, count), ids, count);
+    }
+    return truth;
+  }
+
+  private static double num(Object o) {
+    return ((Number) o).doubleValue();
+  }
+
+  private static double round(double v) {
+    return Math.round(v * 1000) / 1000.0;
+  }
+}
