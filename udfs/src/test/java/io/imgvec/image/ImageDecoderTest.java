@@ -111,6 +111,29 @@ class ImageDecoderTest {
   }
 
   @Test
+  void cmykJpegBecomesRgb() throws Exception {
+    // A 4-channel (CMYK, no Adobe marker: not inverted) JPEG written by Java's JPEG writer; cyan = C full, rest 0.
+    java.awt.image.WritableRaster cmyk = java.awt.image.Raster.createInterleavedRaster(
+        java.awt.image.DataBuffer.TYPE_BYTE, 32, 24, 4, null);
+    for (int y = 0; y < 24; y++) {
+      for (int x = 0; x < 32; x++) {
+        cmyk.setPixel(x, y, new int[] {255, 0, 0, 0});
+      }
+    }
+    javax.imageio.ImageWriter writer = ImageIO.getImageWritersByFormatName("jpeg").next();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (javax.imageio.stream.ImageOutputStream ios = ImageIO.createImageOutputStream(out)) {
+      writer.setOutput(ios);
+      writer.write(null, new javax.imageio.IIOImage(cmyk, null, null), null);
+    }
+    DecodedImage img = decoder.decode(out.toByteArray(), 8);
+    assertEquals(CvType.CV_8UC3, img.bgr().type());
+    assertEquals(32, img.sourceWidth());
+    double[] bgr = img.bgr().get(12, 16);
+    assertTrue(Math.abs(bgr[0] - bgr[2]) > 100, "cyan and not grey: " + java.util.Arrays.toString(bgr));
+  }
+
+  @Test
   void pixelLimitIsConfigurable() {
     ImageDecoder strict = new ImageDecoder(1000);
     ImageError e = assertThrows(ImageError.class, () -> strict.decode(TestImages.bytes("photos/china.jpg"), 224));

@@ -1,0 +1,94 @@
+package io.imgvec.jobs;
+
+import java.io.IOException;
+import java.net.HttpURLConnection;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * A real S3 API (S3Proxy, file-system backend) on 127.0.0.1, run as its own process: its libraries would clash with
+ * Spark's on one classpath. Buckets are directories under the data directory.
+ */
+final class S3ProxyServer implements AutoCloseable {
+  static final String ACCESS_KEY = "imgvec-access";
+  static final String SECRET_KEY = "imgvec-secret";
+  private static final Path JAR = Path.of("target/s3proxy/s3proxy.jar");
+
+  private final Process process;
+  private final int port;
+
+  private S3ProxyServer(Process process, int port) {
+    this.process = process;
+    this.port = port;
+  }
+
+  static S3ProxyServer start(Path dir, String... buckets) throws Exception {
+    if (!Files.exists(JAR)) {
+      throw new IllegalStateException(JAR + " missing: Maven copies it in process-test-resources");
+    }
+    Path data = Files.createDirectories(dir.resolve("data"));
+    for (String bucket : buckets) {
+      Files.createDirectories(data.resolve(bucket));
+    }
+    int port;
+    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = socket.getLocalPort();
+    }
+    Path properties = Files.writeString(dir.resolve("s3proxy.properties"), String.join("\n",
+        "s3proxy.endpoint=http://127.0.0.1:" + port,
+        "s3proxy.authorization=aws-v2-or-v4",
+        "s3proxy.identity=" + ACCESS_KEY,
+        "s3proxy.credential=" + SECRET_KEY,
+        "jclouds.provider=filesystem-nio2",
+        "jclouds.filesystem.basedir=" + data,
+        "jclouds.identity=" + ACCESS_KEY,
+        "jclouds.credential=" + SECRET_KEY));
+    Process process = new ProcessBuilder("java", "-jar", JAR.toAbsolutePath().toString(), "--properties",
+        properties.toString()).redirectErrorStream(true).redirectOutput(dir.resolve("s3proxy.log").toFile()).start();
+    S3ProxyServer server = new S3ProxyServer(process, port);
+    server.awaitReady();
+    return server;
+  }
+
+  private void awaitReady() throws Exception {
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException("S3Proxy exited with " + process.exitValue());
+      }
+      try {
+        HttpURLConnection c = (HttpURLConnection) URI.create(endpoint()).toURL().openConnection();
+        c.getResponseCode(); // any HTTP answer means it is serving
+        return;
+      } catch (IOException notYet) {
+        Thread.sleep(100);
+      }
+    }
+    throw new IllegalStateException("S3Proxy did not start within 30 s");
+  }
+
+  String endpoint() {
+    return "http://127.0.0.1:" + port;
+  }
+
+  /** The s3a settings a client needs for this server. */
+  Map<String, String> s3aSettings() {
+    return Map.of(
+        "fs.s3a.endpoint", endpoint(),
+        "fs.s3a.endpoint.region", "us-east-1",
+        "fs.s3a.path.style.access", "true",
+        "fs.s3a.connection.ssl.enabled", "false",
+        "fs.s3a.access.key", ACCESS_KEY,
+        "fs.s3a.secret.key", SECRET_KEY,
+        "fs.s3a.aws.credentials.provider", "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider");
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    process.destroy();
+    process.waitFor();
+  }
+}
