@@ -70,9 +70,12 @@ faiss::SearchParameters* paramsFor(faiss::Index* index, int nprobe, int efSearch
     return owned.back().get();
   }
   if (auto* ivf = dynamic_cast<faiss::IndexIVF*>(index)) {
-    if (nprobe <= 0) return nullptr;
+    // efSearch of an IVF index goes to its HNSW coarse quantizer, if it has one.
+    faiss::SearchParameters* coarse = efSearch > 0 ? paramsFor(ivf->quantizer, 0, efSearch, owned) : nullptr;
+    if (nprobe <= 0 && coarse == nullptr) return nullptr;
     auto p = std::make_unique<faiss::SearchParametersIVF>();
-    p->nprobe = std::min<size_t>(nprobe, ivf->nlist);
+    p->nprobe = nprobe > 0 ? std::min<size_t>(nprobe, ivf->nlist) : ivf->nprobe;
+    p->quantizer_params = coarse;
     owned.push_back(std::move(p));
     return owned.back().get();
   }

@@ -57,7 +57,8 @@ public final class IndexBenchEval {
     @SuppressWarnings("unchecked")
     Map<String, Object> measured = (Map<String, Object>) manifest.get("metrics");
     imgvec.put("bytes_per_vector", measured.get("bytes_per_vector"));
-    imgvec.put("build_heap_peak_mb", measured.get("build_heap_peak_mb"));
+    imgvec.put("build_heap_max_used_mb", measured.get("build_heap_max_used_mb"));
+    imgvec.put("build_heap_limit_mb", measured.get("build_heap_limit_mb"));
     imgvec.put("held_out_metrics_from_manifest", measured);
     imgvec.put("timings", manifest.get("timings"));
     imgvec.put("build_index_job_s", job.get("duration_s"));

@@ -5,7 +5,7 @@ package io.imgvec.faiss;
  * (IDMap, pre-transforms such as OPQ) without changing the shared index, so concurrent searches may differ.
  *
  * @param nprobe inverted lists visited by IVF indexes
- * @param efSearch candidate list size of HNSW indexes
+ * @param efSearch candidate list size of HNSW indexes, and of the HNSW coarse quantizer of IVF indexes
  */
 public record SearchParams(int nprobe, int efSearch) {
   public static final SearchParams DEFAULT = new SearchParams(0, 0);

@@ -79,6 +79,19 @@ class FaissIndexTest {
   }
 
   @Test
+  void efSearchReachesTheHnswCoarseQuantizerOfAnIvfIndex() {
+    float[] data = randomVectors(6000, 8);
+    float[] queries = randomVectors(50, 9);
+    try (FaissIndex index = FaissIndex.create(D, "IVF64_HNSW8,Flat", Metric.L2)) {
+      index.train(data, 6000);
+      index.add(data, ids(6000, 0), 6000);
+      long[] narrow = index.search(queries, 50, 10, new SearchParams(32, 1)).labels();
+      long[] wide = index.search(queries, 50, 10, new SearchParams(32, 64)).labels();
+      assertFalse(java.util.Arrays.equals(narrow, wide), "efSearch must reach the quantizer");
+    }
+  }
+
+  @Test
   void faissErrorsBecomeJavaExceptions() {
     FaissException badFactory = assertThrows(FaissException.class,
         () -> FaissIndex.create(D, "NoSuchIndex42", Metric.L2));

@@ -5,9 +5,6 @@ import io.imgvec.config.ImgvecConfig;
 import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.Metric;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryPoolMXBean;
-import java.lang.management.MemoryType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.BitSet;
@@ -51,8 +48,13 @@ public final class IndexBuilder {
   }
 
   public BuiltIndex build(Path dir) throws IOException {
+    try (HeapSampler heap = new HeapSampler()) {
+      return build(dir, heap);
+    }
+  }
+
+  private BuiltIndex build(Path dir, HeapSampler heap) throws IOException {
     long start = System.nanoTime();
-    resetHeapPeaks();
     VectorSource.Stats stats = validated(source.stats());
     long n = stats.count();
     int d = stats.dimensions().iterator().next();
@@ -85,7 +87,7 @@ public final class IndexBuilder {
       timings.put("write_s", seconds(t));
       timings.put("total_s", seconds(start));
       long bytes = Files.size(dir.resolve(INDEX_FILE));
-      return new BuiltIndex(dir, manifest(stats, d, plan, metrics, nq, index.ntotal(), bytes, timings));
+      return new BuiltIndex(dir, manifest(stats, d, plan, metrics, nq, index.ntotal(), bytes, timings, heap));
     }
   }
 
@@ -144,10 +146,7 @@ public final class IndexBuilder {
       }
       progress(position[0], n, "sampled");
     });
-    if (position[0] != n) {
-      throw new IndexBuildException("the input changed while building: counted " + n + " vectors, read "
-          + position[0]);
-    }
+    checkUnchanged(n, position[0]);
     return sample;
   }
 
@@ -187,12 +186,15 @@ public final class IndexBuilder {
         progress(position[0], n, "added");
       });
     }
-    if (position[0] != n) {
-      throw new IndexBuildException("the input changed while building: counted " + n + " vectors, read "
-          + position[0]);
-    }
+    checkUnchanged(n, position[0]);
     timings.put("ground_truth_s", truthNanos[0] / 1e9);
     return addNanos[0] / 1e9;
+  }
+
+  private static void checkUnchanged(long counted, long read) {
+    if (read != counted) {
+      throw new IndexBuildException("the input changed while building: counted " + counted + " vectors, read " + read);
+    }
   }
 
   private IndexEvaluator.Metrics evaluate(FaissIndex index, IndexPlan plan, IndexEvaluator evaluator) {
@@ -231,7 +233,8 @@ public final class IndexBuilder {
   }
 
   private Map<String, Object> manifest(VectorSource.Stats stats, int d, IndexPlan plan,
-      IndexEvaluator.Metrics metrics, int nq, long ntotal, long bytes, Map<String, Object> timings) {
+      IndexEvaluator.Metrics metrics, int nq, long ntotal, long bytes, Map<String, Object> timings,
+      HeapSampler heap) {
     Map<String, Object> index = new LinkedHashMap<>();
     index.put("type", plan.type());
     index.put("factory", plan.factory());
@@ -249,7 +252,8 @@ public final class IndexBuilder {
     }
     measured.put("index_bytes", bytes);
     measured.put("bytes_per_vector", IndexEvaluator.round((double) bytes / ntotal));
-    measured.put("build_heap_peak_mb", heapPeakMb());
+    measured.put("build_heap_max_used_mb", heap.maxUsedMb());
+    measured.put("build_heap_limit_mb", heap.limitMb());
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("model_id", stats.modelIds().iterator().next());
     m.put("dimension", d);
@@ -269,24 +273,5 @@ public final class IndexBuilder {
 
   private static double seconds(long startNanos) {
     return IndexEvaluator.round((System.nanoTime() - startNanos) / 1e9);
-  }
-
-  private static void resetHeapPeaks() {
-    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-      if (pool.getType() == MemoryType.HEAP) {
-        pool.resetPeakUsage();
-      }
-    }
-  }
-
-  /** Sum of heap pools' peak usage since the build started: an upper bound of the heap the build needed. */
-  private static long heapPeakMb() {
-    long peak = 0;
-    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-      if (pool.getType() == MemoryType.HEAP) {
-        peak += pool.getPeakUsage().getUsed();
-      }
-    }
-    return peak >> 20;
   }
 }

@@ -6,14 +6,15 @@ import io.imgvec.faiss.Metric;
  * Chooses index type and parameters, autofaiss-style, from vector count, dimension and a memory budget:
  * <ol>
  *   <li>fewer than {@value #FLAT_BELOW} vectors: {@code Flat} (exact search is already fast);
- *   <li>otherwise IVF with {@code nlist} = power of two nearest 4·√count, at most count/39 (FAISS needs ≥ 39
- *       training points per list);
  *   <li>{@code IVF-Flat} when full vectors fit the budget (4·d + 8 bytes per vector plus centroids);
  *   <li>else {@code IVF-PQ} with the largest code size {@code m} ≤ 256 (bytes per vector, dividing d) whose codes,
  *       ids (8 bytes per vector), centroids and codebooks fit.
  * </ol>
- * Training uses {@code pointsPerCentroid} × nlist vectors (FAISS recommends 30–256), capped by the count.
- * nprobe is tuned after building against the latency target unless given.
+ * {@code nlist} balances the two halves of a query, scanning nlist centroids (d floats each) and the vectors of the
+ * probed lists: the power of two nearest 4·√(count·c), with c = 1 for IVF-Flat and c = m/d for IVF-PQ (a PQ code
+ * costs about m/d of a full vector to scan), and at most count/39 (FAISS needs ≥ 39 training points per list).
+ * Training uses {@code pointsPerCentroid} × nlist vectors (FAISS recommends 39–256), at least 256, at most the
+ * count. nprobe is tuned after building against the latency target unless given.
  */
 public final class IndexPlanner {
   static final long FLAT_BELOW = 10_000;
@@ -30,7 +31,7 @@ public final class IndexPlanner {
       if (count < FLAT_BELOW) {
         chosen = "Flat";
         reason = count + " vectors < " + FLAT_BELOW + ": exact search";
-      } else if (flatBytes + centroidBytes(nlistFor(count), d) <= memoryBudget) {
+      } else if (flatBytes + centroidBytes(nlistFor(count, 1), d) <= memoryBudget) {
         chosen = "IVF-Flat";
         reason = "full vectors (" + flatBytes + " bytes) fit the memory budget " + memoryBudget;
       } else {
@@ -38,8 +39,10 @@ public final class IndexPlanner {
         reason = "full vectors (" + flatBytes + " bytes) exceed the memory budget " + memoryBudget;
       }
     }
-    int nlist = chosen.startsWith("IVF") ? (nlistOverride > 0 ? nlistOverride : nlistFor(count)) : 0;
-    int m = chosen.endsWith("PQ") ? (pqMOverride > 0 ? pqMOverride : pqMFor(count, d, nlist, memoryBudget)) : 0;
+    boolean ivf = chosen.startsWith("IVF");
+    boolean pq = chosen.endsWith("PQ");
+    int m = pq ? (pqMOverride > 0 ? pqMOverride : pqMFor(count, d, ivf ? nlistFor(count, 1) : 0, memoryBudget)) : 0;
+    int nlist = !ivf ? 0 : nlistOverride > 0 ? nlistOverride : nlistFor(count, pq ? (double) m / d : 1);
     if (m > 0 && d % m != 0) {
       throw new IndexBuildException("index.pq-m=" + m + " must divide the dimension " + d);
     }
@@ -62,9 +65,11 @@ public final class IndexPlanner {
     return new IndexPlan(chosen, factory, nlist, m, nprobe, trainSize, metric, reason);
   }
 
-  static int nlistFor(long count) {
-    int nlist = Integer.highestOneBit((int) Math.max(1, Math.min(1 << 30, Math.round(4 * Math.sqrt(count)))));
-    if (4 * Math.sqrt(count) >= 1.5 * nlist) {
+  /** Power of two nearest 4·√(count·scanCost), at most count/39. */
+  static int nlistFor(long count, double scanCost) {
+    double ideal = 4 * Math.sqrt(count * scanCost);
+    int nlist = Integer.highestOneBit((int) Math.max(1, Math.min(1 << 30, Math.round(ideal))));
+    if (ideal >= 1.5 * nlist) {
       nlist *= 2;
     }
     while (nlist > 1 && 39L * nlist > count) {

@@ -2,20 +2,16 @@ package io.imgvec.index;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.imgvec.io.Digests;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -54,7 +50,7 @@ public final class IndexPublisher {
     Map<String, Object> files = new LinkedHashMap<>();
     for (String name : List.of(IndexBuilder.INDEX_FILE, IdMap.FILE)) {
       Path local = built.dir().resolve(name);
-      files.put(name, Map.of("bytes", Files.size(local), "sha256", sha256(local)));
+      files.put(name, Map.of("bytes", Files.size(local), "sha256", Digests.sha256(local)));
       fs.copyFromLocalFile(false, true, new org.apache.hadoop.fs.Path(local.toUri()),
           new org.apache.hadoop.fs.Path(versionDir, name));
     }
@@ -75,9 +71,10 @@ public final class IndexPublisher {
 
   /**
    * Hadoop's local file system keeps a {@code .crc} file beside each file; renaming a file over another would pair
-   * new content with the old checksum for a moment, so publishing writes plain files (manifest checksums cover them).
+   * new content with the old checksum for a moment, so publishing and reading use plain files (the manifest's
+   * checksums cover them).
    */
-  private static FileSystem withoutChecksumFiles(FileSystem fs) {
+  static FileSystem withoutChecksumFiles(FileSystem fs) {
     return fs instanceof ChecksumFileSystem checksummed ? checksummed.getRawFileSystem() : fs;
   }
 
@@ -115,15 +112,6 @@ public final class IndexPublisher {
       if (!versions.get(i).equals(current)) {
         fs.delete(new org.apache.hadoop.fs.Path(root, VERSIONS + "/" + versions.get(i)), true);
       }
-    }
-  }
-
-  static String sha256(Path file) throws IOException {
-    try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
-      in.transferTo(OutputStream.nullOutputStream());
-      return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
     }
   }
 }

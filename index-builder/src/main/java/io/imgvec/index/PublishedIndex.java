@@ -2,6 +2,7 @@ package io.imgvec.index;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import io.imgvec.faiss.FaissIndex;
+import io.imgvec.io.Digests;
 import io.imgvec.faiss.SearchParams;
 import io.imgvec.faiss.SearchResult;
 import java.io.FileNotFoundException;
@@ -41,7 +42,7 @@ public final class PublishedIndex implements AutoCloseable {
    */
   public static PublishedIndex open(String uri, Configuration conf, Path localCache) throws IOException {
     org.apache.hadoop.fs.Path root = new org.apache.hadoop.fs.Path(uri);
-    FileSystem fs = root.getFileSystem(conf);
+    FileSystem fs = IndexPublisher.withoutChecksumFiles(root.getFileSystem(conf));
     org.apache.hadoop.fs.Path latest = new org.apache.hadoop.fs.Path(root, IndexPublisher.LATEST);
     if (!fs.exists(latest)) {
       if (!fs.exists(new org.apache.hadoop.fs.Path(root, IndexPublisher.MANIFEST))) {
@@ -77,7 +78,7 @@ public final class PublishedIndex implements AutoCloseable {
       Path target = local.resolve(f.getKey());
       fs.copyToLocalFile(false, new org.apache.hadoop.fs.Path(versionDir, f.getKey()),
           new org.apache.hadoop.fs.Path(target.toUri()), true);
-      String actual = IndexPublisher.sha256(target);
+      String actual = Digests.sha256(target);
       if (!actual.equals(f.getValue().get("sha256"))) {
         throw new IOException("checksum mismatch for " + f.getKey() + " of version " + manifest.get("version")
             + ": manifest says " + f.getValue().get("sha256") + ", file has " + actual);

@@ -135,7 +135,7 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
 
   /** Manifest URIs without a scheme are relative to the manifest's directory. */
   private String resolve(String uri) {
-    return uri.matches("^[a-zA-Z][a-zA-Z0-9+.-]*:.*") ? uri : new Path(new Path(manifestDir), uri).toString();
+    return ImageFetcher.hasScheme(uri) ? uri : new Path(new Path(manifestDir), uri).toString();
   }
 
   private Row toRow(Result<Row> r, String modelId) {

@@ -80,7 +80,7 @@ final class QueryCommand {
       throw new ConfigException("the index was built from " + index.modelId() + " but the model configured here is "
           + lease.embedder().modelId() + "; set model.uri (and model.*) to the index's model");
     }
-    String uri = imageUri.matches("^[a-zA-Z][a-zA-Z0-9+.-]*:.*") ? imageUri : Path.of(imageUri).toUri().toString();
+    String uri = ImageFetcher.hasScheme(imageUri) ? imageUri : Path.of(imageUri).toUri().toString();
     try (EmbeddingPipeline<String> pipeline = new EmbeddingPipeline<>(lease.embedder(), fetcher,
         new ImageDecoder(config.get(ConfigKeys.MAX_PIXELS)), 1, 1, 1, new StageTimes())) {
       EmbeddingPipeline.Result<String> r = pipeline.run(List.of(new EmbeddingPipeline.Item<>(uri, uri)).iterator())

@@ -1,16 +1,13 @@
 package io.imgvec.model;
 
+import io.imgvec.io.Digests;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
@@ -44,8 +41,8 @@ public final class ModelFiles {
   }
 
   /** {@code name@sha256:<hex of the model file>}: stored with every embedding. */
-  public static String modelId(String name, Path file) {
-    return name + "@sha256:" + sha256(file);
+  public static String modelId(String name, Path file) throws IOException {
+    return name + "@sha256:" + Digests.sha256(file);
   }
 
   static String defaultName(String uri) {
@@ -66,7 +63,7 @@ public final class ModelFiles {
       }
       return p;
     }
-    Path dir = cacheDir().resolve("remote-" + HexFormat.of().formatHex(digest(uri.getBytes(StandardCharsets.UTF_8))));
+    Path dir = cacheDir().resolve("remote-" + Digests.sha256(uri.getBytes(StandardCharsets.UTF_8)));
     if (!Files.isDirectory(dir)) {
       Path tmp = Files.createTempDirectory(cacheDir(), "download-");
       org.apache.hadoop.fs.Path src = new org.apache.hadoop.fs.Path(uri);
@@ -146,28 +143,5 @@ public final class ModelFiles {
       return List.of();
     }
     return Files.readAllLines(sidecar).stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
-  }
-
-  static String sha256(Path file) {
-    try (InputStream in = Files.newInputStream(file)) {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      byte[] buf = new byte[1 << 16];
-      for (int n; (n = in.read(buf)) > 0; ) {
-        md.update(buf, 0, n);
-      }
-      return HexFormat.of().formatHex(md.digest());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  public static byte[] digest(byte[] bytes) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(bytes);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

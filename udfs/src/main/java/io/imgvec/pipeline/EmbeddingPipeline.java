@@ -5,10 +5,9 @@ import io.imgvec.image.ImageDecoder;
 import io.imgvec.image.ImageError;
 import io.imgvec.image.ImagePreprocessor;
 import io.imgvec.model.Embedder;
-import io.imgvec.model.ModelFiles;
+import io.imgvec.io.Digests;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
@@ -177,7 +176,7 @@ public final class EmbeddingPipeline<T> implements AutoCloseable {
       } finally {
         image.bgr().release();
       }
-      String sha = HexFormat.of().formatHex(ModelFiles.digest(bytes));
+      String sha = Digests.sha256(bytes);
       return new Prepared<>(item, tensor, sha, image.sourceWidth(), image.sourceHeight(), null);
     } catch (ImageError e) {
       return new Prepared<>(item, null, null, 0, 0, e);

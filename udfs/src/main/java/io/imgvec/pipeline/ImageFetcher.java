@@ -24,6 +24,11 @@ public final class ImageFetcher implements Serializable {
     this.maxBytes = maxBytes;
   }
 
+  /** Whether {@code uri} names its scheme (file:, s3a:, ...); other URIs are paths relative to some base. */
+  public static boolean hasScheme(String uri) {
+    return uri.matches("^[a-zA-Z][a-zA-Z0-9+.-]*:.*");
+  }
+
   public synchronized Configuration hadoopConf() {
     if (conf == null) {
       conf = new Configuration();
