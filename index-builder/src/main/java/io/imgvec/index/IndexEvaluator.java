@@ -44,12 +44,17 @@ public final class IndexEvaluator {
   }
 
   /**
-   * The largest nprobe (powers of two up to nlist) whose p99 single-query latency meets the target; stops early
-   * once the exact top 10 are all found. Returns metrics at that nprobe.
+   * The largest nprobe (1, 2, 3, 4, 6, 8, 12, ... up to nlist: powers of two and the steps between) whose p99
+   * single-query latency meets the target; stops early once the exact top 10 are all found. Returns metrics at
+   * that nprobe.
    */
   public Metrics tuneNprobe(FaissIndex index, int nlist, double targetP99Ms) {
     Metrics best = measure(index, 1);
-    for (int nprobe = 2; nprobe <= nlist && best.tenRecallAt10() < 1.0; nprobe *= 2) {
+    for (int step = 1; best.tenRecallAt10() < 1.0; step++) {
+      int nprobe = (step % 2 == 1 ? 2 : 3) << ((step - 1) / 2); // 2, 3, 4, 6, 8, 12, ...
+      if (nprobe > nlist) {
+        break;
+      }
       Metrics m = measure(index, nprobe);
       if (m.p99Ms() > targetP99Ms) {
         break;
