@@ -1,6 +1,6 @@
 """The same FAISS build and search with Debian's python3-faiss, for side-by-side ratios with imgvec.
 
-Usage: faiss_python.py <data dir> <factory> <nprobe> <train size> <metric L2|INNER_PRODUCT> <out json>
+Usage: faiss_python.py <data dir> <factory> <nprobe> <max codes> <train size> <metric L2|INNER_PRODUCT> <out json>
 """
 import json
 import sys
@@ -9,8 +9,8 @@ import time
 import faiss
 import numpy as np
 
-data, factory, nprobe, train_size, metric, out = sys.argv[1:7]
-nprobe, train_size = int(nprobe), int(train_size)
+data, factory, nprobe, max_codes, train_size, metric, out = sys.argv[1:8]
+nprobe, max_codes, train_size = int(nprobe), int(max_codes), int(train_size)
 d = int(open(f"{data}/dimension").read())
 xb = np.fromfile(f"{data}/base.f32", dtype="<f4").reshape(-1, d)
 xq = np.fromfile(f"{data}/queries.f32", dtype="<f4").reshape(-1, d)[:1000]
@@ -32,6 +32,7 @@ index.add_with_ids(xb, np.arange(len(xb), dtype="int64"))
 add_s = time.time() - t
 if nprobe > 0:
     faiss.extract_index_ivf(index).nprobe = nprobe
+    faiss.extract_index_ivf(index).max_codes = max_codes
 
 faiss.omp_set_num_threads(1)
 for q in xq[:20]:
@@ -49,7 +50,7 @@ r1 = float(np.mean(found[:, 0] == gt[:, 0]))
 r10 = float(np.mean([gt[i, 0] in found[i] for i in range(len(xq))]))
 inter = float(np.mean([len(set(gt[i]) & set(found[i])) / 10 for i in range(len(xq))]))
 result = {
-    "factory": factory, "nprobe": nprobe, "train_size": train_size,
+    "factory": factory, "nprobe": nprobe, "max_codes": max_codes, "train_size": train_size,
     "train_s": round(train_s, 3), "add_s": round(add_s, 3),
     "recall_at_1": round(r1, 4), "recall_at_10": round(r10, 4), "ten_recall_at_10": round(inter, 4),
     "latency_p50_ms": round(float(np.percentile(lat, 50)), 4),

@@ -21,10 +21,12 @@ for ds in $DATASETS; do
   echo "[bench] $ds: build-index with -Xmx1g" >&2
   IMGVEC_JAVA_OPTS="-Xmx1g" "$ROOT/bin/imgvec" build-index --embeddings "$data/embeddings" \
     --output "$data/published" "${opts[@]}" | tail -1 > "$data/build-summary.json"
-  read -r factory nprobe train metric < <(/usr/bin/python3 -c "
-import json; m = json.load(open('$data/build-summary.json'))
-print(m['index']['factory'], m['index']['nprobe'], m['index']['train_size'], json.load(open('$data/published/versions/' + m['version'] + '/manifest.json'))['metric'])")
-  /usr/bin/python3 "$ROOT/bench/faiss_python.py" "$data" "$factory" "$nprobe" "$train" "$metric" "$data/python.json"
+  read -r factory nprobe max_codes train metric < <(/usr/bin/python3 -c "
+import json; m = json.load(open('$data/build-summary.json')); i = m['index']
+print(i['factory'], i['nprobe'], i['max_codes'], i['train_size'],
+      json.load(open('$data/published/versions/' + m['version'] + '/manifest.json'))['metric'])")
+  /usr/bin/python3 "$ROOT/bench/faiss_python.py" "$data" "$factory" "$nprobe" "$max_codes" "$train" "$metric" \
+    "$data/python.json"
   java "${BENCH_JAVA_OPTS[@]}" -cp "$CP" io.imgvec.bench.IndexBenchEval "$data" "$data/published" \
     "$data/python.json" "$data/build-summary.json" "$ROOT/bench/results/index-$ds.json"
 done

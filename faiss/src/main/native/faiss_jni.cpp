@@ -57,12 +57,12 @@ struct Floats {
 
 // Builds per-call search parameters for the index and the indexes it wraps, so concurrent searches with different
 // nprobe/efSearch never mutate the shared index. Owned objects live in `owned`.
-faiss::SearchParameters* paramsFor(faiss::Index* index, int nprobe, int efSearch,
+faiss::SearchParameters* paramsFor(faiss::Index* index, int nprobe, int efSearch, jlong maxCodes,
                                    std::vector<std::unique_ptr<faiss::SearchParameters>>& owned) {
-  if (auto* map = dynamic_cast<faiss::IndexIDMap*>(index)) return paramsFor(map->index, nprobe, efSearch, owned);
-  if (auto* map2 = dynamic_cast<faiss::IndexIDMap2*>(index)) return paramsFor(map2->index, nprobe, efSearch, owned);
+  if (auto* map = dynamic_cast<faiss::IndexIDMap*>(index)) return paramsFor(map->index, nprobe, efSearch, maxCodes, owned);
+  if (auto* map2 = dynamic_cast<faiss::IndexIDMap2*>(index)) return paramsFor(map2->index, nprobe, efSearch, maxCodes, owned);
   if (auto* pre = dynamic_cast<faiss::IndexPreTransform*>(index)) {
-    faiss::SearchParameters* inner = paramsFor(pre->index, nprobe, efSearch, owned);
+    faiss::SearchParameters* inner = paramsFor(pre->index, nprobe, efSearch, maxCodes, owned);
     if (inner == nullptr) return nullptr;
     auto p = std::make_unique<faiss::SearchParametersPreTransform>();
     p->index_params = inner;
@@ -71,10 +71,11 @@ faiss::SearchParameters* paramsFor(faiss::Index* index, int nprobe, int efSearch
   }
   if (auto* ivf = dynamic_cast<faiss::IndexIVF*>(index)) {
     // efSearch of an IVF index goes to its HNSW coarse quantizer, if it has one.
-    faiss::SearchParameters* coarse = efSearch > 0 ? paramsFor(ivf->quantizer, 0, efSearch, owned) : nullptr;
-    if (nprobe <= 0 && coarse == nullptr) return nullptr;
+    faiss::SearchParameters* coarse = efSearch > 0 ? paramsFor(ivf->quantizer, 0, efSearch, 0, owned) : nullptr;
+    if (nprobe <= 0 && maxCodes <= 0 && coarse == nullptr) return nullptr;
     auto p = std::make_unique<faiss::SearchParametersIVF>();
     p->nprobe = nprobe > 0 ? std::min<size_t>(nprobe, ivf->nlist) : ivf->nprobe;
+    p->max_codes = maxCodes > 0 ? maxCodes : ivf->max_codes;
     p->quantizer_params = coarse;
     owned.push_back(std::move(p));
     return owned.back().get();
@@ -128,14 +129,14 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_add(JNIEnv* env, jclass,
 }
 
 JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_search(JNIEnv* env, jclass, jlong h, jlong n, jfloatArray x,
-                                                                jint k, jint nprobe, jint efSearch,
+                                                                jint k, jint nprobe, jint efSearch, jlong maxCodes,
                                                                 jfloatArray distances, jlongArray labels) {
   guarded(env, [&]() -> int {
     Floats xs(env, x);
     std::vector<float> d(static_cast<size_t>(n) * k);
     std::vector<faiss::Index::idx_t> l(static_cast<size_t>(n) * k);
     std::vector<std::unique_ptr<faiss::SearchParameters>> owned;
-    faiss::SearchParameters* params = paramsFor(idx(h), nprobe, efSearch, owned);
+    faiss::SearchParameters* params = paramsFor(idx(h), nprobe, efSearch, maxCodes, owned);
     idx(h)->search(n, xs.data, k, d.data(), l.data(), params);
     env->SetFloatArrayRegion(distances, 0, d.size(), d.data());
     env->SetLongArrayRegion(labels, 0, l.size(), reinterpret_cast<jlong*>(l.data()));

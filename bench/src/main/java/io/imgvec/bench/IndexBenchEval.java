@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.Metric;
+import io.imgvec.faiss.SearchParams;
 import io.imgvec.index.ExactNeighbours;
 import io.imgvec.index.IdMap;
 import io.imgvec.index.IndexEvaluator;
@@ -34,7 +35,8 @@ public final class IndexBenchEval {
     Metric metric = Metric.valueOf((String) manifest.get("metric"));
     @SuppressWarnings("unchecked")
     Map<String, Object> info = (Map<String, Object>) manifest.get("index");
-    int nprobe = ((Number) info.get("nprobe")).intValue();
+    SearchParams params = new SearchParams(((Number) info.get("nprobe")).intValue(), 0,
+        ((Number) info.get("max_codes")).longValue());
 
     Path queryFile = data.resolve("queries.f32");
     int nq = (int) Math.min(1000, VectorFiles.rows(queryFile, d));
@@ -43,7 +45,7 @@ public final class IndexBenchEval {
         indexIdsByPosition(versionDir.resolve(IdMap.FILE), n));
     IndexEvaluator.Metrics java;
     try (FaissIndex index = FaissIndex.read(versionDir.resolve("index.faiss"))) {
-      java = new IndexEvaluator(queries, nq, d, truth).measure(index, nprobe);
+      java = new IndexEvaluator(queries, nq, d, truth).measure(index, params);
     }
     Map<String, Object> python = JSON.readValue(new File(args[2]), new TypeReference<Map<String, Object>>() {});
     Map<String, Object> job = JSON.readValue(new File(args[3]), new TypeReference<Map<String, Object>>() {});

@@ -81,8 +81,8 @@ public final class FaissIndex implements AutoCloseable {
     float[] distances = new float[n * k];
     long[] labels = new long[n * k];
     shared(() -> {
-      FaissNative.search(live(), n, checkVectors(queries, n), k, params.nprobe(), params.efSearch(), distances,
-          labels);
+      FaissNative.search(live(), n, checkVectors(queries, n), k, params.nprobe(), params.efSearch(),
+          params.maxCodes(), distances, labels);
       return null;
     });
     return new SearchResult(k, distances, labels);

@@ -50,7 +50,7 @@ final class FaissNative {
 
   static native void add(long handle, long n, float[] vectors, long[] ids);
 
-  static native void search(long handle, long n, float[] queries, int k, int nprobe, int efSearch,
+  static native void search(long handle, long n, float[] queries, int k, int nprobe, int efSearch, long maxCodes,
       float[] distances, long[] labels);
 
   static native void write(long handle, String path);

@@ -6,11 +6,13 @@ package io.imgvec.faiss;
  *
  * @param nprobe inverted lists visited by IVF indexes
  * @param efSearch candidate list size of HNSW indexes, and of the HNSW coarse quantizer of IVF indexes
+ * @param maxCodes most codes an IVF search scans per query, capping the latency of queries that land in
+ *     oversized lists
  */
-public record SearchParams(int nprobe, int efSearch) {
-  public static final SearchParams DEFAULT = new SearchParams(0, 0);
+public record SearchParams(int nprobe, int efSearch, long maxCodes) {
+  public static final SearchParams DEFAULT = new SearchParams(0, 0, 0);
 
   public static SearchParams nprobe(int nprobe) {
-    return new SearchParams(nprobe, 0);
+    return new SearchParams(nprobe, 0, 0);
   }
 }

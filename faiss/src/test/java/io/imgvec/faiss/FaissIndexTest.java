@@ -67,6 +67,8 @@ class FaissIndexTest {
       SearchResult direct = index.search(queries, 50, 10, SearchParams.nprobe(4));
       SearchResult allLists = index.search(queries, 50, 10, SearchParams.nprobe(16));
       assertFalse(java.util.Arrays.equals(direct.labels(), allLists.labels()), "nprobe must reach the search");
+      SearchResult capped = index.search(queries, 50, 10, new SearchParams(16, 0, 10));
+      assertFalse(java.util.Arrays.equals(allLists.labels(), capped.labels()), "maxCodes must reach the search");
 
       Path file = tmp.resolve("ivfpq.faiss");
       index.write(file);
@@ -85,8 +87,8 @@ class FaissIndexTest {
     try (FaissIndex index = FaissIndex.create(D, "IVF64_HNSW8,Flat", Metric.L2)) {
       index.train(data, 6000);
       index.add(data, ids(6000, 0), 6000);
-      long[] narrow = index.search(queries, 50, 10, new SearchParams(32, 1)).labels();
-      long[] wide = index.search(queries, 50, 10, new SearchParams(32, 64)).labels();
+      long[] narrow = index.search(queries, 50, 10, new SearchParams(32, 1, 0)).labels();
+      long[] wide = index.search(queries, 50, 10, new SearchParams(32, 64, 0)).labels();
       assertFalse(java.util.Arrays.equals(narrow, wide), "efSearch must reach the quantizer");
     }
   }

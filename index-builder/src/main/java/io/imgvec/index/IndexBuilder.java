@@ -4,6 +4,7 @@ import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.Metric;
+import io.imgvec.faiss.SearchParams;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,12 +25,13 @@ public final class IndexBuilder {
 
   /** Build settings, from the shared configuration. */
   public record Options(String type, long memoryBudget, Metric metric, int nlist, int pqM, int nprobe,
-      double targetLatencyMs, int pointsPerCentroid, int evalQueries, int batchSize) {
+      double targetLatencyMs, double maxCodesFactor, int pointsPerCentroid, int evalQueries, int batchSize) {
     public static Options from(ImgvecConfig c) {
       return new Options(c.get(ConfigKeys.INDEX_TYPE), c.get(ConfigKeys.INDEX_MEMORY_BUDGET),
           c.get(ConfigKeys.INDEX_METRIC).equals("L2") ? Metric.L2 : Metric.INNER_PRODUCT,
           c.get(ConfigKeys.INDEX_NLIST), c.get(ConfigKeys.INDEX_PQ_M), c.get(ConfigKeys.INDEX_NPROBE),
-          c.get(ConfigKeys.INDEX_TARGET_LATENCY_MS), c.get(ConfigKeys.INDEX_TRAIN_POINTS_PER_CENTROID),
+          c.get(ConfigKeys.INDEX_TARGET_LATENCY_MS), c.get(ConfigKeys.INDEX_MAX_CODES_FACTOR),
+          c.get(ConfigKeys.INDEX_TRAIN_POINTS_PER_CENTROID),
           c.get(ConfigKeys.INDEX_EVAL_QUERIES), c.get(ConfigKeys.INDEX_BATCH_SIZE));
     }
   }
@@ -76,8 +78,8 @@ public final class IndexBuilder {
       ExactNeighbours truth = new ExactNeighbours(sample.queries, nq, d, IndexEvaluator.K, plan.metric());
       timings.put("add_s", addAll(index, sample, truth, dir.resolve(IdMap.FILE), n, d, timings));
       t = System.nanoTime();
-      IndexEvaluator.Metrics metrics = nq == 0 ? null : evaluate(index, plan, new IndexEvaluator(sample.queries, nq, d,
-          truth));
+      IndexEvaluator.Metrics metrics = nq == 0 ? null
+          : evaluate(index, plan, new IndexEvaluator(sample.queries, nq, d, truth), n);
       timings.put("evaluate_s", seconds(t));
       if (nq > 0) {
         index.add(sample.queries, sample.queryIds, nq);
@@ -197,16 +199,27 @@ public final class IndexBuilder {
     }
   }
 
-  private IndexEvaluator.Metrics evaluate(FaissIndex index, IndexPlan plan, IndexEvaluator evaluator) {
-    if (!plan.isIvf()) {
-      return evaluator.measure(index, 0);
+  private IndexEvaluator.Metrics evaluate(FaissIndex index, IndexPlan plan, IndexEvaluator evaluator, long n) {
+    if (!plan.isIvf() || plan.nprobe() > 0) {
+      return evaluator.measure(index, fixedParams(plan, n));
     }
-    if (plan.nprobe() > 0) {
-      return evaluator.measure(index, Math.min(plan.nprobe(), plan.nlist()));
-    }
-    IndexEvaluator.Metrics tuned = evaluator.tuneNprobe(index, plan.nlist(), options.targetLatencyMs());
-    progress.accept("tuned nprobe=" + tuned.nprobe() + " for p99 <= " + options.targetLatencyMs() + " ms");
+    IndexEvaluator.Metrics tuned = evaluator.tuneNprobe(index, plan.nlist(), maxCodesPerProbe(plan, n),
+        options.targetLatencyMs());
+    progress.accept("tuned nprobe=" + tuned.params().nprobe() + " for p99 <= " + options.targetLatencyMs() + " ms");
     return tuned;
+  }
+
+  /** Search parameters when nprobe is not tuned: the given nprobe (or 1) with its codes cap. */
+  private SearchParams fixedParams(IndexPlan plan, long n) {
+    if (!plan.isIvf()) {
+      return SearchParams.DEFAULT;
+    }
+    int nprobe = Math.max(1, Math.min(plan.nprobe(), plan.nlist()));
+    return new SearchParams(nprobe, 0, maxCodesPerProbe(plan, n) * nprobe);
+  }
+
+  private long maxCodesPerProbe(IndexPlan plan, long n) {
+    return (long) Math.ceil(options.maxCodesFactor() * n / plan.nlist());
   }
 
   private static void checkBatch(VectorSource.Batch batch, int d) {
@@ -240,7 +253,9 @@ public final class IndexBuilder {
     index.put("factory", plan.factory());
     index.put("nlist", plan.nlist());
     index.put("pq_m", plan.pqM());
-    index.put("nprobe", metrics == null ? Math.max(plan.nprobe(), Math.min(plan.nlist(), 1)) : metrics.nprobe());
+    SearchParams params = metrics == null ? fixedParams(plan, ntotal) : metrics.params();
+    index.put("nprobe", params.nprobe());
+    index.put("max_codes", params.maxCodes());
     index.put("train_size", plan.trainSize());
     index.put("reason", plan.reason());
     Map<String, Object> measured = new LinkedHashMap<>();

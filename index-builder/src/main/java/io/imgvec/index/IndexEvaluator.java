@@ -16,11 +16,12 @@ public final class IndexEvaluator {
   public static final int K = 10;
 
   /** Metrics at one search setting. */
-  public record Metrics(int nprobe, double recallAt1, double recallAt10, double tenRecallAt10, double p50Ms, double p99Ms,
+  public record Metrics(SearchParams params, double recallAt1, double recallAt10, double tenRecallAt10, double p50Ms, double p99Ms,
       double qpsOneThread) {
     public Map<String, Object> asMap() {
       Map<String, Object> m = new LinkedHashMap<>();
-      m.put("nprobe", nprobe);
+      m.put("nprobe", params.nprobe());
+      m.put("max_codes", params.maxCodes());
       m.put("recall_at_1", round(recallAt1));
       m.put("recall_at_10", round(recallAt10));
       m.put("ten_recall_at_10", round(tenRecallAt10));
@@ -45,17 +46,17 @@ public final class IndexEvaluator {
 
   /**
    * The largest nprobe (1, 2, 3, 4, 6, 8, 12, ... up to nlist: powers of two and the steps between) whose p99
-   * single-query latency meets the target; stops early once the exact top 10 are all found. Returns metrics at
-   * that nprobe.
+   * single-query latency meets the target, each scanning at most {@code maxCodesPerProbe} × nprobe codes (0: no
+   * cap); stops early once the exact top 10 are all found. Returns metrics at that setting.
    */
-  public Metrics tuneNprobe(FaissIndex index, int nlist, double targetP99Ms) {
-    Metrics best = measure(index, 1);
+  public Metrics tuneNprobe(FaissIndex index, int nlist, long maxCodesPerProbe, double targetP99Ms) {
+    Metrics best = measure(index, new SearchParams(1, 0, maxCodesPerProbe));
     for (int step = 1; best.tenRecallAt10() < 1.0; step++) {
       int nprobe = (step % 2 == 1 ? 2 : 3) << ((step - 1) / 2); // 2, 3, 4, 6, 8, 12, ...
       if (nprobe > nlist) {
         break;
       }
-      Metrics m = measure(index, nprobe);
+      Metrics m = measure(index, new SearchParams(nprobe, 0, maxCodesPerProbe * nprobe));
       if (m.p99Ms() > targetP99Ms) {
         break;
       }
@@ -65,11 +66,10 @@ public final class IndexEvaluator {
   }
 
   /** Searches every query alone on one thread, timing each, then scores the results. */
-  public Metrics measure(FaissIndex index, int nprobe) {
+  public Metrics measure(FaissIndex index, SearchParams params) {
     int previousThreads = FaissIndex.threads();
     FaissIndex.setThreads(1);
     try {
-      SearchParams params = new SearchParams(nprobe, 0);
       float[] one = new float[d];
       for (int q = 0; q < Math.min(nq, 20); q++) { // warm caches and code paths
         System.arraycopy(queries, q * d, one, 0, d);
@@ -86,13 +86,13 @@ public final class IndexEvaluator {
         found[q] = r.labels();
       }
       double totalSeconds = (System.nanoTime() - total) / 1e9;
-      return score(found, nanos, nprobe, totalSeconds);
+      return score(found, nanos, params, totalSeconds);
     } finally {
       FaissIndex.setThreads(previousThreads);
     }
   }
 
-  private Metrics score(long[][] found, long[] nanos, int nprobe, double totalSeconds) {
+  private Metrics score(long[][] found, long[] nanos, SearchParams params, double totalSeconds) {
     double at1 = 0;
     double at10 = 0;
     double overlap = 0;
@@ -111,7 +111,7 @@ public final class IndexEvaluator {
     }
     long[] sorted = nanos.clone();
     Arrays.sort(sorted);
-    return new Metrics(nprobe, at1 / nq, at10 / nq, overlap / nq, percentile(sorted, 0.50), percentile(sorted, 0.99),
+    return new Metrics(params, at1 / nq, at10 / nq, overlap / nq, percentile(sorted, 0.50), percentile(sorted, 0.99),
         nq / totalSeconds);
   }
 

@@ -34,17 +34,18 @@ public final class IndexPublisher {
   public static final String VERSIONS = "versions";
   public static final String MANIFEST = "manifest.json";
   static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-  private static final DateTimeFormatter VERSION_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'");
+  private static final DateTimeFormatter VERSION_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmssSSS'Z'");
+  private static final int VERSION_TIME_LENGTH = "yyyyMMddTHHmmssSSSZ".length();
 
   private IndexPublisher() {}
 
   /** Uploads {@code built} and moves LATEST to it; returns the manifest as published. */
   public static Map<String, Object> publish(IndexBuilder.BuiltIndex built, String rootUri, int retention,
       Configuration conf) throws IOException {
-    ZonedDateTime now = ZonedDateTime.now(ZoneOffset.UTC);
-    String version = "v" + VERSION_TIME.format(now) + "-" + UUID.randomUUID().toString().substring(0, 8);
     org.apache.hadoop.fs.Path root = new org.apache.hadoop.fs.Path(rootUri);
     FileSystem fs = withoutChecksumFiles(root.getFileSystem(conf));
+    ZonedDateTime now = versionTime(versions(fs, root));
+    String version = "v" + VERSION_TIME.format(now) + "-" + UUID.randomUUID().toString().substring(0, 8);
     org.apache.hadoop.fs.Path versionDir = new org.apache.hadoop.fs.Path(root, VERSIONS + "/" + version);
 
     Map<String, Object> files = new LinkedHashMap<>();
@@ -101,13 +102,38 @@ public final class IndexPublisher {
     }
   }
 
+  /** Version names, oldest first: they start with a UTC timestamp, strictly increasing (see versionTime). */
+  private static List<String> versions(FileSystem fs, org.apache.hadoop.fs.Path root) throws IOException {
+    org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(root, VERSIONS);
+    List<String> versions = new ArrayList<>();
+    if (fs.exists(dir)) {
+      for (FileStatus s : fs.listStatus(dir)) {
+        versions.add(s.getPath().getName());
+      }
+    }
+    versions.sort(null);
+    return versions;
+  }
+
+  /** Now, or just after the newest existing version, so that name order is publication order. */
+  private static ZonedDateTime versionTime(List<String> existing) {
+    ZonedDateTime now = ZonedDateTime.now(ZoneOffset.UTC);
+    if (existing.isEmpty()) {
+      return now;
+    }
+    String newest = existing.get(existing.size() - 1);
+    try {
+      ZonedDateTime last = java.time.LocalDateTime.parse(newest.substring(1, 1 + VERSION_TIME_LENGTH), VERSION_TIME)
+          .atZone(ZoneOffset.UTC);
+      return now.isAfter(last) ? now : last.plusNanos(1_000_000);
+    } catch (RuntimeException notOurs) {
+      return now;
+    }
+  }
+
   private static void deleteOldVersions(FileSystem fs, org.apache.hadoop.fs.Path root, String current, int retention)
       throws IOException {
-    List<String> versions = new ArrayList<>();
-    for (FileStatus s : fs.listStatus(new org.apache.hadoop.fs.Path(root, VERSIONS))) {
-      versions.add(s.getPath().getName());
-    }
-    versions.sort(null); // names start with a UTC timestamp: lexical order is age order
+    List<String> versions = versions(fs, root);
     for (int i = 0; i < versions.size() - retention; i++) {
       if (!versions.get(i).equals(current)) {
         fs.delete(new org.apache.hadoop.fs.Path(root, VERSIONS + "/" + versions.get(i)), true);

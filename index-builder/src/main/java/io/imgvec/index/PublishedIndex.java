@@ -110,20 +110,20 @@ public final class PublishedIndex implements AutoCloseable {
     return index.dimension();
   }
 
-  /** The nprobe the builder chose (0 for indexes without inverted lists). */
-  public int nprobe() {
+  /** The search parameters the builder chose and measured (nprobe, codes cap; 0 for indexes without lists). */
+  public SearchParams searchParams() {
     @SuppressWarnings("unchecked")
     Map<String, Object> info = (Map<String, Object>) manifest.get("index");
-    return ((Number) info.get("nprobe")).intValue();
+    return new SearchParams(((Number) info.get("nprobe")).intValue(), 0, ((Number) info.get("max_codes")).longValue());
   }
 
-  /** The k nearest neighbours of {@code vector}, at the published nprobe. */
+  /** The k nearest neighbours of {@code vector}, with the published search parameters. */
   public List<Neighbor> search(float[] vector, int k) {
     if (vector.length != index.dimension()) {
       throw new IllegalArgumentException("query vector has dimension " + vector.length + ", the index has "
           + index.dimension());
     }
-    SearchResult r = index.search(vector, 1, k, SearchParams.nprobe(nprobe()));
+    SearchResult r = index.search(vector, 1, k, searchParams());
     List<Neighbor> out = new ArrayList<>();
     for (int i = 0; i < k; i++) {
       long id = r.label(0, i);

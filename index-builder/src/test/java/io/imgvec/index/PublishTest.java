@@ -21,6 +21,21 @@ class PublishTest {
   Path tmp;
 
   @Test
+  void versionNamesSortInPublicationOrderEvenWithinOneMillisecond() throws Exception {
+    IndexBuilder.BuiltIndex built = new IndexBuilder(ArrayVectorSource.clustered(100, 4, 2, 1),
+        IndexBuilderTest.options(Map.of()), s -> {}).build(tmp.resolve("b"));
+    List<String> published = new java.util.ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      published.add((String) IndexPublisher.publish(built, tmp.resolve("pub").toUri().toString(), 10,
+          new Configuration()).get("version"));
+    }
+    List<String> sorted = new java.util.ArrayList<>(published);
+    sorted.sort(null);
+    assertEquals(published, sorted);
+    assertEquals(published.get(5), Files.readString(tmp.resolve("pub/LATEST")).trim());
+  }
+
+  @Test
   void readerPollingLatestNeverSeesAPartialVersion() throws Exception {
     String root = tmp.resolve("pub").toUri().toString();
     Configuration conf = new Configuration();

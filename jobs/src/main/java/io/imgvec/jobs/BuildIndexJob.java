@@ -1,20 +1,16 @@
 package io.imgvec.jobs;
 
-import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.index.IndexBuilder;
 import io.imgvec.index.IndexPublisher;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.sql.SparkSession;
 
 /** Embeddings Parquet → trained, measured FAISS index, published as a new version (driver side). */
@@ -52,42 +48,6 @@ public final class BuildIndexJob {
     } finally {
       try (Stream<Path> files = Files.walk(staging)) {
         files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
-    }
-  }
-
-  /** The model settings the embed job recorded beside its embeddings, so query embeds images the same way. */
-  static final class ModelRecord {
-    static final String FILE = "_imgvec_model.json";
-    private static final ObjectMapper JSON = new ObjectMapper();
-
-    private ModelRecord() {}
-
-    static void write(String embeddingsUri, String modelId, ImgvecConfig config, Configuration conf)
-        throws IOException {
-      Map<String, Object> record = new java.util.LinkedHashMap<>();
-      record.put("model_id", modelId);
-      Map<String, String> settings = new java.util.TreeMap<>();
-      config.asStrings().forEach((k, v) -> {
-        if (k.startsWith("model.")) {
-          settings.put(k, v);
-        }
-      });
-      record.put("settings", settings);
-      org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(embeddingsUri, FILE);
-      try (var out = path.getFileSystem(conf).create(path, true)) {
-        out.write(JSON.writeValueAsBytes(record));
-      }
-    }
-
-    static Map<String, Object> read(String embeddingsUri, Configuration conf) throws IOException {
-      org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(embeddingsUri, FILE);
-      FileSystem fs = path.getFileSystem(conf);
-      if (!fs.exists(path)) {
-        return null;
-      }
-      try (InputStream in = fs.open(path)) {
-        return JSON.readValue(in, new TypeReference<Map<String, Object>>() {});
       }
     }
   }

@@ -14,10 +14,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import java.util.stream.Stream;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -25,7 +25,6 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
-import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 
 /**
@@ -54,63 +53,77 @@ public final class EmbedJob {
     }
 
     List<String> carried = ManifestReader.carriedColumns(manifest);
-    StructType outputSchema = EmbedOutput.schema(manifest.schema(), carried);
     var sc = spark.sparkContext();
     EmbedPartition.Metrics metrics = new EmbedPartition.Metrics(sc.longAccumulator("rows"),
         sc.longAccumulator("model_loads"), sc.longAccumulator("read_ns"), sc.longAccumulator("decode_ns"),
         sc.longAccumulator("inference_ns"));
-    String manifestDir = new Path(manifestUri).getParent().toString();
     ImageFetcher fetcher = new ImageFetcher(SparkSessions.hadoopProperties(spark), config.get(ConfigKeys.MAX_BYTES));
-    EmbedPartition embed = new EmbedPartition(config, fetcher, manifestDir, todo.schema(), carried, metrics);
+    EmbedPartition embed = new EmbedPartition(config, fetcher, new Path(manifestUri).getParent().toString(),
+        todo.schema(), carried, metrics);
 
     // Inference runs once; the result is kept on executor disk and split into the two datasets.
-    Dataset<Row> results = todo.mapPartitions(embed, Encoders.row(outputSchema)).persist(StorageLevel.DISK_ONLY());
-    Map<String, Long> errorsByClass;
-    long embedded;
-    long inferStart;
+    Dataset<Row> results = todo.mapPartitions(embed, Encoders.row(EmbedOutput.schema(manifest.schema(), carried)))
+        .persist(StorageLevel.DISK_ONLY());
+    Counts counts;
+    long inferStart = System.nanoTime();
     try (ProgressReporter progress = new ProgressReporter(sc, "embed", metrics.rowsDone(), 10_000)) {
-      inferStart = System.nanoTime();
-      List<Row> counts = results.groupBy(EmbedOutput.STATUS, "error_class").count().collectAsList();
-      embedded = counts.stream().filter(r -> r.getString(0).equals(EmbedOutput.EMBEDDED)).mapToLong(r -> r.getLong(2))
-          .sum();
-      errorsByClass = counts.stream().filter(r -> r.getString(0).equals(EmbedOutput.ERROR))
-          .collect(Collectors.toMap(r -> r.getString(1), r -> r.getLong(2), Long::sum, TreeMap::new));
-      results.filter(col(EmbedOutput.STATUS).equalTo(EmbedOutput.EMBEDDED))
-          .select(columns(EmbedOutput.EMBEDDING_COLUMNS, carried)).write()
-          .mode(resume ? SaveMode.Append : SaveMode.Overwrite).parquet(embeddingsUri);
-      results.filter(col(EmbedOutput.STATUS).equalTo(EmbedOutput.ERROR))
-          .select(columns(EmbedOutput.ERROR_COLUMNS, List.of())).write().mode(SaveMode.Overwrite)
-          .parquet(outputUri + "/errors");
+      counts = count(results);
+      write(results, carried, embeddingsUri, outputUri + "/errors", resume);
     } finally {
       results.unpersist();
     }
+    ModelRecord.write(embeddingsUri, modelId, config, hadoopConf);
 
-    BuildIndexJob.ModelRecord.write(embeddingsUri, modelId, config, hadoopConf);
-    long errors = errorsByClass.values().stream().mapToLong(Long::longValue).sum();
     double seconds = (System.nanoTime() - start) / 1e9;
+    long processed = rowsRead - skipped;
     RunSummary summary = new RunSummary("embed")
         .put("manifest", manifestUri)
         .put("output", outputUri)
         .put("mode", config.get(ConfigKeys.OUTPUT_MODE))
         .put("model_id", modelId)
         .put("rows_read", rowsRead)
-        .put("embedded", embedded)
-        .put("errors", errors)
-        .put("errors_by_class", errorsByClass)
+        .put("embedded", counts.embedded())
+        .put("errors", counts.errors())
+        .put("errors_by_class", counts.errorsByClass())
         .put("skipped_already_embedded", skipped)
-        .put("accounting_ok", embedded + errors + skipped == rowsRead)
+        .put("accounting_ok", counts.embedded() + counts.errors() + skipped == rowsRead)
         .put("duration_s", round(seconds))
-        .put("images_per_second", round(embedded / Math.max(seconds, 1e-9)))
+        .put("images_per_second", round(counts.embedded() / Math.max(seconds, 1e-9)))
         .put("embed_and_write_s", round((System.nanoTime() - inferStart) / 1e9))
         .put("model_loads", metrics.modelLoads().value())
         .put("stage_ms_per_image", Map.of(
-            "read", perImage(metrics.readNanos().value(), rowsRead - skipped),
-            "decode_preprocess", perImage(metrics.decodeNanos().value(), rowsRead - skipped),
-            "inference", perImage(metrics.inferenceNanos().value(), embedded)))
+            "read", perImage(metrics.readNanos().value(), processed),
+            "decode_preprocess", perImage(metrics.decodeNanos().value(), processed),
+            "inference", perImage(metrics.inferenceNanos().value(), counts.embedded())))
         .put("embeddings", embeddingsUri)
         .put("errors_dataset", outputUri + "/errors");
     summary.writeTo(outputUri, hadoopConf);
     return summary;
+  }
+
+  private record Counts(long embedded, Map<String, Long> errorsByClass) {
+    long errors() {
+      return errorsByClass.values().stream().mapToLong(Long::longValue).sum();
+    }
+  }
+
+  /** Runs inference (the first action on the persisted results) and counts outcomes. */
+  private static Counts count(Dataset<Row> results) {
+    List<Row> rows = results.groupBy(EmbedOutput.STATUS, "error_class").count().collectAsList();
+    long embedded = rows.stream().filter(r -> r.getString(0).equals(EmbedOutput.EMBEDDED))
+        .mapToLong(r -> r.getLong(2)).sum();
+    Map<String, Long> errorsByClass = rows.stream().filter(r -> r.getString(0).equals(EmbedOutput.ERROR))
+        .collect(Collectors.toMap(r -> r.getString(1), r -> r.getLong(2), Long::sum, TreeMap::new));
+    return new Counts(embedded, errorsByClass);
+  }
+
+  private static void write(Dataset<Row> results, List<String> carried, String embeddingsUri, String errorsUri,
+      boolean resume) {
+    results.filter(col(EmbedOutput.STATUS).equalTo(EmbedOutput.EMBEDDED))
+        .select(columns(EmbedOutput.EMBEDDING_COLUMNS, carried)).write()
+        .mode(resume ? SaveMode.Append : SaveMode.Overwrite).parquet(embeddingsUri);
+    results.filter(col(EmbedOutput.STATUS).equalTo(EmbedOutput.ERROR))
+        .select(columns(EmbedOutput.ERROR_COLUMNS, List.of())).write().mode(SaveMode.Overwrite).parquet(errorsUri);
   }
 
   /** model_id as the executors will compute it, resolved on the driver for the summary and resume check. */
@@ -141,8 +154,8 @@ public final class EmbedJob {
     }
     Dataset<Row> embeddedIds = existing.select(ManifestReader.IMAGE_ID).distinct();
     Dataset<Row> clean = manifest.filter(col(ManifestReader.ISSUE).isNull());
-    return clean.join(embeddedIds, clean.col(ManifestReader.IMAGE_ID).equalTo(embeddedIds.col(ManifestReader.IMAGE_ID)),
-            "left_anti")
+    Column sameId = clean.col(ManifestReader.IMAGE_ID).equalTo(embeddedIds.col(ManifestReader.IMAGE_ID));
+    return clean.join(embeddedIds, sameId, "left_anti")
         .unionByName(manifest.filter(col(ManifestReader.ISSUE).isNotNull()));
   }
 

@@ -42,6 +42,8 @@ public final class EmbeddingPipeline<T> implements AutoCloseable {
   private final int lookahead;
   private final StageTimes times;
   private final ExecutorService workers;
+  /** Reused for every batch; only the calling thread runs inference. */
+  private final float[] batchBuffer;
 
   public EmbeddingPipeline(Embedder embedder, ImageFetcher fetcher, ImageDecoder decoder, int batchSize,
       int decodeThreads, int prefetchBatches, StageTimes times) {
@@ -52,6 +54,7 @@ public final class EmbeddingPipeline<T> implements AutoCloseable {
     this.batchSize = batchSize;
     this.lookahead = batchSize * (prefetchBatches + 1);
     this.times = times;
+    this.batchBuffer = new float[batchSize * preprocessor.tensorLength()];
     this.workers = Executors.newFixedThreadPool(decodeThreads, r -> {
       Thread t = new Thread(r, "imgvec-decode");
       t.setDaemon(true);
@@ -136,12 +139,11 @@ public final class EmbeddingPipeline<T> implements AutoCloseable {
 
   private float[][] inferBatch(List<Prepared<T>> decoded) throws Exception {
     int len = preprocessor.tensorLength();
-    float[] batch = new float[decoded.size() * len];
     for (int i = 0; i < decoded.size(); i++) {
-      System.arraycopy(decoded.get(i).tensor(), 0, batch, i * len, len);
+      System.arraycopy(decoded.get(i).tensor(), 0, batchBuffer, i * len, len);
     }
     long start = System.nanoTime();
-    float[][] vectors = session.embed(batch, decoded.size());
+    float[][] vectors = session.embed(batchBuffer, decoded.size());
     times.inferenceNanos.add(System.nanoTime() - start);
     return vectors;
   }
