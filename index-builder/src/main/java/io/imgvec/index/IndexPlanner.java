@@ -11,9 +11,9 @@ import io.imgvec.faiss.Metric;
  *       ids (8 bytes per vector), centroids and codebooks fit.
  * </ol>
  * {@code nlist} balances the two halves of a query, scanning nlist centroids (d floats each) and the vectors of the
- * probed lists: the power of two nearest 4·√(count·c), with c = 1 for IVF-Flat and c = 1.5·m/d for IVF-PQ (measured
- * with Debian's FAISS: a 64-byte code scans in 47 ns, a 512-d centroid in 240 ns), and at most count/39 (FAISS needs
- * ≥ 39 training points per list).
+ * probed lists: the power of two nearest 4·√(count·c), with c = 1 for IVF-Flat and c = m/d for IVF-PQ (a PQ code
+ * costs about m/d of a full vector to scan), and at most count/39 (FAISS needs ≥ 39 training points per list).
+ * Oversized lists are handled at search time by capping the codes scanned per query (index.max-codes-factor).
  * Training uses {@code pointsPerCentroid} × nlist vectors (FAISS recommends 39–256), at least 256, at most the
  * count. nprobe is tuned after building against the latency target unless given.
  */
@@ -43,7 +43,7 @@ public final class IndexPlanner {
     boolean ivf = chosen.startsWith("IVF");
     boolean pq = chosen.endsWith("PQ");
     int m = pq ? (pqMOverride > 0 ? pqMOverride : pqMFor(count, d, ivf ? nlistFor(count, 1) : 0, memoryBudget)) : 0;
-    int nlist = !ivf ? 0 : nlistOverride > 0 ? nlistOverride : nlistFor(count, pq ? 1.5 * m / d : 1);
+    int nlist = !ivf ? 0 : nlistOverride > 0 ? nlistOverride : nlistFor(count, pq ? (double) m / d : 1);
     if (m > 0 && d % m != 0) {
       throw new IndexBuildException("index.pq-m=" + m + " must divide the dimension " + d);
     }

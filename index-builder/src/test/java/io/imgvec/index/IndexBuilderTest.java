@@ -30,7 +30,7 @@ class IndexBuilderTest {
     assertEquals("IVF1024,Flat", roomy.factory());
     assertEquals(64 * 1024, roomy.trainSize()); // 64 points per list, as passed
     IndexPlan tight = IndexPlanner.plan("auto", 1_000_000, 512, 100L << 20, 0, 0, 0, 64, Metric.L2);
-    assertEquals("IVF2048,PQ64np", tight.factory()); // 4·√(1M·1.5·64/512) = 1732 → 2048
+    assertEquals("IVF1024,PQ64np", tight.factory()); // 4·√(1M·64/512) = 1414 → 1024
     IndexPlan fashion = IndexPlanner.plan("IVF-PQ", 60_000, 784, 1L << 30, 0, 0, 0, 64, Metric.L2);
     assertEquals(0, 784 % fashion.pqM());
     assertThrows(IndexBuildException.class,
