@@ -33,6 +33,8 @@ import org.apache.spark.storage.StorageLevel;
  * earlier run with the same model).
  */
 public final class EmbedJob {
+  private static final long ROWS_PER_PARTITION = 5000;
+
   private EmbedJob() {}
 
   public static RunSummary run(SparkSession spark, String manifestUri, String output, ImgvecConfig config)
@@ -47,13 +49,10 @@ public final class EmbedJob {
     String embeddingsUri = outputUri + "/embeddings";
     Dataset<Row> todo = resume ? withoutEmbedded(spark, manifest, embeddingsUri, modelId) : manifest;
     long skipped = resume ? rowsRead - todo.count() : 0;
-    int partitions = config.get(ConfigKeys.PARTITIONS);
-    if (partitions > 0) {
-      todo = todo.repartition(partitions);
-    }
+    var sc = spark.sparkContext();
+    todo = todo.repartition(partitions(config, sc.defaultParallelism(), rowsRead - skipped));
 
     List<String> carried = ManifestReader.carriedColumns(manifest);
-    var sc = spark.sparkContext();
     EmbedPartition.Metrics metrics = new EmbedPartition.Metrics(sc.longAccumulator("rows"),
         sc.longAccumulator("model_loads"), sc.longAccumulator("read_ns"), sc.longAccumulator("decode_ns"),
         sc.longAccumulator("inference_ns"));
@@ -99,6 +98,17 @@ public final class EmbedJob {
         .put("errors_dataset", outputUri + "/errors");
     summary.writeTo(outputUri, hadoopConf);
     return summary;
+  }
+
+  /**
+   * Inference tasks: as configured, else enough for every core and at most {@value #ROWS_PER_PARTITION} images a
+   * task (a retried task redoes little; output files stay few).
+   */
+  static int partitions(ImgvecConfig config, int defaultParallelism, long rows) {
+    int configured = config.get(ConfigKeys.PARTITIONS);
+    return configured > 0 ? configured
+        : (int) Math.max(defaultParallelism, Math.min(Integer.MAX_VALUE, (rows + ROWS_PER_PARTITION - 1)
+            / ROWS_PER_PARTITION));
   }
 
   private record Counts(long embedded, Map<String, Long> errorsByClass) {

@@ -61,7 +61,7 @@ public final class ConfigKeys {
       List.of("overwrite", "resume"), "overwrite replaces the output; resume keeps rows already embedded with the"
           + " same model and processes the rest"));
   public static final ConfigKey<Integer> PARTITIONS = register(ConfigKey.intRange("job.partitions", 0, 0, 1_000_000,
-      "input partitions for inference; 0 = Spark's default parallelism"));
+      "inference tasks; 0 = Spark's default parallelism, or more so that a task embeds at most 5000 images"));
   public static final ConfigKey<String> SPARK_MASTER = register(ConfigKey.string("spark.master", "local[*]",
       "Spark master used when the launcher runs a job itself"));
 
