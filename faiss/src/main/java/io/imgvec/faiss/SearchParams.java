@@ -6,8 +6,7 @@ package io.imgvec.faiss;
  *
  * @param nprobe inverted lists visited by IVF indexes
  * @param efSearch candidate list size of HNSW indexes, and of the HNSW coarse quantizer of IVF indexes
- * @param maxCodes most codes an IVF search scans per query, capping the latency of queries that land in
- *     oversized lists
+ * @param maxCodes codes after which an IVF search stops probing further lists (FAISS checks it between lists)
  */
 public record SearchParams(int nprobe, int efSearch, long maxCodes) {
   public static final SearchParams DEFAULT = new SearchParams(0, 0, 0);

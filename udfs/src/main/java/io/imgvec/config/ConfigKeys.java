@@ -82,8 +82,8 @@ public final class ConfigKeys {
   public static final ConfigKey<Double> INDEX_TARGET_LATENCY_MS = register(ConfigKey.doubleRange(
       "index.target-latency-ms", 1.0, 0.01, 60_000, "single-query p99 latency target used to tune nprobe"));
   public static final ConfigKey<Double> INDEX_MAX_CODES_FACTOR = register(ConfigKey.doubleRange(
-      "index.max-codes-factor", 4, 0, 1e6, "an IVF query scans at most this many times nprobe x the average list"
-          + " length, which caps the latency of queries landing in oversized lists; 0 = no cap"));
+      "index.max-codes-factor", 4, 0, 1e6, "an IVF query stops probing more lists once it has scanned this many times"
+          + " nprobe x the average list length (checked between lists); 0 = no cap"));
   public static final ConfigKey<Integer> INDEX_TRAIN_POINTS_PER_CENTROID = register(ConfigKey.intRange(
       "index.train-points-per-centroid", 39, 30, 256, "training sample size per IVF list (FAISS recommends 39-256)"));
   public static final ConfigKey<Integer> INDEX_EVAL_QUERIES = register(ConfigKey.intRange("index.eval-queries", 1000,
