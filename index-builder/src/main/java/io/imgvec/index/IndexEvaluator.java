@@ -46,8 +46,8 @@ public final class IndexEvaluator {
 
   /**
    * The largest nprobe (1, 2, 3, 4, 6, 8, 12, ... up to nlist: powers of two and the steps between) whose p99
-   * single-query latency meets the target, each scanning at most {@code maxCodesPerProbe} × nprobe codes (0: no
-   * cap); stops early once the exact top 10 are all found. Returns metrics at that setting.
+   * single-query latency meets the target, each stopping further probes after {@code maxCodesPerProbe} × nprobe
+   * codes (0: never); stops early once the exact top 10 are all found. Returns metrics at that setting.
    */
   public Metrics tuneNprobe(FaissIndex index, int nlist, long maxCodesPerProbe, double targetP99Ms) {
     Metrics best = measure(index, new SearchParams(1, 0, maxCodesPerProbe));

@@ -12,7 +12,10 @@ public interface VectorSource {
   /** Facts checked before anything is read in full. */
   record Stats(long count, Set<Integer> dimensions, Set<String> modelIds) {}
 
-  /** {@code size} vectors of {@code dimension} floats, row after row, with their image ids and URIs. */
+  /**
+   * {@code size} vectors of {@code dimension} floats, row after row, with their image ids and URIs. Sources may
+   * reuse the arrays for the next batch: they are valid until {@link BatchConsumer#accept} returns.
+   */
   record Batch(float[] vectors, String[] imageIds, String[] uris, int size, int dimension) {}
 
   @FunctionalInterface

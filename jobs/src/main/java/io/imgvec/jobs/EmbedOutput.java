@@ -15,6 +15,8 @@ final class EmbedOutput {
   static final List<String> EMBEDDING_COLUMNS =
       List.of("image_id", "uri", "content_sha256", "model_id", "embedding", "width", "height");
   static final List<String> ERROR_COLUMNS = List.of("image_id", "uri", "stage", "error_class", "message");
+  /** Number of fixed columns before the carried ones. */
+  static final int FIXED = 11;
   private static final Set<String> RESERVED = Set.of(STATUS, "content_sha256", "model_id", "embedding", "width",
       "height", "stage", "error_class", "message");
 
@@ -42,7 +44,4 @@ final class EmbedOutput {
     }
     return DataTypes.createStructType(fields);
   }
-
-  /** Number of fixed columns before the carried ones. */
-  static final int FIXED = 11;
 }

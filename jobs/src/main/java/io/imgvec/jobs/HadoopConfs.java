@@ -1,6 +1,7 @@
 package io.imgvec.jobs;
 
-import org.apache.hadoop.conf.Configuration;
+import java.util.Map;
+import java.util.stream.Collectors;
 
 /** Hadoop settings for commands that run without Spark, taken the way Spark takes them: -Dspark.hadoop.KEY=VALUE. */
 final class HadoopConfs {
@@ -8,10 +9,8 @@ final class HadoopConfs {
 
   private HadoopConfs() {}
 
-  static Configuration fromSystemProperties() {
-    Configuration conf = new Configuration();
-    System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith(PREFIX))
-        .forEach(k -> conf.set(k.substring(PREFIX.length()), System.getProperty(k)));
-    return conf;
+  static Map<String, String> fromSystemProperties() {
+    return System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith(PREFIX))
+        .collect(Collectors.toMap(k -> k.substring(PREFIX.length()), System::getProperty));
   }
 }

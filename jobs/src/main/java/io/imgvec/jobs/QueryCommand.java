@@ -34,10 +34,11 @@ final class QueryCommand {
     if (k <= 0) {
       throw new ConfigException("-k must be a positive number, got " + k);
     }
-    Configuration conf = HadoopConfs.fromSystemProperties();
+    ImageFetcher fetcher = new ImageFetcher(HadoopConfs.fromSystemProperties(), config.get(ConfigKeys.MAX_BYTES));
+    Configuration conf = fetcher.hadoopConf();
     Path cache = Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir"), "imgvec-index-cache"));
     try (PublishedIndex index = PublishedIndex.open(indexUri, conf, cache)) {
-      float[] vector = imageUri != null ? embed(index, imageUri, config, conf) : parseVector(vectorJson);
+      float[] vector = imageUri != null ? embed(index, imageUri, config, fetcher) : parseVector(vectorJson);
       if (vector.length != index.dimension()) {
         throw new ConfigException("the query vector has dimension " + vector.length + ", the index has "
             + index.dimension());
@@ -64,7 +65,7 @@ final class QueryCommand {
   }
 
   /** Embeds the image with the model settings recorded in the index manifest, checking the model is the same. */
-  private static float[] embed(PublishedIndex index, String imageUri, ImgvecConfig config, Configuration conf)
+  private static float[] embed(PublishedIndex index, String imageUri, ImgvecConfig config, ImageFetcher fetcher)
       throws Exception {
     @SuppressWarnings("unchecked")
     Map<String, Object> model = (Map<String, Object>) index.manifest().get("model");
@@ -74,8 +75,7 @@ final class QueryCommand {
       Map<String, String> settings = (Map<String, String>) model.get("settings");
       modelConfig = config.with(settings);
     }
-    ImageFetcher fetcher = new ImageFetcher(Map.of(), config.get(ConfigKeys.MAX_BYTES));
-    EmbedderCache.Lease lease = EmbedderCache.get(ModelSpec.from(modelConfig), -1, conf);
+    EmbedderCache.Lease lease = EmbedderCache.get(ModelSpec.from(modelConfig), -1, fetcher.hadoopConf());
     if (!lease.embedder().modelId().equals(index.modelId())) {
       throw new ConfigException("the index was built from " + index.modelId() + " but the model configured here is "
           + lease.embedder().modelId() + "; set model.uri (and model.*) to the index's model");

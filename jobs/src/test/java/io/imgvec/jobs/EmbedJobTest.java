@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.imgvec.TestImages;
 import io.imgvec.config.ConfigException;
 import io.imgvec.config.ImgvecConfig;
 import java.io.IOException;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The embed job on real Spark (local[2]), real images and real inference with the shipped model. */
 class EmbedJobTest {
-  static final Path IMAGES = locateImages();
+  static final Path IMAGES = TestImages.ROOT;
   static SparkSession spark;
 
   @TempDir
@@ -228,18 +229,7 @@ class EmbedJobTest {
     return s;
   }
 
-  static List<Path> list(String folder) throws IOException {
-    try (Stream<Path> files = Files.list(IMAGES.resolve(folder))) {
-      return files.sorted().toList();
-    }
-  }
-
-  private static Path locateImages() {
-    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      if (Files.isDirectory(dir.resolve("testdata/images"))) {
-        return dir.resolve("testdata/images");
-      }
-    }
-    throw new IllegalStateException("testdata/images not found");
+  static List<Path> list(String folder) {
+    return TestImages.list(folder);
   }
 }
