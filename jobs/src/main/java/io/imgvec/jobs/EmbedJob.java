@@ -137,15 +137,20 @@ public final class EmbedJob {
   }
 
   /** model_id as the executors will compute it, resolved on the driver for the summary and resume check. */
-  private static String modelIdOf(ImgvecConfig config, Configuration hadoopConf) throws IOException {
+  private static String modelIdOf(ImgvecConfig config, Configuration hadoopConf) {
     ModelSpec spec = ModelSpec.from(config);
     boolean gpu = config.get(ConfigKeys.DEVICE).equals("gpu");
-    if (ModelFiles.isZooUrl(spec.uri())) {
-      try (Embedder e = Embedder.load(spec, -1, hadoopConf)) {
-        return e.modelId();
+    try {
+      if (ModelFiles.isZooUrl(spec.uri())) {
+        try (Embedder e = Embedder.load(spec, -1, hadoopConf)) {
+          return e.modelId();
+        }
       }
+      return ModelFiles.resolve(spec, gpu, hadoopConf).modelId();
+    } catch (IOException e) {
+      // Checked before any task starts, so a wrong model.uri fails the job at once with the reason.
+      throw new ConfigException("cannot use model.uri=" + spec.uri() + ": " + e.getMessage());
     }
-    return ModelFiles.resolve(spec, gpu, hadoopConf).modelId();
   }
 
   private static Dataset<Row> withoutEmbedded(SparkSession spark, Dataset<Row> manifest, String embeddingsUri,

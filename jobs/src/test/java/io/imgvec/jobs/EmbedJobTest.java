@@ -202,6 +202,9 @@ class EmbedJobTest {
     assertTrue(badOption.getMessage().contains("--output"), badOption.getMessage());
     ConfigException missing = assertThrows(ConfigException.class, () -> Main.run("embed", List.of("--output", "x")));
     assertTrue(missing.getMessage().contains("--manifest"), missing.getMessage());
+    ConfigException model = assertThrows(ConfigException.class, () -> EmbedJob.run(spark,
+        tmp.resolve("m.csv").toString(), tmp.toString(), ImgvecConfig.of(Map.of("model.uri", "/no/such/model.onnx"))));
+    assertTrue(model.getMessage().contains("model not found: /no/such/model.onnx"), model.getMessage());
     ConfigException format = assertThrows(ConfigException.class,
         () -> EmbedJob.run(spark, tmp.resolve("m.txt").toString(), tmp.toString(), ImgvecConfig.defaults()));
     assertTrue(format.getMessage().contains("[csv, jsonl, parquet]"), format.getMessage());
