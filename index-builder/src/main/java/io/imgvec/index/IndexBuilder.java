@@ -114,7 +114,7 @@ public final class IndexBuilder {
     final float[] queries;
     final long[] queryIds;
     final String[] queryImageIds;
-    final BitSet queryPositions;
+    private final BitSet queryPositions;
 
     Sample(int trainSize, int d, BitSet queryPositions) {
       this.train = new float[trainSize * d];
@@ -123,6 +123,11 @@ public final class IndexBuilder {
       this.queryIds = new long[nq];
       this.queryImageIds = new String[nq];
       this.queryPositions = queryPositions;
+    }
+
+    /** Whether the vector at this scan position is a held-out query (queries are drawn from the first 2^31). */
+    boolean isQuery(long position) {
+      return position < Integer.MAX_VALUE && queryPositions.get((int) position);
     }
   }
 
@@ -139,7 +144,7 @@ public final class IndexBuilder {
         if (target < trainSize) {
           System.arraycopy(batch.vectors(), i * d, sample.train, target * d, d);
         }
-        if (p < Integer.MAX_VALUE && queryPositions.get((int) p)) {
+        if (sample.isQuery(p)) {
           int q = queriesSeen[0]++;
           System.arraycopy(batch.vectors(), i * d, sample.queries, q * d, d);
           sample.queryIds[q] = p;
@@ -168,7 +173,7 @@ public final class IndexBuilder {
         for (int i = 0; i < batch.size(); i++, position[0]++) {
           long id = position[0];
           ids.write(id, batch.imageIds()[i], batch.uris()[i]);
-          if (id < Integer.MAX_VALUE && sample.queryPositions.get((int) id)) {
+          if (sample.isQuery(id)) {
             if (!batch.imageIds()[i].equals(sample.queryImageIds[queriesSeen[0]++])) {
               throw new IndexBuildException("the input changed while building: row order differs between scans");
             }

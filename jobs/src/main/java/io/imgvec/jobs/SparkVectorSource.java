@@ -32,7 +32,7 @@ final class SparkVectorSource implements VectorSource {
             + "' is missing (columns: " + List.of(df.columns()) + ")");
       }
     }
-    this.embeddings = df.select("image_id", "uri", "model_id", "embedding");
+    this.embeddings = df;
   }
 
   @Override
@@ -45,7 +45,8 @@ final class SparkVectorSource implements VectorSource {
 
   @Override
   public void scan(int batchSize, BatchConsumer consumer) throws IOException {
-    Iterator<Row> rows = embeddings.toLocalIterator();
+    // Only what the builder uses travels to the driver (not model_id, checked once by stats()).
+    Iterator<Row> rows = embeddings.select("image_id", "uri", "embedding").toLocalIterator();
     float[] vectors = null;
     String[] ids = new String[batchSize];
     String[] uris = new String[batchSize];
@@ -53,7 +54,7 @@ final class SparkVectorSource implements VectorSource {
     int n = 0;
     while (rows.hasNext()) {
       Row row = rows.next();
-      List<Float> v = row.getList(3);
+      List<Float> v = row.getList(2);
       if (d < 0) {
         d = v.size();
         vectors = new float[batchSize * d];
