@@ -21,12 +21,12 @@ for ds in $DATASETS; do
   echo "[bench] $ds: build-index with -Xmx1g" >&2
   IMGVEC_JAVA_OPTS="-Xmx1g" "$ROOT/bin/imgvec" build-index --embeddings "$data/embeddings" \
     --output "$data/published" "${opts[@]}" | tail -1 > "$data/build-summary.json"
+  version_dir="$data/published/versions/$(cat "$data/published/LATEST")"
   read -r factory nprobe max_codes train metric < <(/usr/bin/python3 -c "
-import json; m = json.load(open('$data/build-summary.json')); i = m['index']
-print(i['factory'], i['nprobe'], i['max_codes'], i['train_size'],
-      json.load(open('$data/published/versions/' + m['version'] + '/manifest.json'))['metric'])")
+import json; m = json.load(open('$version_dir/manifest.json')); i = m['index']
+print(i['factory'], i['nprobe'], i['max_codes'], i['train_size'], m['metric'])")
   /usr/bin/python3 "$ROOT/bench/faiss_python.py" "$data" "$factory" "$nprobe" "$max_codes" "$train" "$metric" \
-    "$data/python.json"
+    "$version_dir" "$data/python.json"
   java "${BENCH_JAVA_OPTS[@]}" -cp "$CP" io.imgvec.bench.IndexBenchEval "$data" "$data/published" \
     "$data/python.json" "$data/build-summary.json" "$ROOT/bench/results/index-$ds.json"
 done

@@ -14,10 +14,11 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 java_home="${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")}"
 mkdir -p "$(dirname "$out")"
-if [[ -f "$out" && "$out" -nt "$src/faiss_jni.cpp" ]]; then exit 0; fi
+sources=("$src"/*.cpp)
+if [[ -f "$out" ]] && [[ -z "$(find "$src" -newer "$out" -name '*.[ch]*')" ]]; then exit 0; fi
 g++ -O2 -std=c++17 -fPIC -shared -fopenmp -Wall \
   -I"$java_home/include" -I"$java_home/include/linux" \
-  "$src/faiss_jni.cpp" -o "$out" \
+  "${sources[@]}" -o "$out" \
   /usr/lib/x86_64-linux-gnu/libfaiss.a -lopenblas -llapack -lgomp \
   -Wl,--exclude-libs,ALL -Wl,--no-undefined
 echo "imgvec-faiss: built $out"

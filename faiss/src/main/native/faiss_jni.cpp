@@ -9,6 +9,7 @@
 #include <faiss/IndexIVF.h>
 #include <faiss/IndexPreTransform.h>
 #include <faiss/IndexRefine.h>
+#include <faiss/IVFlib.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_factory.h>
@@ -17,6 +18,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "balanced_lists.h"
 
 namespace {
 
@@ -104,12 +107,16 @@ JNIEXPORT jlong JNICALL Java_io_imgvec_faiss_FaissNative_create(JNIEnv* env, jcl
 
 JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_free(JNIEnv*, jclass, jlong h) { delete idx(h); }
 
-JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_train(JNIEnv* env, jclass, jlong h, jlong n,
-                                                               jfloatArray x) {
-  guarded(env, [&]() -> int {
+JNIEXPORT jint JNICALL Java_io_imgvec_faiss_FaissNative_train(JNIEnv* env, jclass, jlong h, jlong n, jfloatArray x,
+                                                               jdouble maxListFactor) {
+  return guarded(env, [&]() -> jint {
     Floats xs(env, x);
-    idx(h)->train(n, xs.data);
-    return 0;
+    auto* ivf = dynamic_cast<faiss::IndexIVF*>(idx(h));
+    if (ivf == nullptr) {
+      idx(h)->train(n, xs.data);
+      return 0;
+    }
+    return imgvec::trainBalanced(*ivf, n, xs.data, maxListFactor);
   });
 }
 
@@ -174,6 +181,17 @@ JNIEXPORT jlong JNICALL Java_io_imgvec_faiss_FaissNative_deserialize(JNIEnv* env
     reader.data.resize(env->GetArrayLength(bytes));
     env->GetByteArrayRegion(bytes, 0, reader.data.size(), reinterpret_cast<jbyte*>(reader.data.data()));
     return reinterpret_cast<jlong>(faiss::read_index(&reader));
+  });
+}
+
+JNIEXPORT jlongArray JNICALL Java_io_imgvec_faiss_FaissNative_listSizes(JNIEnv* env, jclass, jlong h) {
+  return guarded(env, [&]() -> jlongArray {
+    const faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(idx(h));
+    std::vector<jlong> sizes;
+    for (size_t l = 0; ivf != nullptr && l < ivf->nlist; l++) sizes.push_back(ivf->invlists->list_size(l));
+    jlongArray out = env->NewLongArray(sizes.size());
+    if (out != nullptr) env->SetLongArrayRegion(out, 0, sizes.size(), sizes.data());
+    return out;
   });
 }
 

@@ -61,6 +61,7 @@ public final class IndexBenchEval {
     imgvec.put("bytes_per_vector", measured.get("bytes_per_vector"));
     imgvec.put("build_heap_max_used_mb", measured.get("build_heap_max_used_mb"));
     imgvec.put("build_heap_limit_mb", measured.get("build_heap_limit_mb"));
+    imgvec.put("lists", manifest.get("lists"));
     imgvec.put("held_out_metrics_from_manifest", measured);
     imgvec.put("timings", manifest.get("timings"));
     imgvec.put("build_index_job_s", job.get("duration_s"));
@@ -76,6 +77,9 @@ public final class IndexBenchEval {
     ratios.put("build_time_imgvec_over_python", round(javaBuild / pythonBuild));
     ratios.put("recall_at_10_imgvec_minus_python", round(java.recallAt10() - num(python.get("recall_at_10"))));
     ratios.put("p99_imgvec_over_python", round(java.p99Ms() / num(python.get("latency_p99_ms"))));
+    @SuppressWarnings("unchecked")
+    Map<String, Object> pythonOnOurs = (Map<String, Object>) python.get("on_imgvec_index");
+    ratios.put("p99_imgvec_over_python_same_index", round(java.p99Ms() / num(pythonOnOurs.get("latency_p99_ms"))));
     report.put("side_by_side", ratios);
     JSON.writeValue(new File(args[4]), report);
     System.out.println("[bench] " + report.get("data") + ": imgvec " + java.asMap() + "; ratios " + ratios);

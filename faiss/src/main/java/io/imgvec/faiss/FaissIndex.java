@@ -55,9 +55,21 @@ public final class FaissIndex implements AutoCloseable {
     return FaissNative.maxThreads();
   }
 
-  /** Trains on {@code n} vectors laid out row after row in {@code vectors}. */
+  /** Trains on {@code n} vectors laid out row after row in {@code vectors}, exactly as FAISS does. */
   public void train(float[] vectors, int n) {
-    exclusive(() -> FaissNative.train(live(), n, checkVectors(vectors, n)));
+    trainWithBalancedLists(vectors, n, 0);
+  }
+
+  /**
+   * Trains like {@link #train}, but an IVF index with a flat coarse quantizer gets its k-means "hub" lists split
+   * before its list encoder is trained: no list keeps more than {@code maxListFactor} times the mean share of the
+   * training vectors (as far as the smallest lists can give up their centroids). Random k-means initialisation
+   * leaves some natural clusters without a centroid; their points crowd into a few lists that every query landing
+   * there scans whole, which dominates tail latency. The index file stays a standard FAISS index.
+   * {@code maxListFactor} ≤ 0, or another index type, trains as {@link #train}. Returns the number of lists split.
+   */
+  public int trainWithBalancedLists(float[] vectors, int n, double maxListFactor) {
+    return exclusive(() -> FaissNative.train(live(), n, checkVectors(vectors, n), maxListFactor));
   }
 
   /** Adds {@code n} vectors with their ids; the index must support ids (IVF, or wrapped in IDMap). */
@@ -65,12 +77,18 @@ public final class FaissIndex implements AutoCloseable {
     if (ids.length < n) {
       throw new FaissException("got " + ids.length + " ids for " + n + " vectors");
     }
-    exclusive(() -> FaissNative.add(live(), n, checkVectors(vectors, n), ids));
+    exclusive(() -> {
+      FaissNative.add(live(), n, checkVectors(vectors, n), ids);
+      return null;
+    });
   }
 
   /** Adds {@code n} vectors with sequential ids (indexes without id support, such as plain Flat). */
   public void add(float[] vectors, int n) {
-    exclusive(() -> FaissNative.add(live(), n, checkVectors(vectors, n), null));
+    exclusive(() -> {
+      FaissNative.add(live(), n, checkVectors(vectors, n), null);
+      return null;
+    });
   }
 
   /** Searches {@code n} queries for their {@code k} nearest neighbours. */
@@ -99,6 +117,11 @@ public final class FaissIndex implements AutoCloseable {
     return shared(() -> FaissNative.serialize(live()));
   }
 
+  /** Vectors per inverted list of an IVF index (empty for other types): how even the lists are. */
+  public long[] listSizes() {
+    return shared(() -> FaissNative.listSizes(live()));
+  }
+
   public long ntotal() {
     return shared(() -> FaissNative.ntotal(live()));
   }
@@ -122,6 +145,7 @@ public final class FaissIndex implements AutoCloseable {
         FaissNative.free(handle);
         handle = 0;
       }
+      return null;
     });
   }
 
@@ -150,10 +174,10 @@ public final class FaissIndex implements AutoCloseable {
     }
   }
 
-  private void exclusive(Runnable body) {
+  private <T> T exclusive(Supplier<T> body) {
     lock.writeLock().lock();
     try {
-      body.run();
+      return body.get();
     } finally {
       lock.writeLock().unlock();
     }

@@ -46,7 +46,7 @@ final class FaissNative {
 
   static native void free(long handle);
 
-  static native void train(long handle, long n, float[] vectors);
+  static native int train(long handle, long n, float[] vectors, double maxListFactor);
 
   static native void add(long handle, long n, float[] vectors, long[] ids);
 
@@ -60,6 +60,8 @@ final class FaissNative {
   static native byte[] serialize(long handle);
 
   static native long deserialize(byte[] bytes);
+
+  static native long[] listSizes(long handle);
 
   static native long ntotal(long handle);
 

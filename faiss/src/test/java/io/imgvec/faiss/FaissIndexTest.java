@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -66,9 +67,9 @@ class FaissIndexTest {
       index.add(data, ids(4000, 0), 4000);
       SearchResult direct = index.search(queries, 50, 10, SearchParams.nprobe(4));
       SearchResult allLists = index.search(queries, 50, 10, SearchParams.nprobe(16));
-      assertFalse(java.util.Arrays.equals(direct.labels(), allLists.labels()), "nprobe must reach the search");
+      assertFalse(Arrays.equals(direct.labels(), allLists.labels()), "nprobe must reach the search");
       SearchResult capped = index.search(queries, 50, 10, new SearchParams(16, 0, 10));
-      assertFalse(java.util.Arrays.equals(allLists.labels(), capped.labels()), "maxCodes must reach the search");
+      assertFalse(Arrays.equals(allLists.labels(), capped.labels()), "maxCodes must reach the search");
 
       Path file = tmp.resolve("ivfpq.faiss");
       index.write(file);
@@ -89,7 +90,69 @@ class FaissIndexTest {
       index.add(data, ids(6000, 0), 6000);
       long[] narrow = index.search(queries, 50, 10, new SearchParams(32, 1, 0)).labels();
       long[] wide = index.search(queries, 50, 10, new SearchParams(32, 64, 0)).labels();
-      assertFalse(java.util.Arrays.equals(narrow, wide), "efSearch must reach the quantizer");
+      assertFalse(Arrays.equals(narrow, wide), "efSearch must reach the quantizer");
+    }
+  }
+
+  /** Gaussian clusters spread in a low-rank subspace about as wide as the distance between their centres. */
+  static float[] clusteredVectors(int n, int d, int clusters, int rank, long seed) {
+    Random r = new Random(seed);
+    float[][] centres = new float[clusters][d];
+    float[][] bases = new float[clusters][d * rank];
+    for (int k = 0; k < clusters; k++) {
+      for (int i = 0; i < d; i++) {
+        centres[k][i] = (float) r.nextGaussian();
+      }
+      for (int i = 0; i < d * rank; i++) {
+        bases[k][i] = (float) (r.nextGaussian() * Math.sqrt(2.0 / rank));
+      }
+    }
+    float[] v = new float[n * d];
+    double[] z = new double[rank];
+    for (int p = 0; p < n; p++) {
+      int k = r.nextInt(clusters);
+      for (int j = 0; j < rank; j++) {
+        z[j] = r.nextGaussian();
+      }
+      for (int i = 0; i < d; i++) {
+        double x = centres[k][i];
+        for (int j = 0; j < rank; j++) {
+          x += bases[k][i * rank + j] * z[j];
+        }
+        v[p * d + i] = (float) x;
+      }
+    }
+    return v;
+  }
+
+  @Test
+  void balancedTrainingSplitsTheHubListsThatPlainKMeansLeaves() {
+    int n = 20_000;
+    int d = 128;
+    int nlist = 128;
+    float[] data = clusteredVectors(n, d, nlist, 16, 11);
+    double mean = (double) n / nlist;
+    String factory = "IVF" + nlist + ",Flat";
+    try (FaissIndex plain = FaissIndex.create(d, factory, Metric.L2);
+        FaissIndex balanced = FaissIndex.create(d, factory, Metric.L2)) {
+      plain.train(data, 39 * nlist);
+      plain.add(data, ids(n, 0), n);
+      int split = balanced.trainWithBalancedLists(data, 39 * nlist, 2.0);
+      balanced.add(data, ids(n, 0), n);
+      long plainMax = Arrays.stream(plain.listSizes()).max().orElseThrow();
+      long balancedMax = Arrays.stream(balanced.listSizes()).max().orElseThrow();
+      assertEquals(nlist, balanced.listSizes().length);
+      assertEquals(n, Arrays.stream(balanced.listSizes()).sum());
+      assertTrue(plainMax > 4 * mean, "the data must show k-means hubs: largest plain list " + plainMax);
+      assertTrue(split > 0 && balancedMax < 3 * mean, split + " lists split, largest list " + balancedMax);
+      SearchResult self = balanced.search(data, 200, 1, SearchParams.nprobe(1));
+      for (int q = 0; q < 200; q++) {
+        assertEquals(q, self.label(q, 0), "each vector finds itself in its own list");
+      }
+    }
+    try (FaissIndex flat = FaissIndex.create(D, "IDMap,Flat", Metric.L2)) {
+      assertEquals(0, flat.trainWithBalancedLists(randomVectors(100, 12), 100, 2.0));
+      assertEquals(0, flat.listSizes().length);
     }
   }
 

@@ -8,6 +8,7 @@ import io.imgvec.faiss.SearchParams;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -25,13 +26,15 @@ public final class IndexBuilder {
 
   /** Build settings, from the shared configuration. */
   public record Options(String type, long memoryBudget, Metric metric, int nlist, int pqM, int nprobe,
-      double targetLatencyMs, double maxCodesFactor, int pointsPerCentroid, int evalQueries, int batchSize) {
+      double targetLatencyMs, double targetRecall, double maxCodesFactor, double maxListFactor, int pointsPerCentroid,
+      int evalQueries, int batchSize) {
     public static Options from(ImgvecConfig c) {
       return new Options(c.get(ConfigKeys.INDEX_TYPE), c.get(ConfigKeys.INDEX_MEMORY_BUDGET),
           c.get(ConfigKeys.INDEX_METRIC).equals("L2") ? Metric.L2 : Metric.INNER_PRODUCT,
           c.get(ConfigKeys.INDEX_NLIST), c.get(ConfigKeys.INDEX_PQ_M), c.get(ConfigKeys.INDEX_NPROBE),
-          c.get(ConfigKeys.INDEX_TARGET_LATENCY_MS), c.get(ConfigKeys.INDEX_MAX_CODES_FACTOR),
-          c.get(ConfigKeys.INDEX_TRAIN_POINTS_PER_CENTROID),
+          c.get(ConfigKeys.INDEX_TARGET_LATENCY_MS), c.get(ConfigKeys.INDEX_TARGET_RECALL),
+          c.get(ConfigKeys.INDEX_MAX_CODES_FACTOR),
+          c.get(ConfigKeys.INDEX_MAX_LIST_FACTOR), c.get(ConfigKeys.INDEX_TRAIN_POINTS_PER_CENTROID),
           c.get(ConfigKeys.INDEX_EVAL_QUERIES), c.get(ConfigKeys.INDEX_BATCH_SIZE));
     }
   }
@@ -70,9 +73,10 @@ public final class IndexBuilder {
     Files.createDirectories(dir);
     try (FaissIndex index = FaissIndex.create(d, plan.factory(), plan.metric())) {
       long t = System.nanoTime();
+      int listsSplit = 0;
       if (plan.trainSize() > 0) {
         progress.accept("training on " + plan.trainSize() + " vectors");
-        index.train(sample.train, plan.trainSize());
+        listsSplit = index.trainWithBalancedLists(sample.train, plan.trainSize(), options.maxListFactor());
       }
       timings.put("train_s", seconds(t));
       ExactNeighbours truth = new ExactNeighbours(sample.queries, nq, d, IndexEvaluator.K, plan.metric());
@@ -89,7 +93,8 @@ public final class IndexBuilder {
       timings.put("write_s", seconds(t));
       timings.put("total_s", seconds(start));
       long bytes = Files.size(dir.resolve(INDEX_FILE));
-      return new BuiltIndex(dir, manifest(stats, d, plan, metrics, nq, index.ntotal(), bytes, timings, heap));
+      Map<String, Object> lists = plan.isIvf() ? listStats(index.listSizes(), listsSplit) : null;
+      return new BuiltIndex(dir, manifest(stats, d, plan, lists, metrics, nq, index.ntotal(), bytes, timings, heap));
     }
   }
 
@@ -209,8 +214,10 @@ public final class IndexBuilder {
       return evaluator.measure(index, fixedParams(plan, n));
     }
     IndexEvaluator.Metrics tuned = evaluator.tuneNprobe(index, plan.nlist(), maxCodesPerProbe(plan, n),
-        options.targetLatencyMs());
-    progress.accept("tuned nprobe=" + tuned.params().nprobe() + " for p99 <= " + options.targetLatencyMs() + " ms");
+        options.targetLatencyMs(), options.targetRecall());
+    progress.accept("tuned nprobe=" + tuned.params().nprobe() + " for R@10 >= " + options.targetRecall()
+        + " within p99 <= " + options.targetLatencyMs() + " ms: R@10 " + IndexEvaluator.round(tuned.recallAt10())
+        + ", p99 " + IndexEvaluator.round(tuned.p99Ms()) + " ms");
     return tuned;
   }
 
@@ -250,7 +257,7 @@ public final class IndexBuilder {
     return chosen;
   }
 
-  private Map<String, Object> manifest(VectorSource.Stats stats, int d, IndexPlan plan,
+  private Map<String, Object> manifest(VectorSource.Stats stats, int d, IndexPlan plan, Map<String, Object> lists,
       IndexEvaluator.Metrics metrics, int nq, long ntotal, long bytes, Map<String, Object> timings,
       HeapSampler heap) {
     Map<String, Object> index = new LinkedHashMap<>();
@@ -280,9 +287,26 @@ public final class IndexBuilder {
     m.put("metric", plan.metric().name());
     m.put("count", ntotal);
     m.put("index", index);
+    if (lists != null) {
+      m.put("lists", lists);
+    }
     m.put("metrics", measured);
     m.put("timings", timings);
     return m;
+  }
+
+  /** How even the inverted lists are: a query scans whole lists, so the largest ones set the tail latency. */
+  private Map<String, Object> listStats(long[] sizes, int split) {
+    long[] sorted = sizes.clone();
+    Arrays.sort(sorted);
+    double mean = Arrays.stream(sorted).average().orElse(0);
+    Map<String, Object> lists = new LinkedHashMap<>();
+    lists.put("mean_size", IndexEvaluator.round(mean));
+    lists.put("p99_size", sorted[(int) Math.ceil(0.99 * sorted.length) - 1]);
+    lists.put("max_size", sorted[sorted.length - 1]);
+    lists.put("max_list_factor", options.maxListFactor());
+    lists.put("split_in_training", split);
+    return lists;
   }
 
   private void progress(long done, long total, String what) {

@@ -45,13 +45,15 @@ public final class IndexEvaluator {
   }
 
   /**
-   * The largest nprobe (1, 2, 3, 4, 6, 8, 12, ... up to nlist: powers of two and the steps between) whose p99
-   * single-query latency meets the target, each stopping further probes after {@code maxCodesPerProbe} × nprobe
-   * codes (0: never); stops early once the exact top 10 are all found. Returns metrics at that setting.
+   * The first nprobe (1, 2, 3, 4, 6, 8, 12, ... up to nlist: powers of two and the steps between) whose R@10 reaches
+   * {@code targetRecallAt10}, or else the largest whose p99 single-query latency meets the target; each setting
+   * stops further probes after {@code maxCodesPerProbe} × nprobe codes (0: never). Stopping at the recall target
+   * rather than the latency edge leaves headroom for a busier server. Returns metrics at the chosen setting.
    */
-  public Metrics tuneNprobe(FaissIndex index, int nlist, long maxCodesPerProbe, double targetP99Ms) {
+  public Metrics tuneNprobe(FaissIndex index, int nlist, long maxCodesPerProbe, double targetP99Ms,
+      double targetRecallAt10) {
     Metrics best = measure(index, new SearchParams(1, 0, maxCodesPerProbe));
-    for (int step = 1; best.tenRecallAt10() < 1.0; step++) {
+    for (int step = 1; best.recallAt10() < targetRecallAt10 && best.tenRecallAt10() < 1.0; step++) {
       int nprobe = (step % 2 == 1 ? 2 : 3) << ((step - 1) / 2); // 2, 3, 4, 6, 8, 12, ...
       if (nprobe > nlist) {
         break;

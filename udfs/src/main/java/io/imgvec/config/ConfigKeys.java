@@ -81,9 +81,15 @@ public final class ConfigKeys {
       "IVF lists searched per query; 0 = tuned: the largest whose p99 latency meets index.target-latency-ms"));
   public static final ConfigKey<Double> INDEX_TARGET_LATENCY_MS = register(ConfigKey.doubleRange(
       "index.target-latency-ms", 1.0, 0.01, 60_000, "single-query p99 latency target used to tune nprobe"));
+  public static final ConfigKey<Double> INDEX_TARGET_RECALL = register(ConfigKey.doubleRange("index.target-recall",
+      0.99, 0, 1, "nprobe tuning stops at the first nprobe whose R@10 on the held-out queries reaches this, keeping"
+          + " latency headroom; 1 = the most recall the latency target allows"));
   public static final ConfigKey<Double> INDEX_MAX_CODES_FACTOR = register(ConfigKey.doubleRange(
       "index.max-codes-factor", 4, 0, 1e6, "an IVF query stops probing more lists once it has scanned this many times"
           + " nprobe x the average list length (checked between lists); 0 = no cap"));
+  public static final ConfigKey<Double> INDEX_MAX_LIST_FACTOR = register(ConfigKey.doubleRange(
+      "index.max-list-factor", 2, 1.5, 1e6, "IVF training splits k-means lists that would hold more than this many"
+          + " times the mean list size (they set the tail latency); 1000000 keeps FAISS's k-means lists as they are"));
   public static final ConfigKey<Integer> INDEX_TRAIN_POINTS_PER_CENTROID = register(ConfigKey.intRange(
       "index.train-points-per-centroid", 39, 30, 256, "training sample size per IVF list (FAISS recommends 39-256)"));
   public static final ConfigKey<Integer> INDEX_EVAL_QUERIES = register(ConfigKey.intRange("index.eval-queries", 1000,

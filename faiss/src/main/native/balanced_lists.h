@@ -1,0 +1,21 @@
+// IVF training that keeps inverted lists near their mean size.
+#pragma once
+
+#include <faiss/IndexIVF.h>
+
+namespace imgvec {
+
+// Trains an IVF index as IndexIVF::train does, but after the coarse k-means splits every list that would hold more
+// than maxListFactor times the mean share of the training vectors, before the list encoder (e.g. PQ on residuals)
+// is trained on the final centroids.
+//
+// Why: k-means starts from random centroids, so some natural clusters of the data get none; their points all fall
+// to a few centroids lying between clusters. Those "hub" lists hold tens of times the mean, and a query whose
+// nearest centroid is a hub scans it whole (FAISS checks max_codes only between lists), which sets the p99 latency.
+// A hub is split by k-means on its own points into size/mean centroids; the slots come from the smallest lists
+// (never both of two neighbouring centroids, so a freed list's points move to a neighbour, not into a new hub).
+// Applies to IVF indexes with a flat coarse quantizer; others, or maxListFactor <= 0, train as usual.
+// Returns the number of lists split.
+int trainBalanced(faiss::IndexIVF& ivf, faiss::Index::idx_t n, const float* x, double maxListFactor);
+
+}  // namespace imgvec
