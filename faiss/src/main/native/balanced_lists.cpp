@@ -2,6 +2,7 @@
 
 #include <faiss/Clustering.h>
 #include <faiss/IndexFlat.h>
+#include <faiss/utils/distances.h>
 
 #include <algorithm>
 #include <cmath>
@@ -12,16 +13,48 @@ namespace imgvec {
 namespace {
 
 using idx_t = faiss::Index::idx_t;
-constexpr int kMaxRounds = 8;       // each round splits the hubs left by the previous one's sub-k-means
+constexpr int kMaxRounds = 8;  // each round splits the hubs left by the previous one's sub-k-means
 constexpr int kSplitIterations = 10;
 
-std::vector<size_t> listSizes(const faiss::IndexFlat& quantizer, idx_t n, const float* x, std::vector<idx_t>& assign) {
+std::vector<idx_t> nearest(const faiss::Index& centroids, idx_t n, const float* x) {
   std::vector<float> distances(n);
-  assign.resize(n);
-  quantizer.search(n, x, 1, distances.data(), assign.data());
-  std::vector<size_t> sizes(quantizer.ntotal);
+  std::vector<idx_t> labels(n);
+  centroids.search(n, x, 1, distances.data(), labels.data());
+  return labels;
+}
+
+std::vector<size_t> sizesOf(const std::vector<idx_t>& assign, size_t nlist) {
+  std::vector<size_t> sizes(nlist);
   for (idx_t a : assign) sizes[a]++;
   return sizes;
+}
+
+// Coarse k-means as IndexIVF::train runs it (cp.niter Lloyd steps), the last step taken here so that it yields
+// every training vector's list without an extra pass over the sample.
+std::vector<idx_t> coarseKMeans(faiss::IndexIVF& ivf, faiss::IndexFlat& quantizer, idx_t n, const float* x) {
+  size_t d = ivf.d;
+  faiss::ClusteringParameters cp = ivf.cp;
+  cp.niter = std::max(1, cp.niter - 1);
+  faiss::Clustering clustering(d, ivf.nlist, cp);
+  quantizer.reset();
+  clustering.train(n, x, quantizer);
+  quantizer.is_trained = true;
+  std::vector<idx_t> assign = nearest(quantizer, n, x);
+  if (ivf.cp.niter <= 1) return assign;
+  std::vector<double> sums(ivf.nlist * d);
+  for (idx_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < d; j++) sums[assign[i] * d + j] += x[i * d + j];
+  }
+  std::vector<size_t> sizes = sizesOf(assign, ivf.nlist);
+  std::vector<float> centroids(quantizer.get_xb(), quantizer.get_xb() + ivf.nlist * d);
+  for (size_t l = 0; l < ivf.nlist; l++) {
+    if (sizes[l] == 0) continue;  // an empty list keeps its centroid
+    for (size_t j = 0; j < d; j++) centroids[l * d + j] = sums[l * d + j] / sizes[l];
+  }
+  if (cp.spherical) faiss::fvec_renorm_L2(d, ivf.nlist, centroids.data());
+  quantizer.reset();
+  quantizer.add(ivf.nlist, centroids.data());
+  return assign;
 }
 
 // For each centroid, its nearest other centroid.
@@ -52,16 +85,16 @@ std::vector<idx_t> freeableLists(const faiss::IndexFlat& quantizer, const std::v
   return freed;
 }
 
-// One round: splits the lists over the cap, as far as freed slots allow; returns how many it split.
-int splitHubs(faiss::IndexIVF& ivf, faiss::IndexFlat& quantizer, idx_t n, const float* x, double mean, double cap,
-              int round) {
+// One round: splits the lists over the cap, as far as freed slots allow, and updates `assign`: a hub's points go to
+// their sub-k-means centroid, a freed list's points to their nearest remaining centroid. Returns how many it split.
+int splitHubs(faiss::IndexIVF& ivf, faiss::IndexFlat& quantizer, idx_t n, const float* x, std::vector<idx_t>& assign,
+              double mean, double cap, int round) {
   size_t d = ivf.d;
-  std::vector<idx_t> assign;
-  std::vector<size_t> sizes = listSizes(quantizer, n, x, assign);
+  std::vector<size_t> sizes = sizesOf(assign, ivf.nlist);
   std::vector<idx_t> hubs;
-  std::vector<char> spared(sizes.size());
+  std::vector<char> spared(ivf.nlist);
   size_t wanted = 0;
-  for (size_t l = 0; l < sizes.size(); l++) {
+  for (size_t l = 0; l < ivf.nlist; l++) {
     if (sizes[l] > cap) {
       hubs.push_back(l);
       spared[l] = 1;
@@ -71,16 +104,24 @@ int splitHubs(faiss::IndexIVF& ivf, faiss::IndexFlat& quantizer, idx_t n, const 
   if (hubs.empty()) return 0;
   std::sort(hubs.begin(), hubs.end(), [&](idx_t a, idx_t b) { return sizes[a] > sizes[b]; });
   std::vector<idx_t> freed = freeableLists(quantizer, sizes, mean, spared, wanted);
-  std::vector<float> centroids(quantizer.get_xb(), quantizer.get_xb() + sizes.size() * d);
+  std::vector<char> isFreed(ivf.nlist);
+  for (idx_t l : freed) isFreed[l] = 1;
+  std::vector<idx_t> orphans;  // points of freed lists
+  for (idx_t i = 0; i < n; i++) {
+    if (isFreed[assign[i]]) orphans.push_back(i);
+  }
+  std::vector<float> centroids(quantizer.get_xb(), quantizer.get_xb() + ivf.nlist * d);
   size_t nextFree = 0;
   int splits = 0;
   for (idx_t hub : hubs) {
     size_t k = std::min(static_cast<size_t>(std::ceil(sizes[hub] / mean)), 1 + freed.size() - nextFree);
     if (k < 2) break;
+    std::vector<idx_t> members;
     std::vector<float> points;
-    points.reserve(sizes[hub] * d);
     for (idx_t i = 0; i < n; i++) {
-      if (assign[i] == hub) points.insert(points.end(), x + i * d, x + (i + 1) * d);
+      if (assign[i] != hub) continue;
+      members.push_back(i);
+      points.insert(points.end(), x + i * d, x + (i + 1) * d);
     }
     faiss::ClusteringParameters cp = ivf.cp;  // spherical for inner product, as FAISS sets it
     cp.niter = kSplitIterations;
@@ -88,16 +129,22 @@ int splitHubs(faiss::IndexIVF& ivf, faiss::IndexFlat& quantizer, idx_t n, const 
     cp.min_points_per_centroid = 1;
     cp.verbose = false;
     faiss::Clustering clustering(d, k, cp);
-    faiss::IndexFlat assigner(d, ivf.metric_type);
-    clustering.train(sizes[hub], points.data(), assigner);
-    std::copy_n(clustering.centroids.data(), d, centroids.data() + hub * d);
-    for (size_t j = 1; j < k; j++) {
-      std::copy_n(clustering.centroids.data() + j * d, d, centroids.data() + freed[nextFree++] * d);
-    }
+    faiss::IndexFlat subCentroids(d, ivf.metric_type);
+    clustering.train(members.size(), points.data(), subCentroids);
+    std::vector<idx_t> slot{hub};
+    slot.insert(slot.end(), freed.begin() + nextFree, freed.begin() + nextFree + k - 1);
+    nextFree += k - 1;
+    for (size_t j = 0; j < k; j++) std::copy_n(clustering.centroids.data() + j * d, d, centroids.data() + slot[j] * d);
+    std::vector<idx_t> sub = nearest(subCentroids, members.size(), points.data());
+    for (size_t m = 0; m < members.size(); m++) assign[members[m]] = slot[sub[m]];
     splits++;
   }
   quantizer.reset();
-  quantizer.add(sizes.size(), centroids.data());
+  quantizer.add(ivf.nlist, centroids.data());
+  std::vector<float> orphanPoints;
+  for (idx_t i : orphans) orphanPoints.insert(orphanPoints.end(), x + i * d, x + (i + 1) * d);
+  std::vector<idx_t> moved = nearest(quantizer, orphans.size(), orphanPoints.data());
+  for (size_t m = 0; m < orphans.size(); m++) assign[orphans[m]] = moved[m];
   return splits;
 }
 
@@ -106,11 +153,11 @@ int splitHubs(faiss::IndexIVF& ivf, faiss::IndexFlat& quantizer, idx_t n, const 
 int trainBalanced(faiss::IndexIVF& ivf, idx_t n, const float* x, double maxListFactor) {
   auto* quantizer = dynamic_cast<faiss::IndexFlat*>(ivf.quantizer);
   int splits = 0;
-  if (quantizer != nullptr && maxListFactor > 0 && !ivf.is_trained) {
-    ivf.train_q1(n, x, ivf.verbose, ivf.metric_type);
+  if (quantizer != nullptr && maxListFactor > 0 && !ivf.is_trained && n >= static_cast<idx_t>(ivf.nlist)) {
+    std::vector<idx_t> assign = coarseKMeans(ivf, *quantizer, n, x);
     double mean = static_cast<double>(n) / ivf.nlist;
     for (int round = 0, split = 1; round < kMaxRounds && split > 0; round++) {
-      split = splitHubs(ivf, *quantizer, n, x, mean, maxListFactor * mean, round);
+      split = splitHubs(ivf, *quantizer, n, x, assign, mean, maxListFactor * mean, round);
       splits += split;
     }
   }

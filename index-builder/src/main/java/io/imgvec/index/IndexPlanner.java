@@ -13,7 +13,8 @@ import io.imgvec.faiss.Metric;
  * {@code nlist} balances the two halves of a query, scanning nlist centroids (d floats each) and the vectors of the
  * probed lists: the power of two nearest 4·√(count·c), with c = 1 for IVF-Flat and c = m/d for IVF-PQ (a PQ code
  * costs about m/d of a full vector to scan), and at most count/39 (FAISS needs ≥ 39 training points per list).
- * Oversized lists are handled at search time by capping the codes scanned per query (index.max-codes-factor).
+ * Training splits k-means hub lists ({@code index.max-list-factor}); at search time the codes scanned per query are
+ * capped too ({@code index.max-codes-factor}).
  * Training uses {@code pointsPerCentroid} × nlist vectors (FAISS recommends 39–256), at least 256, at most the
  * count. nprobe is tuned after building against the latency target unless given.
  */

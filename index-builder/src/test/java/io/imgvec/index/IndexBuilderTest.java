@@ -56,6 +56,10 @@ class IndexBuilderTest {
     assertTrue((double) metrics.get("recall_at_10") >= 0.9, metrics.toString());
     assertTrue((double) metrics.get("latency_p99_ms") > 0);
     assertTrue(log.stream().anyMatch(l -> l.startsWith("added 20000/20000")), log.toString());
+    @SuppressWarnings("unchecked")
+    Map<String, Object> lists = (Map<String, Object>) m.get("lists");
+    double mean = (double) lists.get("mean_size");
+    assertTrue((long) lists.get("max_size") <= 4 * mean, "hub lists must be split in training: " + lists);
 
     Map<String, Object> published = IndexPublisher.publish(built, tmp.resolve("pub").toUri().toString(), 2,
         new Configuration());
