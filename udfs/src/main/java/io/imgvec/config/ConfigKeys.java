@@ -78,7 +78,8 @@ public final class ConfigKeys {
   public static final ConfigKey<Integer> INDEX_PQ_M = register(ConfigKey.intRange("index.pq-m", 0, 0, 4096,
       "PQ bytes per vector (must divide the dimension); 0 = largest that fits the memory budget"));
   public static final ConfigKey<Integer> INDEX_NPROBE = register(ConfigKey.intRange("index.nprobe", 0, 0, 1 << 20,
-      "IVF lists searched per query; 0 = tuned: the largest whose p99 latency meets index.target-latency-ms"));
+      "IVF lists searched per query; 0 = tuned: the first reaching index.target-recall within"
+          + " index.target-latency-ms"));
   public static final ConfigKey<Double> INDEX_TARGET_LATENCY_MS = register(ConfigKey.doubleRange(
       "index.target-latency-ms", 1.0, 0.01, 60_000, "single-query p99 latency target used to tune nprobe"));
   public static final ConfigKey<Double> INDEX_TARGET_RECALL = register(ConfigKey.doubleRange("index.target-recall",
