@@ -150,6 +150,11 @@ class FaissIndexTest {
         assertEquals(q, self.label(q, 0), "each vector finds itself in its own list");
       }
     }
+    try (FaissIndex innerProduct = FaissIndex.create(d, factory, Metric.INNER_PRODUCT)) {
+      assertTrue(innerProduct.trainWithBalancedLists(data, 39 * nlist, 2.0) >= 0);
+      innerProduct.add(data, ids(n, 0), n);
+      assertEquals(n, Arrays.stream(innerProduct.listSizes()).sum());
+    }
     try (FaissIndex flat = FaissIndex.create(D, "IDMap,Flat", Metric.L2)) {
       assertEquals(0, flat.trainWithBalancedLists(randomVectors(100, 12), 100, 2.0));
       assertEquals(0, flat.listSizes().length);

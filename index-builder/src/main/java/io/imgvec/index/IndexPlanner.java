@@ -16,7 +16,7 @@ import io.imgvec.faiss.Metric;
  * Training splits k-means hub lists ({@code index.max-list-factor}); at search time the codes scanned per query are
  * capped too ({@code index.max-codes-factor}).
  * Training uses {@code pointsPerCentroid} × nlist vectors (FAISS recommends 39–256), at least 256, at most the
- * count. nprobe is tuned after building against the latency target unless given.
+ * count. nprobe is tuned after building against the recall and latency targets unless given.
  */
 public final class IndexPlanner {
   static final long FLAT_BELOW = 10_000;
