@@ -60,6 +60,7 @@ public final class IndexBenchEval {
     Map<String, Object> measured = (Map<String, Object>) manifest.get("metrics");
     imgvec.put("bytes_per_vector", measured.get("bytes_per_vector"));
     imgvec.put("build_heap_max_used_mb", measured.get("build_heap_max_used_mb"));
+    imgvec.put("build_heap_max_live_mb", measured.get("build_heap_max_live_mb"));
     imgvec.put("build_heap_limit_mb", measured.get("build_heap_limit_mb"));
     imgvec.put("lists", manifest.get("lists"));
     imgvec.put("held_out_metrics_from_manifest", measured);

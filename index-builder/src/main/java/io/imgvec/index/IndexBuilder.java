@@ -280,6 +280,7 @@ public final class IndexBuilder {
     measured.put("index_bytes", bytes);
     measured.put("bytes_per_vector", IndexEvaluator.round((double) bytes / ntotal));
     measured.put("build_heap_max_used_mb", heap.maxUsedMb());
+    measured.put("build_heap_max_live_mb", heap.maxLiveMb());
     measured.put("build_heap_limit_mb", heap.limitMb());
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("model_id", stats.modelIds().iterator().next());
