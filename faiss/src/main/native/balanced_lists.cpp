@@ -19,7 +19,7 @@ constexpr int kSplitIterations = 10;
 std::vector<idx_t> nearest(const faiss::Index& centroids, idx_t n, const float* x) {
   std::vector<float> distances(n);
   std::vector<idx_t> labels(n);
-  centroids.search(n, x, 1, distances.data(), labels.data());
+  if (n > 0) centroids.search(n, x, 1, distances.data(), labels.data());
   return labels;
 }
 
@@ -106,7 +106,7 @@ int splitHubs(faiss::IndexIVF& ivf, faiss::IndexFlat& quantizer, idx_t n, const 
   std::vector<idx_t> freed = freeableLists(quantizer, sizes, mean, spared, wanted);
   std::vector<char> isFreed(ivf.nlist);
   for (idx_t l : freed) isFreed[l] = 1;
-  std::vector<idx_t> orphans;  // points of freed lists
+  std::vector<idx_t> orphans;  // points of freed lists (hubs are never freed, so a hub's points are not among them)
   for (idx_t i = 0; i < n; i++) {
     if (isFreed[assign[i]]) orphans.push_back(i);
   }
@@ -131,20 +131,38 @@ int splitHubs(faiss::IndexIVF& ivf, faiss::IndexFlat& quantizer, idx_t n, const 
     faiss::Clustering clustering(d, k, cp);
     faiss::IndexFlat subCentroids(d, ivf.metric_type);
     clustering.train(members.size(), points.data(), subCentroids);
-    std::vector<idx_t> slot{hub};
-    slot.insert(slot.end(), freed.begin() + nextFree, freed.begin() + nextFree + k - 1);
-    nextFree += k - 1;
-    for (size_t j = 0; j < k; j++) std::copy_n(clustering.centroids.data() + j * d, d, centroids.data() + slot[j] * d);
     std::vector<idx_t> sub = nearest(subCentroids, members.size(), points.data());
-    for (size_t m = 0; m < members.size(); m++) assign[members[m]] = slot[sub[m]];
+    std::vector<size_t> subSizes = sizesOf(sub, k);
+    // Only sub-centroids that took points get a slot: identical vectors (a catalogue's placeholder image) cannot be
+    // split, and a slot spent on an empty centroid would only empty a list.
+    std::vector<idx_t> slotOf(k, -1);
+    size_t slots = 0;
+    for (size_t j = 0; j < k; j++) {
+      if (subSizes[j] == 0) continue;
+      slotOf[j] = slots++ == 0 ? hub : freed[nextFree++];
+      std::copy_n(clustering.centroids.data() + j * d, d, centroids.data() + slotOf[j] * d);
+    }
+    if (slots < 2) {  // unsplittable: the hub keeps its centroid
+      std::copy_n(quantizer.get_xb() + hub * d, d, centroids.data() + hub * d);
+      continue;
+    }
+    for (size_t m = 0; m < members.size(); m++) assign[members[m]] = slotOf[sub[m]];
     splits++;
   }
+  // The points of the freed lists that now hold a new centroid move to their nearest centroid.
+  std::vector<char> reused(ivf.nlist);
+  for (size_t f = 0; f < nextFree; f++) reused[freed[f]] = 1;
   quantizer.reset();
   quantizer.add(ivf.nlist, centroids.data());
   std::vector<float> orphanPoints;
-  for (idx_t i : orphans) orphanPoints.insert(orphanPoints.end(), x + i * d, x + (i + 1) * d);
-  std::vector<idx_t> moved = nearest(quantizer, orphans.size(), orphanPoints.data());
-  for (size_t m = 0; m < orphans.size(); m++) assign[orphans[m]] = moved[m];
+  std::vector<idx_t> reusedOrphans;
+  for (idx_t i : orphans) {
+    if (!reused[assign[i]]) continue;
+    reusedOrphans.push_back(i);
+    orphanPoints.insert(orphanPoints.end(), x + i * d, x + (i + 1) * d);
+  }
+  std::vector<idx_t> moved = nearest(quantizer, reusedOrphans.size(), orphanPoints.data());
+  for (size_t m = 0; m < reusedOrphans.size(); m++) assign[reusedOrphans[m]] = moved[m];
   return splits;
 }
 

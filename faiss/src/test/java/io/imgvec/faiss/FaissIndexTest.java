@@ -162,6 +162,25 @@ class FaissIndexTest {
   }
 
   @Test
+  void balancedTrainingLeavesIdenticalVectorsTogetherWithoutEmptyingLists() {
+    int n = 20_000;
+    int d = 64;
+    int nlist = 64;
+    float[] data = clusteredVectors(n, d, nlist, 8, 13);
+    for (int p = 0; p < n; p += 4) { // a quarter are one picture (think of a catalogue's placeholder image)
+      System.arraycopy(data, 0, data, p * d, d);
+    }
+    try (FaissIndex index = FaissIndex.create(d, "IVF" + nlist + ",Flat", Metric.L2)) {
+      index.trainWithBalancedLists(data, 39 * nlist, 2.0);
+      index.add(data, ids(n, 0), n);
+      long[] sizes = index.listSizes();
+      assertEquals(n, Arrays.stream(sizes).sum());
+      long empty = Arrays.stream(sizes).filter(size -> size == 0).count();
+      assertTrue(empty <= 2, empty + " empty lists: slots were spent on centroids that cannot take points");
+    }
+  }
+
+  @Test
   void faissErrorsBecomeJavaExceptions() {
     FaissException badFactory = assertThrows(FaissException.class,
         () -> FaissIndex.create(D, "NoSuchIndex42", Metric.L2));
