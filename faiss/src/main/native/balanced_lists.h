@@ -14,6 +14,7 @@ namespace imgvec {
 // nearest centroid is a hub scans it whole (FAISS checks max_codes only between lists), which sets the p99 latency.
 // A hub is split by k-means on its own points into size/mean centroids; the slots come from the smallest lists
 // (never both of two neighbouring centroids, so a freed list's points move to a neighbour, not into a new hub).
+// Only sub-centroids that take points get a slot, so a hub of identical vectors stays one list.
 // Applies to IVF indexes with a flat coarse quantizer; others, or maxListFactor <= 0, train as usual.
 // Returns the number of lists split.
 int trainBalanced(faiss::IndexIVF& ivf, faiss::Index::idx_t n, const float* x, double maxListFactor);
