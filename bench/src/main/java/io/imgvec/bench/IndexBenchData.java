@@ -1,6 +1,7 @@
 package io.imgvec.bench;
 
 import io.imgvec.config.ImgvecConfig;
+import io.imgvec.faiss.GaussianClusters;
 import io.imgvec.jobs.SparkSessions;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +31,7 @@ public final class IndexBenchData {
     int d;
     if (args[0].equals("synthetic")) {
       d = 512;
-      VectorFiles.Clusters gen = new VectorFiles.Clusters(d, 1000, 16, 7);
+      GaussianClusters gen = new GaussianClusters(d, 1000, 16, 7);
       VectorFiles.writeSynthetic(gen, Integer.parseInt(args[2]), d, dir.resolve("base.f32"));
       VectorFiles.writeSynthetic(gen, 1000, d, dir.resolve("queries.f32"));
     } else {

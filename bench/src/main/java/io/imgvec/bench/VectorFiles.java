@@ -1,5 +1,6 @@
 package io.imgvec.bench;
 
+import io.imgvec.faiss.GaussianClusters;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -9,7 +10,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Random;
 import java.util.zip.GZIPInputStream;
 
 /**
@@ -19,54 +19,7 @@ import java.util.zip.GZIPInputStream;
 final class VectorFiles {
   private VectorFiles() {}
 
-  /**
-   * The synthetic generator: {@code clusters} Gaussian clusters in {@code d} dimensions. Centres ~ N(0, I), so
-   * centres lie about sqrt(2d) apart (32 at d=512). Each cluster's covariance is A·Aᵀ + σ²·I with A a random
-   * d×{@code rank} matrix of N(0, 2/rank) entries: its RMS radius is sqrt(2d), the same as the distance between
-   * centres, and like real embeddings the points concentrate near a low-dimensional subspace. σ = 0.1.
-   */
-  static final class Clusters {
-    private final int d;
-    private final int rank;
-    private final float[][] centres;
-    private final float[][] bases;
-    private final Random random;
-
-    Clusters(int d, int clusters, int rank, long seed) {
-      this.d = d;
-      this.rank = rank;
-      this.random = new Random(seed);
-      this.centres = new float[clusters][d];
-      this.bases = new float[clusters][d * rank];
-      double scale = Math.sqrt(2.0 / rank);
-      for (int k = 0; k < clusters; k++) {
-        for (int i = 0; i < d; i++) {
-          centres[k][i] = (float) random.nextGaussian();
-        }
-        for (int i = 0; i < d * rank; i++) {
-          bases[k][i] = (float) (random.nextGaussian() * scale);
-        }
-      }
-    }
-
-    void next(float[] out) {
-      int k = random.nextInt(centres.length);
-      float[] z = new float[rank];
-      for (int j = 0; j < rank; j++) {
-        z[j] = (float) random.nextGaussian();
-      }
-      float[] a = bases[k];
-      for (int i = 0; i < d; i++) {
-        float v = centres[k][i] + 0.1f * (float) random.nextGaussian();
-        for (int j = 0; j < rank; j++) {
-          v += a[i * rank + j] * z[j];
-        }
-        out[i] = v;
-      }
-    }
-  }
-
-  static void writeSynthetic(Clusters gen, int n, int d, Path file) throws IOException {
+  static void writeSynthetic(GaussianClusters gen, int n, int d, Path file) throws IOException {
     float[] v = new float[d];
     ByteBuffer buf = ByteBuffer.allocate(d * 4).order(ByteOrder.LITTLE_ENDIAN);
     try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 20)) {

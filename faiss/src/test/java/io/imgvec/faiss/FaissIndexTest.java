@@ -94,43 +94,12 @@ class FaissIndexTest {
     }
   }
 
-  /** Gaussian clusters spread in a low-rank subspace about as wide as the distance between their centres. */
-  static float[] clusteredVectors(int n, int d, int clusters, int rank, long seed) {
-    Random r = new Random(seed);
-    float[][] centres = new float[clusters][d];
-    float[][] bases = new float[clusters][d * rank];
-    for (int k = 0; k < clusters; k++) {
-      for (int i = 0; i < d; i++) {
-        centres[k][i] = (float) r.nextGaussian();
-      }
-      for (int i = 0; i < d * rank; i++) {
-        bases[k][i] = (float) (r.nextGaussian() * Math.sqrt(2.0 / rank));
-      }
-    }
-    float[] v = new float[n * d];
-    double[] z = new double[rank];
-    for (int p = 0; p < n; p++) {
-      int k = r.nextInt(clusters);
-      for (int j = 0; j < rank; j++) {
-        z[j] = r.nextGaussian();
-      }
-      for (int i = 0; i < d; i++) {
-        double x = centres[k][i];
-        for (int j = 0; j < rank; j++) {
-          x += bases[k][i * rank + j] * z[j];
-        }
-        v[p * d + i] = (float) x;
-      }
-    }
-    return v;
-  }
-
   @Test
   void balancedTrainingSplitsTheHubListsThatPlainKMeansLeaves() {
     int n = 20_000;
     int d = 128;
     int nlist = 128;
-    float[] data = clusteredVectors(n, d, nlist, 16, 11);
+    float[] data = new GaussianClusters(d, nlist, 16, 11).next(n);
     double mean = (double) n / nlist;
     String factory = "IVF" + nlist + ",Flat";
     try (FaissIndex plain = FaissIndex.create(d, factory, Metric.L2);
@@ -166,7 +135,7 @@ class FaissIndexTest {
     int n = 20_000;
     int d = 64;
     int nlist = 64;
-    float[] data = clusteredVectors(n, d, nlist, 8, 13);
+    float[] data = new GaussianClusters(d, nlist, 8, 13).next(n);
     for (int p = 0; p < n; p += 4) { // a quarter are one picture (think of a catalogue's placeholder image)
       System.arraycopy(data, 0, data, p * d, d);
     }

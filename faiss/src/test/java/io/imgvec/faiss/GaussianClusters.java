@@ -1,0 +1,63 @@
+package io.imgvec.faiss;
+
+import java.util.Random;
+
+/**
+ * Synthetic vectors for tests and benchmarks: {@code clusters} Gaussian clusters in {@code d} dimensions. Centres
+ * ~ N(0, I), so centres lie about sqrt(2d) apart (32 at d=512). Each cluster's covariance is A·Aᵀ + σ²·I with A a
+ * random d×{@code rank} matrix of N(0, 2/rank) entries: its RMS radius is sqrt(2d), the same as the distance between
+ * centres, and like real embeddings the points concentrate near a low-dimensional subspace. σ = 0.1. On such data
+ * FAISS's k-means leaves hub lists (clusters that got no centroid crowd into a few lists).
+ */
+public final class GaussianClusters {
+  private final int d;
+  private final int rank;
+  private final float[][] centres;
+  private final float[][] bases;
+  private final Random random;
+
+  public GaussianClusters(int d, int clusters, int rank, long seed) {
+    this.d = d;
+    this.rank = rank;
+    this.random = new Random(seed);
+    this.centres = new float[clusters][d];
+    this.bases = new float[clusters][d * rank];
+    double scale = Math.sqrt(2.0 / rank);
+    for (int k = 0; k < clusters; k++) {
+      for (int i = 0; i < d; i++) {
+        centres[k][i] = (float) random.nextGaussian();
+      }
+      for (int i = 0; i < d * rank; i++) {
+        bases[k][i] = (float) (random.nextGaussian() * scale);
+      }
+    }
+  }
+
+  /** Writes the next vector into {@code out} (d floats). */
+  public void next(float[] out) {
+    int k = random.nextInt(centres.length);
+    float[] z = new float[rank];
+    for (int j = 0; j < rank; j++) {
+      z[j] = (float) random.nextGaussian();
+    }
+    float[] a = bases[k];
+    for (int i = 0; i < d; i++) {
+      float v = centres[k][i] + 0.1f * (float) random.nextGaussian();
+      for (int j = 0; j < rank; j++) {
+        v += a[i * rank + j] * z[j];
+      }
+      out[i] = v;
+    }
+  }
+
+  /** The next {@code n} vectors, row after row. */
+  public float[] next(int n) {
+    float[] vectors = new float[n * d];
+    float[] one = new float[d];
+    for (int p = 0; p < n; p++) {
+      next(one);
+      System.arraycopy(one, 0, vectors, p * d, d);
+    }
+    return vectors;
+  }
+}
