@@ -9,6 +9,6 @@ CONFIGS="${2:-PyTorch:1:1,PyTorch:2:1,OnnxRuntime:1:1,OnnxRuntime:2:2}"
 source "$ROOT/bench/java-opts.sh"
 rm -f "$ROOT/bench/results/embed.json"
 for config in ${CONFIGS//,/ }; do  # one JVM per setting: libtorch fixes its thread count per process
-  java "${BENCH_JAVA_OPTS[@]}" -cp "$ROOT/bench/target/imgvec-bench-0.1.0-SNAPSHOT.jar:$(cat "$ROOT/bench/target/classpath.txt")" \
-    io.imgvec.bench.EmbedBench "$ROOT/testdata/images/photos" "$ROOT/bench/results" "$COUNT" "$config"
+  java "${BENCH_JAVA_OPTS[@]}" -cp "$BENCH_CP" io.imgvec.bench.EmbedBench "$ROOT/testdata/images/photos" \
+    "$ROOT/bench/results" "$COUNT" "$config"
 done

@@ -9,11 +9,10 @@ DATASETS="${2:-fashion-mnist synthetic}"
 "$ROOT/bin/setup-system" --bench
 (cd "$ROOT" && mvn -q -B -DskipTests install)
 source "$ROOT/bench/java-opts.sh"
-CP="$ROOT/bench/target/imgvec-bench-0.1.0-SNAPSHOT.jar:$(cat "$ROOT/bench/target/classpath.txt")"
 for ds in $DATASETS; do
   data="$ROOT/bench/results/tmp/$ds"
   if [[ ! -f "$data/embeddings/_SUCCESS" ]]; then
-    java "${BENCH_JAVA_OPTS[@]}" -cp "$CP" io.imgvec.bench.IndexBenchData "$ds" "$data" "$COUNT"
+    java "${BENCH_JAVA_OPTS[@]}" -cp "$BENCH_CP" io.imgvec.bench.IndexBenchData "$ds" "$data" "$COUNT"
   fi
   opts=()
   [[ "$ds" == synthetic ]] && opts=(--memory-budget 100m)  # <= 100 bytes/vector: IVF-PQ
@@ -27,6 +26,6 @@ import json; m = json.load(open('$version_dir/manifest.json')); i = m['index']
 print(i['factory'], i['nprobe'], i['max_codes'], i['train_size'], m['metric'])")
   /usr/bin/python3 "$ROOT/bench/faiss_python.py" "$data" "$factory" "$nprobe" "$max_codes" "$train" "$metric" \
     "$version_dir" "$data/python.json"
-  java "${BENCH_JAVA_OPTS[@]}" -cp "$CP" io.imgvec.bench.IndexBenchEval "$data" "$data/published" \
+  java "${BENCH_JAVA_OPTS[@]}" -cp "$BENCH_CP" io.imgvec.bench.IndexBenchEval "$data" "$data/published" \
     "$data/python.json" "$data/build-summary.json" "$ROOT/bench/results/index-$ds.json"
 done

@@ -9,6 +9,7 @@ import io.imgvec.faiss.SearchParams;
 import io.imgvec.index.ExactNeighbours;
 import io.imgvec.index.IdMap;
 import io.imgvec.index.IndexEvaluator;
+import io.imgvec.index.PublishedIndex;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,10 +34,7 @@ public final class IndexBenchEval {
         new TypeReference<Map<String, Object>>() {});
     long n = ((Number) manifest.get("count")).longValue();
     Metric metric = Metric.valueOf((String) manifest.get("metric"));
-    @SuppressWarnings("unchecked")
-    Map<String, Object> info = (Map<String, Object>) manifest.get("index");
-    SearchParams params = new SearchParams(((Number) info.get("nprobe")).intValue(), 0,
-        ((Number) info.get("max_codes")).longValue());
+    SearchParams params = PublishedIndex.searchParams(manifest);
 
     Path queryFile = data.resolve("queries.f32");
     int nq = (int) Math.min(1000, VectorFiles.rows(queryFile, d));
@@ -54,7 +52,7 @@ public final class IndexBenchEval {
     report.put("count", n);
     report.put("dimension", d);
     report.put("queries", nq);
-    report.put("index", info);
+    report.put("index", manifest.get("index"));
     Map<String, Object> imgvec = new LinkedHashMap<>(java.asMap());
     @SuppressWarnings("unchecked")
     Map<String, Object> measured = (Map<String, Object>) manifest.get("metrics");

@@ -27,11 +27,13 @@ public final class PublishedIndex implements AutoCloseable {
   public record Neighbor(long id, String imageId, String uri, float distance) {}
 
   private final Map<String, Object> manifest;
+  private final SearchParams searchParams;
   private final FaissIndex index;
   private final IdMap ids;
 
   private PublishedIndex(Map<String, Object> manifest, FaissIndex index, IdMap ids) {
     this.manifest = manifest;
+    this.searchParams = searchParams(manifest);
     this.index = index;
     this.ids = ids;
   }
@@ -112,6 +114,11 @@ public final class PublishedIndex implements AutoCloseable {
 
   /** The search parameters the builder chose and measured (nprobe, codes cap; 0 for indexes without lists). */
   public SearchParams searchParams() {
+    return searchParams;
+  }
+
+  /** The search parameters recorded in an index manifest. */
+  public static SearchParams searchParams(Map<String, Object> manifest) {
     @SuppressWarnings("unchecked")
     Map<String, Object> info = (Map<String, Object>) manifest.get("index");
     return new SearchParams(((Number) info.get("nprobe")).intValue(), 0, ((Number) info.get("max_codes")).longValue());
@@ -123,7 +130,7 @@ public final class PublishedIndex implements AutoCloseable {
       throw new IllegalArgumentException("query vector has dimension " + vector.length + ", the index has "
           + index.dimension());
     }
-    SearchResult r = index.search(vector, 1, k, searchParams());
+    SearchResult r = index.search(vector, 1, k, searchParams);
     List<Neighbor> out = new ArrayList<>();
     for (int i = 0; i < k; i++) {
       long id = r.label(0, i);
