@@ -1,17 +1,17 @@
 package io.imgvec.bench;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.image.DecodedImage;
 import io.imgvec.image.ImageDecoder;
 import io.imgvec.image.ImagePreprocessor;
+import io.imgvec.io.Json;
 import io.imgvec.jobs.EmbedJob;
 import io.imgvec.jobs.RunSummary;
 import io.imgvec.jobs.SparkSessions;
 import io.imgvec.model.Embedder;
 import io.imgvec.model.EmbedderCache;
 import io.imgvec.model.ModelSpec;
+import io.imgvec.util.Numbers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -41,9 +41,8 @@ public final class EmbedBench {
     Path warmup = writeManifest(images, work.resolve("warmup.csv"), 8);
 
     Path reportFile = results.resolve("embed.json");
-    ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     @SuppressWarnings("unchecked")
-    Map<String, Object> report = Files.exists(reportFile) ? json.readValue(reportFile.toFile(), Map.class)
+    Map<String, Object> report = Files.exists(reportFile) ? Json.PRETTY.readValue(reportFile.toFile(), Map.class)
         : new LinkedHashMap<>(Map.of("benchmark", "embed", "cores", Runtime.getRuntime().availableProcessors(),
             "spark_master", "local[1] (one task: its decode threads prefetch beside inference)", "runs",
             new ArrayList<>()));
@@ -79,7 +78,7 @@ public final class EmbedBench {
       System.out.println("[bench] " + run.entrySet().stream().limit(9).toList());
       runs.add(run);
     }
-    json.writeValue(reportFile.toFile(), report);
+    Json.PRETTY.writeValue(reportFile.toFile(), report);
     System.out.println("[bench] wrote " + reportFile);
   }
 
@@ -125,6 +124,6 @@ public final class EmbedBench {
   }
 
   private static double round(double v) {
-    return Math.round(v * 100) / 100.0;
+    return Numbers.round(v, 2);
   }
 }

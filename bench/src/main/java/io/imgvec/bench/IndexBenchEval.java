@@ -1,8 +1,6 @@
 package io.imgvec.bench;
 
 import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.Metric;
 import io.imgvec.faiss.SearchParams;
@@ -10,6 +8,8 @@ import io.imgvec.index.ExactNeighbours;
 import io.imgvec.index.IdMap;
 import io.imgvec.index.IndexEvaluator;
 import io.imgvec.index.PublishedIndex;
+import io.imgvec.io.Json;
+import io.imgvec.util.Numbers;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,14 +23,13 @@ import java.util.Map;
  * <p>Usage: IndexBenchEval <data dir> <published root> <python results json> <build-index summary json> <out json>
  */
 public final class IndexBenchEval {
-  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   public static void main(String[] args) throws Exception {
     Path data = Path.of(args[0]);
     Path root = Path.of(args[1]);
     int d = Integer.parseInt(Files.readString(data.resolve("dimension")).trim());
     Path versionDir = root.resolve("versions").resolve(Files.readString(root.resolve("LATEST")).trim());
-    Map<String, Object> manifest = JSON.readValue(versionDir.resolve("manifest.json").toFile(),
+    Map<String, Object> manifest = Json.PRETTY.readValue(versionDir.resolve("manifest.json").toFile(),
         new TypeReference<Map<String, Object>>() {});
     long n = ((Number) manifest.get("count")).longValue();
     Metric metric = Metric.valueOf((String) manifest.get("metric"));
@@ -45,8 +44,8 @@ public final class IndexBenchEval {
     try (FaissIndex index = FaissIndex.read(versionDir.resolve("index.faiss"))) {
       java = new IndexEvaluator(queries, nq, d, truth).measure(index, params);
     }
-    Map<String, Object> python = JSON.readValue(new File(args[2]), new TypeReference<Map<String, Object>>() {});
-    Map<String, Object> job = JSON.readValue(new File(args[3]), new TypeReference<Map<String, Object>>() {});
+    Map<String, Object> python = Json.PRETTY.readValue(new File(args[2]), new TypeReference<Map<String, Object>>() {});
+    Map<String, Object> job = Json.PRETTY.readValue(new File(args[3]), new TypeReference<Map<String, Object>>() {});
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("data", data.getFileName().toString());
     report.put("count", n);
@@ -80,7 +79,7 @@ public final class IndexBenchEval {
     Map<String, Object> pythonOnOurs = (Map<String, Object>) python.get("on_imgvec_index");
     ratios.put("p99_imgvec_over_python_same_index", round(java.p99Ms() / num(pythonOnOurs.get("latency_p99_ms"))));
     report.put("side_by_side", ratios);
-    JSON.writeValue(new File(args[4]), report);
+    Json.PRETTY.writeValue(new File(args[4]), report);
     System.out.println("[bench] " + report.get("data") + ": imgvec " + java.asMap() + "; ratios " + ratios);
   }
 
@@ -114,6 +113,6 @@ public final class IndexBenchEval {
   }
 
   private static double round(double v) {
-    return Math.round(v * 1000) / 1000.0;
+    return Numbers.round(v, 3);
   }
 }

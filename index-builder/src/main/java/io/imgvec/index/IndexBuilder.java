@@ -216,8 +216,8 @@ public final class IndexBuilder {
     IndexEvaluator.Metrics tuned = evaluator.tuneNprobe(index, plan.nlist(), maxCodesPerProbe(plan, n),
         options.targetLatencyMs(), options.targetRecall());
     progress.accept("tuned nprobe=" + tuned.params().nprobe() + " for R@10 >= " + options.targetRecall()
-        + " within p99 <= " + options.targetLatencyMs() + " ms: R@10 " + IndexEvaluator.round(tuned.recallAt10())
-        + ", p99 " + IndexEvaluator.round(tuned.p99Ms()) + " ms");
+        + " within p99 <= " + options.targetLatencyMs() + " ms: R@10 " + IndexEvaluator.round4(tuned.recallAt10())
+        + ", p99 " + IndexEvaluator.round4(tuned.p99Ms()) + " ms");
     return tuned;
   }
 
@@ -278,7 +278,7 @@ public final class IndexBuilder {
       measured.put("note", "fewer than 10 vectors: no held-out queries, recall not measured");
     }
     measured.put("index_bytes", bytes);
-    measured.put("bytes_per_vector", IndexEvaluator.round((double) bytes / ntotal));
+    measured.put("bytes_per_vector", IndexEvaluator.round4((double) bytes / ntotal));
     measured.put("build_heap_max_used_mb", heap.maxUsedMb());
     measured.put("build_heap_max_live_mb", heap.maxLiveMb());
     measured.put("build_heap_limit_mb", heap.limitMb());
@@ -302,7 +302,7 @@ public final class IndexBuilder {
     Arrays.sort(sorted);
     double mean = Arrays.stream(sorted).average().orElse(0);
     Map<String, Object> lists = new LinkedHashMap<>();
-    lists.put("mean_size", IndexEvaluator.round(mean));
+    lists.put("mean_size", IndexEvaluator.round4(mean));
     lists.put("p99_size", sorted[(int) Math.ceil(0.99 * sorted.length) - 1]);
     lists.put("max_size", sorted[sorted.length - 1]);
     lists.put("max_list_factor", options.maxListFactor());
@@ -317,6 +317,6 @@ public final class IndexBuilder {
   }
 
   private static double seconds(long startNanos) {
-    return IndexEvaluator.round((System.nanoTime() - startNanos) / 1e9);
+    return IndexEvaluator.round4((System.nanoTime() - startNanos) / 1e9);
   }
 }

@@ -3,6 +3,7 @@ package io.imgvec.index;
 import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.SearchParams;
 import io.imgvec.faiss.SearchResult;
+import io.imgvec.util.Numbers;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -22,12 +23,12 @@ public final class IndexEvaluator {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("nprobe", params.nprobe());
       m.put("max_codes", params.maxCodes());
-      m.put("recall_at_1", round(recallAt1));
-      m.put("recall_at_10", round(recallAt10));
-      m.put("ten_recall_at_10", round(tenRecallAt10));
-      m.put("latency_p50_ms", round(p50Ms));
-      m.put("latency_p99_ms", round(p99Ms));
-      m.put("qps_one_thread", round(qpsOneThread));
+      m.put("recall_at_1", round4(recallAt1));
+      m.put("recall_at_10", round4(recallAt10));
+      m.put("ten_recall_at_10", round4(tenRecallAt10));
+      m.put("latency_p50_ms", round4(p50Ms));
+      m.put("latency_p99_ms", round4(p99Ms));
+      m.put("qps_one_thread", round4(qpsOneThread));
       return m;
     }
   }
@@ -113,7 +114,7 @@ public final class IndexEvaluator {
     }
     long[] sorted = nanos.clone();
     Arrays.sort(sorted);
-    return new Metrics(params, at1 / nq, at10 / nq, overlap / nq, percentile(sorted, 0.50), percentile(sorted, 0.99),
+    return new Metrics(params, at1 / nq, at10 / nq, overlap / nq, Numbers.percentile(sorted, 0.50) / 1e6, Numbers.percentile(sorted, 0.99) / 1e6,
         nq / totalSeconds);
   }
 
@@ -126,12 +127,8 @@ public final class IndexEvaluator {
     return false;
   }
 
-  private static double percentile(long[] sortedNanos, double p) {
-    int i = (int) Math.ceil(p * sortedNanos.length) - 1;
-    return sortedNanos[Math.max(0, Math.min(sortedNanos.length - 1, i))] / 1e6;
-  }
-
-  static double round(double v) {
-    return Math.round(v * 10000) / 10000.0;
+  /** Metrics are reported to 4 decimals. */
+  static double round4(double v) {
+    return Numbers.round(v, 4);
   }
 }

@@ -1,8 +1,7 @@
 package io.imgvec.index;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.imgvec.io.Digests;
+import io.imgvec.io.Json;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -33,7 +32,6 @@ public final class IndexPublisher {
   public static final String LATEST = "LATEST";
   public static final String VERSIONS = "versions";
   public static final String MANIFEST = "manifest.json";
-  static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   private static final DateTimeFormatter VERSION_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmssSSS'Z'");
   private static final int VERSION_TIME_LENGTH = "yyyyMMddTHHmmssSSSZ".length();
 
@@ -61,7 +59,7 @@ public final class IndexPublisher {
     manifest.put("created_at", now.toString());
     manifest.putAll(built.manifest());
     manifest.put("files", files);
-    byte[] manifestBytes = JSON.writeValueAsBytes(manifest);
+    byte[] manifestBytes = Json.PRETTY.writeValueAsBytes(manifest);
     Files.write(built.dir().resolve(MANIFEST), manifestBytes);
     writeAtomically(fs, conf, new org.apache.hadoop.fs.Path(versionDir, MANIFEST), manifestBytes);
     writeAtomically(fs, conf, new org.apache.hadoop.fs.Path(root, LATEST),

@@ -2,9 +2,10 @@ package io.imgvec.index;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import io.imgvec.faiss.FaissIndex;
-import io.imgvec.io.Digests;
 import io.imgvec.faiss.SearchParams;
 import io.imgvec.faiss.SearchResult;
+import io.imgvec.io.Digests;
+import io.imgvec.io.Json;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -71,7 +72,7 @@ public final class PublishedIndex implements AutoCloseable {
       throws IOException {
     Map<String, Object> manifest;
     try (InputStream in = fs.open(new org.apache.hadoop.fs.Path(versionDir, IndexPublisher.MANIFEST))) {
-      manifest = IndexPublisher.JSON.readValue(in, new TypeReference<Map<String, Object>>() {});
+      manifest = Json.MAPPER.readValue(in, new TypeReference<Map<String, Object>>() {});
     }
     Path local = Files.createDirectories(localCache.resolve(String.valueOf(manifest.get("version"))));
     @SuppressWarnings("unchecked")

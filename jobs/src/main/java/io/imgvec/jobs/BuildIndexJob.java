@@ -4,6 +4,7 @@ import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.index.IndexBuilder;
 import io.imgvec.index.IndexPublisher;
+import io.imgvec.util.Numbers;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,9 +13,13 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Embeddings Parquet → trained, measured FAISS index, published as a new version (driver side). */
 public final class BuildIndexJob {
+  private static final Logger LOG = LoggerFactory.getLogger(BuildIndexJob.class);
+
   private BuildIndexJob() {}
 
   public static RunSummary run(SparkSession spark, String embeddingsUri, String outputUri, ImgvecConfig config)
@@ -24,7 +29,7 @@ public final class BuildIndexJob {
     Path staging = Files.createTempDirectory("imgvec-index-");
     try {
       IndexBuilder builder = new IndexBuilder(new SparkVectorSource(spark, embeddingsUri),
-          IndexBuilder.Options.from(config), msg -> System.err.println("[imgvec] build-index: " + msg));
+          IndexBuilder.Options.from(config), msg -> LOG.info("build-index: {}", msg));
       IndexBuilder.BuiltIndex built = builder.build(staging);
       Map<String, Object> model = ModelRecord.read(embeddingsUri, hadoopConf);
       if (model != null && model.get("model_id").equals(built.manifest().get("model_id"))) {
@@ -42,7 +47,7 @@ public final class BuildIndexJob {
           .put("index", manifest.get("index"))
           .put("metrics", manifest.get("metrics"))
           .put("timings", manifest.get("timings"))
-          .put("duration_s", Math.round((System.nanoTime() - start) / 1e6) / 1000.0);
+          .put("duration_s", Numbers.round((System.nanoTime() - start) / 1e9, 3));
       summary.writeTo(outputUri, hadoopConf);
       return summary;
     } finally {

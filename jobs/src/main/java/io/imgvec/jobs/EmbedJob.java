@@ -1,7 +1,5 @@
 package io.imgvec.jobs;
 
-import static org.apache.spark.sql.functions.col;
-
 import io.imgvec.config.ConfigException;
 import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
@@ -9,6 +7,7 @@ import io.imgvec.model.Embedder;
 import io.imgvec.model.ModelFiles;
 import io.imgvec.model.ModelSpec;
 import io.imgvec.pipeline.ImageFetcher;
+import io.imgvec.util.Numbers;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
@@ -26,6 +25,7 @@ import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.apache.spark.storage.StorageLevel;
+import static org.apache.spark.sql.functions.col;
 
 /**
  * Manifest → embeddings Parquet + errors Parquet. Every manifest row ends up exactly once in
@@ -86,9 +86,9 @@ public final class EmbedJob {
         .put("errors_by_class", counts.errorsByClass())
         .put("skipped_already_embedded", skipped)
         .put("accounting_ok", counts.embedded() + counts.errors() + skipped == rowsRead)
-        .put("duration_s", round(seconds))
-        .put("images_per_second", round(counts.embedded() / Math.max(seconds, 1e-9)))
-        .put("embed_and_write_s", round((System.nanoTime() - inferStart) / 1e9))
+        .put("duration_s", Numbers.round(seconds, 3))
+        .put("images_per_second", Numbers.round(counts.embedded() / Math.max(seconds, 1e-9), 3))
+        .put("embed_and_write_s", Numbers.round((System.nanoTime() - inferStart) / 1e9, 3))
         .put("model_loads", metrics.modelLoads().value())
         .put("stage_ms_per_image", Map.of(
             "read", perImage(metrics.readNanos().value(), processed),
@@ -179,10 +179,7 @@ public final class EmbedJob {
   }
 
   private static double perImage(long nanos, long images) {
-    return images == 0 ? 0 : round(nanos / 1e6 / images);
+    return images == 0 ? 0 : Numbers.round(nanos / 1e6 / images, 3);
   }
 
-  private static double round(double v) {
-    return Math.round(v * 1000) / 1000.0;
-  }
 }

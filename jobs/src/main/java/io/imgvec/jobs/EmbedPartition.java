@@ -5,16 +5,15 @@ import io.imgvec.config.ImgvecConfig;
 import io.imgvec.image.ImageDecoder;
 import io.imgvec.model.EmbedderCache;
 import io.imgvec.model.ModelSpec;
-import io.imgvec.pipeline.EmbeddingPipeline;
 import io.imgvec.pipeline.EmbeddingPipeline.Item;
 import io.imgvec.pipeline.EmbeddingPipeline.Result;
+import io.imgvec.pipeline.EmbeddingPipeline;
 import io.imgvec.pipeline.ImageFetcher;
 import io.imgvec.pipeline.StageTimes;
 import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
-import java.util.logging.Logger;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
@@ -23,6 +22,8 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.LongAccumulator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The Spark side of inference: wires one partition of manifest rows through the JVM-wide shared model
@@ -30,7 +31,7 @@ import org.apache.spark.util.LongAccumulator;
  */
 final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
   private static final long serialVersionUID = 1L;
-  private static final Logger LOG = Logger.getLogger(EmbedPartition.class.getName());
+  private static final Logger LOG = LoggerFactory.getLogger(EmbedPartition.class);
 
   /** Accumulators the driver reads for the run summary. */
   record Metrics(LongAccumulator rowsDone, LongAccumulator modelLoads, LongAccumulator readNanos,
@@ -126,7 +127,7 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
     }
     ResourceInformation gpu = TaskContext.get().resources().get("gpu").getOrElse(() -> null);
     if (gpu == null || gpu.addresses().length == 0) {
-      LOG.warning("inference.device=gpu but Spark assigned this task no 'gpu' resource"
+      LOG.warn("inference.device=gpu but Spark assigned this task no 'gpu' resource"
           + " (set spark.task.resource.gpu.amount); trying GPU 0");
       return 0;
     }

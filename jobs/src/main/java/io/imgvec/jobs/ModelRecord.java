@@ -1,8 +1,8 @@
 package io.imgvec.jobs;
 
 import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.imgvec.config.ImgvecConfig;
+import io.imgvec.io.Json;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -19,7 +19,6 @@ import org.apache.hadoop.fs.Path;
  */
 final class ModelRecord {
   static final String FILE = "_imgvec_model.json";
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private ModelRecord() {}
 
@@ -36,7 +35,7 @@ final class ModelRecord {
     record.put("settings", settings);
     Path path = new Path(embeddingsUri, FILE);
     try (OutputStream out = path.getFileSystem(conf).create(path, true)) {
-      out.write(JSON.writeValueAsBytes(record));
+      out.write(Json.MAPPER.writeValueAsBytes(record));
     }
   }
 
@@ -48,7 +47,7 @@ final class ModelRecord {
       return null;
     }
     try (InputStream in = fs.open(path)) {
-      return JSON.readValue(in, new TypeReference<Map<String, Object>>() {});
+      return Json.MAPPER.readValue(in, new TypeReference<Map<String, Object>>() {});
     }
   }
 }

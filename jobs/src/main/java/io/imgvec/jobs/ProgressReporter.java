@@ -3,9 +3,12 @@ package io.imgvec.jobs;
 import org.apache.spark.SparkContext;
 import org.apache.spark.SparkStageInfo;
 import org.apache.spark.util.LongAccumulator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Prints a progress line every few seconds while a job runs: tasks done per active stage and items finished. */
 final class ProgressReporter implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ProgressReporter.class);
   private final Thread thread;
 
   ProgressReporter(SparkContext sc, String what, LongAccumulator done, long intervalMillis) {
@@ -14,7 +17,7 @@ final class ProgressReporter implements AutoCloseable {
       try {
         while (true) {
           Thread.sleep(intervalMillis);
-          StringBuilder line = new StringBuilder("[imgvec] ").append(what).append(": ");
+          StringBuilder line = new StringBuilder(what).append(": ");
           for (int id : sc.statusTracker().getActiveStageIds()) {
             SparkStageInfo s = sc.statusTracker().getStageInfo(id).getOrElse(() -> null);
             if (s != null) {
@@ -25,7 +28,7 @@ final class ProgressReporter implements AutoCloseable {
           double secs = (System.nanoTime() - start) / 1e9;
           line.append(done.value()).append(" rows finished in completed tasks, ")
               .append(String.format("%.0f", secs)).append(" s elapsed");
-          System.err.println(line);
+          LOG.info(line.toString());
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();

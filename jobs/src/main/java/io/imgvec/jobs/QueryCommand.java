@@ -1,17 +1,18 @@
 package io.imgvec.jobs;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.imgvec.config.ConfigException;
 import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.image.ImageDecoder;
 import io.imgvec.index.PublishedIndex;
+import io.imgvec.io.Json;
 import io.imgvec.model.EmbedderCache;
 import io.imgvec.model.ModelSpec;
 import io.imgvec.pipeline.EmbeddingPipeline;
 import io.imgvec.pipeline.ImageFetcher;
 import io.imgvec.pipeline.StageTimes;
+import io.imgvec.util.Numbers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,7 +23,6 @@ import org.apache.hadoop.conf.Configuration;
 
 /** {@code imgvec query}: nearest neighbours of an image (embedded with the index's model) or of a vector. */
 final class QueryCommand {
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private QueryCommand() {}
 
@@ -60,7 +60,7 @@ final class QueryCommand {
       }
       return new RunSummary("query").put("index", indexUri).put("version", index.version())
           .put("model_id", index.modelId()).put("query", imageUri != null ? imageUri : "vector").put("k", k)
-          .put("search_ms", Math.round(ms * 1000) / 1000.0).put("neighbors", rows);
+          .put("search_ms", Numbers.round(ms, 3)).put("neighbors", rows);
     }
   }
 
@@ -94,7 +94,7 @@ final class QueryCommand {
 
   private static float[] parseVector(String json) {
     try {
-      double[] values = JSON.readValue(json, double[].class);
+      double[] values = Json.MAPPER.readValue(json, double[].class);
       float[] out = new float[values.length];
       for (int i = 0; i < values.length; i++) {
         out[i] = (float) values[i];

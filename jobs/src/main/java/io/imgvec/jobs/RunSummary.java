@@ -1,8 +1,6 @@
 package io.imgvec.jobs;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import io.imgvec.io.Json;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -14,8 +12,6 @@ import org.apache.hadoop.fs.Path;
 
 /** The machine-readable result of a job: written as {@code _summary.json} and printed as the job's last line. */
 public final class RunSummary {
-  private static final ObjectMapper JSON = new ObjectMapper().configure(SerializationFeature.INDENT_OUTPUT, false);
-
   private final Map<String, Object> fields = new LinkedHashMap<>();
 
   public RunSummary(String command) {
@@ -36,11 +32,7 @@ public final class RunSummary {
   }
 
   public String toJson() {
-    try {
-      return JSON.writeValueAsString(fields);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException(e);
-    }
+    return Json.line(fields);
   }
 
   /** Writes {@code <dir>/_summary.json} through the Hadoop FileSystem (local, s3a, hdfs). */

@@ -18,16 +18,17 @@ import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.logging.Logger;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A loaded model that turns batches of preprocessed tensors into embeddings. The model is shared; each thread works
  * through its own {@link Session} (DJL predictors are not thread-safe, models are).
  */
 public final class Embedder implements AutoCloseable {
-  private static final Logger LOG = Logger.getLogger(Embedder.class.getName());
+  private static final Logger LOG = LoggerFactory.getLogger(Embedder.class);
 
   private final ModelSpec spec;
   private final ZooModel<NDList, NDList> model;
@@ -92,7 +93,7 @@ public final class Embedder implements AutoCloseable {
     }
     int visible = Engine.getEngine(engine).getGpuCount();
     if (gpuIndex >= visible) {
-      LOG.warning("GPU " + gpuIndex + " requested but engine " + engine + " sees " + visible
+      LOG.warn("GPU " + gpuIndex + " requested but engine " + engine + " sees " + visible
           + " GPU(s); falling back to CPU");
       return Device.cpu();
     }

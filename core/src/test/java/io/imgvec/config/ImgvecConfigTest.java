@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.imgvec.TestImages;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -12,7 +11,16 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class ImgvecConfigTest {
-  private static final Path SHIPPED = TestImages.ROOT.getParent().getParent().resolve("conf/imgvec.properties");
+  private static final Path SHIPPED = shippedConfiguration();
+
+  private static Path shippedConfiguration() {
+    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+      if (Files.isRegularFile(dir.resolve("conf/imgvec.properties"))) {
+        return dir.resolve("conf/imgvec.properties");
+      }
+    }
+    throw new IllegalStateException("conf/imgvec.properties not found above " + Path.of("").toAbsolutePath());
+  }
 
   @Test
   void shippedConfigurationIsCompleteAndValid() throws Exception {
@@ -31,8 +39,5 @@ class ImgvecConfigTest {
     assertThrows(ConfigException.class, () -> ImgvecConfig.parseOverrides(List.of("--batch")));
     ConfigException mean = assertThrows(ConfigException.class, () -> ImgvecConfig.of(Map.of("model.mean", "1,2")));
     assertTrue(mean.getMessage().contains("three comma-separated numbers"), mean.getMessage());
-    ConfigException resize = assertThrows(ConfigException.class,
-        () -> io.imgvec.model.ModelSpec.from(ImgvecConfig.of(Map.of("model.resize", "100"))));
-    assertTrue(resize.getMessage().contains("must be >= model.input-size"), resize.getMessage());
   }
 }
