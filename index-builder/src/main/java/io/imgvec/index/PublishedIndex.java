@@ -6,6 +6,7 @@ import io.imgvec.faiss.SearchParams;
 import io.imgvec.faiss.SearchResult;
 import io.imgvec.io.Digests;
 import io.imgvec.io.Json;
+import io.imgvec.util.UserException;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -49,7 +50,8 @@ public final class PublishedIndex implements AutoCloseable {
     org.apache.hadoop.fs.Path latest = new org.apache.hadoop.fs.Path(root, IndexPublisher.LATEST);
     if (!fs.exists(latest)) {
       if (!fs.exists(new org.apache.hadoop.fs.Path(root, IndexPublisher.MANIFEST))) {
-        throw new IOException("no published index at " + uri + " (neither LATEST nor manifest.json found)");
+        throw new UserException("no published index at " + uri + " (neither LATEST nor manifest.json found)",
+            "pass the --output of build-index, or one of its versions/<version> directories");
       }
       return load(fs, root, localCache);
     }
@@ -89,7 +91,12 @@ public final class PublishedIndex implements AutoCloseable {
     }
     long count = ((Number) manifest.get("count")).longValue();
     FaissIndex index = FaissIndex.read(local.resolve(IndexBuilder.INDEX_FILE));
-    return new PublishedIndex(manifest, index, IdMap.read(local.resolve(IdMap.FILE), count));
+    try {
+      return new PublishedIndex(manifest, index, IdMap.read(local.resolve(IdMap.FILE), count));
+    } catch (IOException | RuntimeException e) {
+      index.close(); // the native index is not garbage-collected
+      throw e;
+    }
   }
 
   public Map<String, Object> manifest() {

@@ -26,19 +26,21 @@ public final class BuildIndexJob {
       throws IOException {
     long start = System.nanoTime();
     Configuration hadoopConf = spark.sparkContext().hadoopConfiguration();
+    String dataset = Locations.embeddingsDataset(embeddingsUri, hadoopConf);
+    Locations.requireWritable("output", outputUri, hadoopConf);
     Path staging = Files.createTempDirectory("imgvec-index-");
     try {
-      IndexBuilder builder = new IndexBuilder(new SparkVectorSource(spark, embeddingsUri),
+      IndexBuilder builder = new IndexBuilder(new SparkVectorSource(spark, dataset),
           IndexBuilder.Options.from(config), msg -> LOG.info("build-index: {}", msg));
       IndexBuilder.BuiltIndex built = builder.build(staging);
-      Map<String, Object> model = ModelRecord.read(embeddingsUri, hadoopConf);
+      Map<String, Object> model = ModelRecord.read(dataset, hadoopConf);
       if (model != null && model.get("model_id").equals(built.manifest().get("model_id"))) {
         built.manifest().put("model", model);
       }
       Map<String, Object> manifest = IndexPublisher.publish(built, outputUri, config.get(ConfigKeys.INDEX_RETENTION),
           hadoopConf);
       RunSummary summary = new RunSummary("build-index")
-          .put("embeddings", embeddingsUri)
+          .put("embeddings", dataset)
           .put("output", outputUri)
           .put("version", manifest.get("version"))
           .put("model_id", manifest.get("model_id"))

@@ -42,6 +42,8 @@ public final class EmbedJob {
     long start = System.nanoTime();
     String outputUri = output.replaceAll("/+$", "");
     Configuration hadoopConf = spark.sparkContext().hadoopConfiguration();
+    Locations.requireReadable("manifest", manifestUri, hadoopConf);
+    Locations.requireWritable("output", outputUri, hadoopConf);
     String modelId = modelIdOf(config, hadoopConf);
     Dataset<Row> manifest = ManifestReader.read(spark, manifestUri, config.get(ConfigKeys.MANIFEST_FORMAT));
     long rowsRead = manifest.count();

@@ -2,52 +2,141 @@ package io.imgvec.jobs;
 
 import io.imgvec.config.ConfigException;
 import io.imgvec.config.ImgvecConfig;
-import io.imgvec.index.IndexBuildException;
-import java.util.Arrays;
+import io.imgvec.util.UserException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import org.apache.spark.sql.AnalysisException;
 import org.apache.spark.sql.SparkSession;
 
-/** Entry point of every job: {@code imgvec <command> [options]}, locally or through spark-submit. */
+/**
+ * Entry point of every job: {@code imgvec <command> [options]}, locally or through spark-submit. User errors (bad
+ * flags, settings or inputs) print one line and exit 2, their stack trace going to a log file (or the terminal with
+ * {@code --verbose}); anything else is a bug and shows its trace, exit 1.
+ */
 public final class Main {
-  private static final String USAGE = String.join("\n",
-      "usage: imgvec <command> [options] [--config <file>] [--key=value ...]",
-      "  embed   --manifest <uri> --output <uri> [--model <uri>]   embed every image of a manifest",
-      "  build-index --embeddings <uri> --output <uri> [--type auto|Flat|IVF-Flat|PQ|IVF-PQ] [--memory-budget <bytes>]",
-      "                                                            train, measure and publish a FAISS index",
-      "  query   --index <uri> (--image <uri> | --vector <json>) [-k N]   nearest neighbours from a published index",
-      "  demo    [--output <dir>]                                  embed the sample photos, index them, query one",
-      "  config                                                    print every setting with its default");
+  /**
+   * One command: its options (name → "&lt;value&gt; description") and the options that are shorthands for
+   * configuration keys.
+   */
+  private record Command(String name, String summary, Map<String, String> options, Map<String, String> shorthands) {}
+
+  private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
+
+  static {
+    add(new Command("embed", "embed every image of a manifest", options(
+        "manifest", "<uri> image manifest: CSV (header row), JSON lines or Parquet with image_id and uri (required)",
+        "output", "<uri> output directory: embeddings/, errors/, _summary.json (required)",
+        "model", "<uri> model file or directory (sets model.uri)"), Map.of("model", "model.uri")));
+    add(new Command("build-index", "train, measure and publish a FAISS index", options(
+        "embeddings", "<uri> the embed job's --output, or its embeddings/ dataset (required)",
+        "output", "<uri> publish root: versions/<version>/ and LATEST (required)",
+        "type", "auto|Flat|IVF-Flat|PQ|IVF-PQ (sets index.type)",
+        "memory-budget", "<bytes> memory the served index may take, k/m/g suffixes (sets index.memory-budget)"),
+        Map.of("type", "index.type", "memory-budget", "index.memory-budget")));
+    add(new Command("query", "nearest neighbours from a published index", options(
+        "index", "<uri> build-index's --output (follows LATEST) or one version directory (required)",
+        "image", "<uri> query image, embedded with the index's model",
+        "vector", "<json> query vector, e.g. [0.1, 0.2, ...]",
+        "k", "<n> neighbours to return (default 10)"), Map.of()));
+    add(new Command("demo", "embed the sample photos, index them, query one", options(
+        "output", "<dir> where the demo writes (default target/imgvec-demo)"), Map.of()));
+    add(new Command("config", "print every setting with its description and default", Map.of(), Map.of()));
+  }
 
   private Main() {}
 
   public static void main(String[] args) {
-    if (args.length == 0 || args[0].equals("--help") || args[0].equals("help")) {
-      System.out.println(USAGE);
-      System.exit(args.length == 0 ? 2 : 0);
+    List<String> rest = new ArrayList<>(List.of(args));
+    boolean verbose = rest.remove("--verbose");
+    if (rest.isEmpty() || rest.get(0).equals("--help") || rest.get(0).equals("help")) {
+      System.out.println(usage());
+      System.exit(rest.isEmpty() ? 2 : 0);
     }
-    if (args[0].equals("config")) {
-      System.out.print(ImgvecConfig.documentedDefaults());
-      return;
+    String name = rest.remove(0);
+    Command command = COMMANDS.get(name);
+    if (command == null) {
+      fail(name, new ConfigException("unknown command '" + name + "'; commands: "
+          + String.join(", ", COMMANDS.keySet()) + " (bin/imgvec --help)"), verbose);
+    }
+    if (rest.contains("--help") || rest.contains("-h")) {
+      System.out.println(help(command));
+      System.exit(0);
     }
     try {
-      RunSummary summary = run(args[0], Arrays.asList(args).subList(1, args.length));
-      System.out.println(summary.toJson());
-    } catch (ConfigException | IndexBuildException e) {
-      System.err.println("imgvec " + args[0] + ": error: " + e.getMessage());
-      System.exit(2);
+      RunSummary summary = run(command, rest);
+      if (summary != null) {
+        System.out.println(summary.toJson());
+      }
     } catch (Exception e) {
-      System.err.println("imgvec " + args[0] + ": failed: " + e);
-      e.printStackTrace();
-      System.exit(1);
+      UserException user = asUserError(e);
+      if (user == null) {
+        System.err.println("imgvec " + name + ": failed (a bug, please report it with this trace): " + e);
+        e.printStackTrace();
+        System.exit(1);
+      }
+      fail(name, user, verbose);
     }
   }
 
-  static RunSummary run(String command, List<String> args) throws Exception {
-    switch (command) {
+  /** Prints {@code imgvec <command>: <reason>} (and a hint), keeps the trace out of the way, exits 2. */
+  private static void fail(String command, UserException e, boolean verbose) {
+    System.err.println("imgvec " + command + ": " + e.getMessage()
+        + (e.hint() == null ? "" : "\n  hint: " + e.hint()));
+    if (verbose) {
+      e.printStackTrace();
+    } else {
+      writeTraceLog(command, e);
+    }
+    System.exit(2);
+  }
+
+  /**
+   * User errors: imgvec's own, and Spark's analysis errors about a path (it names the path and the reason; the
+   * 100+ lines of its trace do not help).
+   */
+  static UserException asUserError(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof UserException u) {
+        return u;
+      }
+      if (t instanceof AnalysisException a && a.getCondition() != null
+          && (a.getCondition().startsWith("PATH_NOT_FOUND") || a.getCondition().equals("UNABLE_TO_INFER_SCHEMA"))) {
+        UserException u = new UserException(a.getSimpleMessage().replaceAll("\\s+", " "));
+        u.initCause(a);
+        return u;
+      }
+    }
+    return null;
+  }
+
+  /** The trace of a user error, for a bug report: {@code <imgvec.home>/target/logs/}, else the temp directory. */
+  private static void writeTraceLog(String command, Throwable e) {
+    try {
+      String home = System.getProperty("imgvec.home");
+      Path dir = Files.createDirectories(home != null ? Path.of(home, "target", "logs")
+          : Path.of(System.getProperty("java.io.tmpdir"), "imgvec-logs"));
+      StringWriter trace = new StringWriter();
+      e.printStackTrace(new PrintWriter(trace));
+      String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS"));
+      Files.writeString(dir.resolve(command + "-" + stamp + ".log"), trace.toString());
+    } catch (IOException | RuntimeException ignored) {
+      // The one-line message is what matters; a log directory we cannot write must not hide it.
+    }
+  }
+
+  static RunSummary run(Command command, List<String> args) throws Exception {
+    JobArgs a = JobArgs.parse(command.name(), args, command.options().keySet(), command.shorthands());
+    switch (command.name()) {
       case "embed" -> {
-        JobArgs a = JobArgs.parse(command, args, Set.of("manifest", "output", "model"), Map.of("model", "model.uri"));
         String manifest = a.require("manifest");
         String output = a.require("output");
         try (SparkSession spark = SparkSessions.create("imgvec-embed", a.config())) {
@@ -55,8 +144,6 @@ public final class Main {
         }
       }
       case "build-index" -> {
-        JobArgs a = JobArgs.parse(command, args, Set.of("embeddings", "output", "type", "memory-budget"),
-            Map.of("type", "index.type", "memory-budget", "index.memory-budget"));
         String embeddings = a.require("embeddings");
         String output = a.require("output");
         try (SparkSession spark = SparkSessions.create("imgvec-build-index", a.config())) {
@@ -64,16 +151,59 @@ public final class Main {
         }
       }
       case "query" -> {
-        JobArgs a = JobArgs.parse(command, args, Set.of("index", "image", "vector", "k"), Map.of());
         return QueryCommand.run(a.require("index"), a.optional("image", null), a.optional("vector", null),
             parseK(a.optional("k", "10")), a.config());
       }
       case "demo" -> {
-        JobArgs a = JobArgs.parse(command, args, Set.of("output"), Map.of());
         return Demo.run(a.optional("output", "target/imgvec-demo"), a.config());
       }
-      default -> throw new ConfigException("unknown command '" + command + "'\n" + USAGE);
+      case "config" -> {
+        System.out.print(ImgvecConfig.documentedDefaults());
+        return null;
+      }
+      default -> throw new IllegalStateException("command without a handler: " + command.name());
     }
+  }
+
+  static RunSummary run(String command, List<String> args) throws Exception {
+    Command c = COMMANDS.get(command);
+    if (c == null) {
+      throw new ConfigException("unknown command '" + command + "'");
+    }
+    return run(c, args);
+  }
+
+  private static String usage() {
+    StringBuilder sb = new StringBuilder("usage: imgvec <command> [options] [--config <file>] [--key=value ...]"
+        + " [--verbose]\n\ncommands:\n");
+    COMMANDS.values().forEach(c -> sb.append(String.format("  %-12s %s%n", c.name(), c.summary())));
+    return sb.append("\n'imgvec <command> --help' lists a command's options; 'imgvec config' lists every setting.")
+        .toString();
+  }
+
+  private static String help(Command c) {
+    StringBuilder sb = new StringBuilder("usage: imgvec " + c.name() + " [options]\n" + c.summary() + "\n\noptions:\n");
+    c.options().forEach((option, text) -> { // every option takes a value, named by the text's first word
+      int space = text.indexOf(' ');
+      sb.append(String.format("  --%-30s %s%n", option + " " + text.substring(0, space), text.substring(space + 1)));
+    });
+    sb.append(String.format("  --%-30s %s%n", "config <file>", "settings file (conf/imgvec.properties format)"));
+    sb.append(String.format("  --%-30s %s%n", "<key>=<value>", "any setting ('imgvec config' lists them)"));
+    sb.append(String.format("  --%-30s %s%n", "verbose", "show the stack trace of an error"));
+    return sb.toString();
+  }
+
+  private static void add(Command c) {
+    COMMANDS.put(c.name(), c);
+  }
+
+  /** Name/description pairs, in order. */
+  private static Map<String, String> options(String... pairs) {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (int i = 0; i < pairs.length; i += 2) {
+      out.put(pairs[i], pairs[i + 1]);
+    }
+    return out;
   }
 
   private static int parseK(String k) {
