@@ -85,7 +85,7 @@ public final class EmbedBench {
   /** Batches of already-decoded tensors through the same shared model the job uses. */
   private static double rawImagesPerSecond(ImgvecConfig conf, Path images, int count) throws Exception {
     ModelSpec spec = ModelSpec.from(conf);
-    Embedder embedder = EmbedderCache.get(spec, -1, new Configuration()).embedder();
+    Embedder embedder = EmbedderCache.get(spec, -1, new Configuration());
     ImagePreprocessor pre = spec.preprocessor();
     ImageDecoder decoder = new ImageDecoder(100_000_000L);
     List<Path> files = photos(images);

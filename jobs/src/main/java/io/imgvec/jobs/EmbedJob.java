@@ -4,7 +4,7 @@ import io.imgvec.config.ConfigException;
 import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.model.Embedder;
-import io.imgvec.model.ModelFiles;
+import io.imgvec.model.ModelCheck;
 import io.imgvec.model.ModelSpec;
 import io.imgvec.pipeline.ImageFetcher;
 import io.imgvec.util.Numbers;
@@ -12,6 +12,8 @@ import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
@@ -43,10 +45,13 @@ public final class EmbedJob {
     String outputUri = output.replaceAll("/+$", "");
     Configuration hadoopConf = spark.sparkContext().hadoopConfiguration();
     Locations.requireReadable("manifest", manifestUri, hadoopConf);
-    Locations.requireWritable("output", outputUri, hadoopConf);
-    String modelId = modelIdOf(config, hadoopConf);
+    // The model loads and runs once while Spark reads the manifest; in local mode the tasks then reuse it.
+    CompletableFuture<Embedder> checkedModel = CompletableFuture.supplyAsync(() -> ModelCheck.run(
+        ModelSpec.from(config), config.get(ConfigKeys.DEVICE).equals("gpu") ? 0 : -1, hadoopConf));
     Dataset<Row> manifest = ManifestReader.read(spark, manifestUri, config.get(ConfigKeys.MANIFEST_FORMAT));
     long rowsRead = manifest.count();
+    String modelId = join(checkedModel).modelId();
+    Locations.requireWritable("output", outputUri, hadoopConf);
     boolean resume = config.get(ConfigKeys.OUTPUT_MODE).equals("resume");
     String embeddingsUri = outputUri + "/embeddings";
     Dataset<Row> todo = resume ? withoutEmbedded(spark, manifest, embeddingsUri, modelId) : manifest;
@@ -138,20 +143,12 @@ public final class EmbedJob {
         .select(columns(EmbedOutput.ERROR_COLUMNS, List.of())).write().mode(SaveMode.Overwrite).parquet(errorsUri);
   }
 
-  /** model_id as the executors will compute it, resolved on the driver for the summary and resume check. */
-  private static String modelIdOf(ImgvecConfig config, Configuration hadoopConf) {
-    ModelSpec spec = ModelSpec.from(config);
-    boolean gpu = config.get(ConfigKeys.DEVICE).equals("gpu");
+  /** The model check's result, or its failure as thrown (a user error with the engine's message). */
+  private static Embedder join(CompletableFuture<Embedder> check) {
     try {
-      if (ModelFiles.isZooUrl(spec.uri())) {
-        try (Embedder e = Embedder.load(spec, -1, hadoopConf)) {
-          return e.modelId();
-        }
-      }
-      return ModelFiles.resolve(spec, gpu, hadoopConf).modelId();
-    } catch (IOException e) {
-      // Checked before any task starts, so a wrong model.uri fails the job at once with the reason.
-      throw new ConfigException("cannot use model.uri=" + spec.uri() + ": " + e.getMessage());
+      return check.join();
+    } catch (CompletionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : e;
     }
   }
 

@@ -57,8 +57,8 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
   @Override
   public Iterator<Row> call(Iterator<Row> rows) throws Exception {
     ModelSpec spec = ModelSpec.from(config);
-    EmbedderCache.Lease lease = EmbedderCache.get(spec, gpuIndex(), fetcher.hadoopConf());
-    if (lease.loadedNow()) {
+    EmbedderCache.Lease lease = EmbedderCache.lease(spec, gpuIndex(), fetcher.hadoopConf());
+    if (lease.firstInJvm()) {
       metrics.modelLoads().add(1);
     }
     String modelId = lease.embedder().modelId();

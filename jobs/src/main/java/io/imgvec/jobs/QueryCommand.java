@@ -7,6 +7,7 @@ import io.imgvec.config.ImgvecConfig;
 import io.imgvec.image.ImageDecoder;
 import io.imgvec.index.PublishedIndex;
 import io.imgvec.io.Json;
+import io.imgvec.model.Embedder;
 import io.imgvec.model.EmbedderCache;
 import io.imgvec.model.ModelSpec;
 import io.imgvec.pipeline.EmbeddingPipeline;
@@ -75,13 +76,13 @@ final class QueryCommand {
       Map<String, String> settings = (Map<String, String>) model.get("settings");
       modelConfig = config.with(settings);
     }
-    EmbedderCache.Lease lease = EmbedderCache.get(ModelSpec.from(modelConfig), -1, fetcher.hadoopConf());
-    if (!lease.embedder().modelId().equals(index.modelId())) {
+    Embedder embedder = EmbedderCache.get(ModelSpec.from(modelConfig), -1, fetcher.hadoopConf());
+    if (!embedder.modelId().equals(index.modelId())) {
       throw new ConfigException("the index was built from " + index.modelId() + " but the model configured here is "
-          + lease.embedder().modelId() + "; set model.uri (and model.*) to the index's model");
+          + embedder.modelId() + "; set model.uri (and model.*) to the index's model");
     }
     String uri = ImageFetcher.hasScheme(imageUri) ? imageUri : Path.of(imageUri).toUri().toString();
-    try (EmbeddingPipeline<String> pipeline = new EmbeddingPipeline<>(lease.embedder(), fetcher,
+    try (EmbeddingPipeline<String> pipeline = new EmbeddingPipeline<>(embedder, fetcher,
         new ImageDecoder(config.get(ConfigKeys.MAX_PIXELS)), 1, 1, 1, new StageTimes())) {
       EmbeddingPipeline.Result<String> r = pipeline.run(List.of(new EmbeddingPipeline.Item<>(uri, uri)).iterator())
           .next();

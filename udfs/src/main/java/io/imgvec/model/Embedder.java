@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
@@ -149,7 +150,7 @@ public final class Embedder implements AutoCloseable {
         NDArray input = manager.create(FloatBuffer.wrap(batch, 0, count * 3 * side * side),
             new Shape(count, 3, side, side));
         NDList outputs = predictor.predict(new NDList(input));
-        NDArray embedding = pickOutput(outputs).reshape(count, -1);
+        NDArray embedding = requireVector(pickOutput(outputs), count).reshape(count, -1);
         if (spec.l2Normalize()) {
           embedding = embedding.div(embedding.norm(new int[] {1}, true).clip(1e-12f, Float.MAX_VALUE));
         }
@@ -157,7 +158,7 @@ public final class Embedder implements AutoCloseable {
         int dim = flat.length / count;
         float[][] out = new float[count][];
         for (int i = 0; i < count; i++) {
-          out[i] = java.util.Arrays.copyOfRange(flat, i * dim, (i + 1) * dim);
+          out[i] = Arrays.copyOfRange(flat, i * dim, (i + 1) * dim);
         }
         return out;
       }
@@ -183,6 +184,17 @@ public final class Embedder implements AutoCloseable {
             + describe(outputs) + "; set model.output to a name or a 0-based index");
       }
       return named;
+    }
+
+    /** An output per image that is a vector: [n, d] or [n, d, 1, 1] (pooled), not a feature map. */
+    private NDArray requireVector(NDArray output, int count) {
+      long[] shape = output.getShape().getShape();
+      long wide = Arrays.stream(shape).skip(1).filter(size -> size > 1).count();
+      if (shape.length == 0 || shape[0] != count || wide > 1) {
+        throw new IllegalArgumentException("model.output=" + spec.output() + " has shape " + output.getShape()
+            + " for " + count + " image(s): not one vector per image; pick a pooled output");
+      }
+      return output;
     }
 
     private String describe(NDList outputs) {

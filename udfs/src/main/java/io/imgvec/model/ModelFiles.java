@@ -4,15 +4,17 @@ import io.imgvec.io.Digests;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 
 /**
  * Resolves a model URI to one local model file and the engine that runs it. Embedded models are extracted from the
@@ -65,15 +67,41 @@ public final class ModelFiles {
     }
     Path dir = cacheDir().resolve("remote-" + Digests.sha256(uri.getBytes(StandardCharsets.UTF_8)));
     if (!Files.isDirectory(dir)) {
-      Path tmp = Files.createTempDirectory(cacheDir(), "download-");
-      org.apache.hadoop.fs.Path src = new org.apache.hadoop.fs.Path(uri);
-      FileSystem fs = src.getFileSystem(conf);
-      fs.copyToLocalFile(false, src, new org.apache.hadoop.fs.Path(tmp.toUri()), true);
-      Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+      download(uri, dir, conf);
     }
     try (Stream<Path> children = Files.list(dir)) {
       List<Path> entries = children.toList();
       return entries.size() == 1 ? entries.get(0) : dir;
+    }
+  }
+
+  /**
+   * Copies {@code uri} into a private directory, then renames it to {@code dir}. Executors sharing a host may
+   * download the same model at once: the first rename wins and the others drop their copy.
+   */
+  static void download(String uri, Path dir, Configuration conf) throws IOException {
+    Path tmp = Files.createTempDirectory(dir.getParent(), "download-");
+    try {
+      org.apache.hadoop.fs.Path src = new org.apache.hadoop.fs.Path(uri);
+      src.getFileSystem(conf).copyToLocalFile(false, src, new org.apache.hadoop.fs.Path(tmp.toUri()), true);
+      Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+    } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
+      if (!Files.isDirectory(dir)) {
+        throw e;
+      }
+    } finally {
+      deleteRecursively(tmp);
+    }
+  }
+
+  private static void deleteRecursively(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (Stream<Path> files = Files.walk(root)) {
+      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
     }
   }
 

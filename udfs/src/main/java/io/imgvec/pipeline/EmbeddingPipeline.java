@@ -44,6 +44,10 @@ public final class EmbeddingPipeline<T> implements AutoCloseable {
   private final ExecutorService workers;
   /** Reused for every batch; only the calling thread runs inference. */
   private final float[] batchBuffer;
+  /** Images the model embedded and failed on; only the calling thread counts. */
+  private long embedded;
+  private long inferenceFailures;
+  private Exception lastInferenceFailure;
 
   public EmbeddingPipeline(Embedder embedder, ImageFetcher fetcher, ImageDecoder decoder, int batchSize,
       int decodeThreads, int prefetchBatches, StageTimes times) {
@@ -73,6 +77,8 @@ public final class EmbeddingPipeline<T> implements AutoCloseable {
           topUp(items, pending);
           if (!pending.isEmpty()) {
             embedNextBatch(items, pending, ready);
+          } else {
+            requireModelWorked();
           }
         }
         return !ready.isEmpty();
@@ -105,36 +111,64 @@ public final class EmbeddingPipeline<T> implements AutoCloseable {
     times.inferenceWaitNanos.add(System.nanoTime() - waitStart);
     topUp(items, pending); // keep the workers busy while this batch is inferred
     List<Prepared<T>> decoded = batch.stream().filter(p -> p.error() == null).toList();
-    float[][] vectors = decoded.isEmpty() ? new float[0][] : infer(decoded);
+    Inferred[] outcomes = decoded.isEmpty() ? new Inferred[0] : infer(decoded);
     int next = 0;
     for (Prepared<T> p : batch) {
       if (p.error() != null) {
         ready.add(new Result<>(p.item().payload(), p.item().uri(), null, p.error()));
         continue;
       }
-      float[] vector = vectors[next++];
-      ready.add(vector == null
-          ? new Result<>(p.item().payload(), p.item().uri(), null,
-              new ImageError("inference", "inference_failed", "model failed on this image"))
-          : new Result<>(p.item().payload(), p.item().uri(), new Embedding(vector, p.sha256(), p.width(), p.height()),
-              null));
+      Inferred out = outcomes[next++];
+      if (out.failure() != null) {
+        inferenceFailures++;
+        lastInferenceFailure = out.failure();
+        ready.add(new Result<>(p.item().payload(), p.item().uri(), null, new ImageError("inference",
+            "inference_failed", "model failed on this image: " + firstLine(out.failure()), out.failure())));
+      } else {
+        embedded++;
+        ready.add(new Result<>(p.item().payload(), p.item().uri(),
+            new Embedding(out.vector(), p.sha256(), p.width(), p.height()), null));
+      }
     }
   }
 
+  /** One image's inference outcome: its vector, or why the model failed on it alone. */
+  private record Inferred(float[] vector, Exception failure) {}
+
   /** Runs the batch; if the model fails on it, retries one by one so only the offending images become errors. */
-  private float[][] infer(List<Prepared<T>> decoded) {
+  private Inferred[] infer(List<Prepared<T>> decoded) {
+    Inferred[] out = new Inferred[decoded.size()];
     try {
-      return inferBatch(decoded);
+      float[][] vectors = inferBatch(decoded);
+      for (int i = 0; i < out.length; i++) {
+        out[i] = new Inferred(vectors[i], null);
+      }
     } catch (Exception batchFailure) {
       if (decoded.size() == 1) {
-        return new float[1][];
+        out[0] = new Inferred(null, batchFailure);
+      } else {
+        for (int i = 0; i < out.length; i++) {
+          out[i] = infer(List.of(decoded.get(i)))[0];
+        }
       }
-      float[][] out = new float[decoded.size()][];
-      for (int i = 0; i < decoded.size(); i++) {
-        out[i] = infer(List.of(decoded.get(i)))[0];
-      }
-      return out;
     }
+    return out;
+  }
+
+  /**
+   * Called when the input is exhausted: if the model failed on every image it was given, the model is broken, not
+   * the images, and the caller's task must fail with the engine's message.
+   */
+  private void requireModelWorked() {
+    if (inferenceFailures > 0 && embedded == 0) {
+      throw new ModelFailedException("the model failed on all " + inferenceFailures + " images of this task: "
+          + firstLine(lastInferenceFailure), lastInferenceFailure);
+    }
+  }
+
+  private static String firstLine(Throwable e) {
+    String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    return m.lines().findFirst().orElse(m).trim();
   }
 
   private float[][] inferBatch(List<Prepared<T>> decoded) throws Exception {

@@ -1,0 +1,38 @@
+package io.imgvec.model;
+
+import io.imgvec.util.UserException;
+import java.io.IOException;
+import org.apache.hadoop.conf.Configuration;
+
+/**
+ * Loads the model as the executors will and runs it once on a blank input of the configured size, so that a
+ * misconfigured model (unknown output, wrong input size or channels, an output that is not a vector) fails the job
+ * with the engine's message before any task starts, instead of turning every image into an error row.
+ */
+public final class ModelCheck {
+  private ModelCheck() {}
+
+  /** The checked, shared embedder (also the one local-mode tasks get from {@link EmbedderCache}). */
+  public static Embedder run(ModelSpec spec, int gpuIndex, Configuration hadoopConf) {
+    Embedder embedder;
+    try {
+      embedder = EmbedderCache.get(spec, gpuIndex, hadoopConf);
+    } catch (IOException | RuntimeException e) {
+      throw new UserException("cannot use model.uri=" + spec.uri() + ": " + firstLine(e),
+          "model.uri takes a .onnx or .pt file or a directory, a Hadoop URI, djl:// or embedded:<name>");
+    }
+    int side = spec.inputSize();
+    try (Embedder.Session session = embedder.newSession()) {
+      session.embed(new float[spec.preprocessor().tensorLength()], 1);
+    } catch (Exception e) {
+      throw new UserException("model " + embedder.modelId() + " fails on a 1x3x" + side + "x" + side
+          + " input: " + firstLine(e), "check model.output, model.input-size and model.resize against the model");
+    }
+    return embedder;
+  }
+
+  static String firstLine(Throwable e) {
+    String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    return m.lines().findFirst().orElse(m).trim();
+  }
+}
