@@ -12,7 +12,6 @@
 namespace imgvec {
 namespace {
 
-using idx_t = faiss::Index::idx_t;
 constexpr int kMaxRounds = 8;  // each round splits the hubs left by the previous one's sub-k-means
 constexpr int kSplitIterations = 10;
 

@@ -3,7 +3,12 @@
 
 #include <faiss/IndexIVF.h>
 
+#include <cstdint>
+
 namespace imgvec {
+
+// FAISS's id type: faiss::Index::idx_t up to 1.7.3, faiss::idx_t after (Index::idx_t was removed); both int64_t.
+using idx_t = int64_t;
 
 // Trains an IVF index as IndexIVF::train does, but after the coarse k-means splits every list that would hold more
 // than maxListFactor times the mean share of the training vectors, before the list encoder (e.g. PQ on residuals)
@@ -17,6 +22,6 @@ namespace imgvec {
 // Only sub-centroids that take points get a slot, so a hub of identical vectors stays one list.
 // Applies to IVF indexes with a flat coarse quantizer; others, or maxListFactor <= 0, train as usual.
 // Returns the number of lists split.
-int trainBalanced(faiss::IndexIVF& ivf, faiss::Index::idx_t n, const float* x, double maxListFactor);
+int trainBalanced(faiss::IndexIVF& ivf, idx_t n, const float* x, double maxListFactor);
 
 }  // namespace imgvec

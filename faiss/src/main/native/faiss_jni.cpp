@@ -16,6 +16,7 @@
 #include <faiss/index_io.h>
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,10 @@
 
 namespace {
 
+using imgvec::idx_t;
+
 void throwJava(JNIEnv* env, const std::string& msg) {
+  if (env->ExceptionCheck()) return;  // a JVM error (e.g. OutOfMemoryError from pinning) is already pending
   jclass cls = env->FindClass("io/imgvec/faiss/FaissException");
   if (cls != nullptr) env->ThrowNew(cls, msg.c_str());
 }
@@ -38,6 +42,8 @@ auto guarded(JNIEnv* env, F&& body) -> decltype(body()) {
     throwJava(env, "FAISS ran out of native memory");
   } catch (const std::exception& e) {
     throwJava(env, std::string("FAISS failed: ") + e.what());
+  } catch (...) {
+    throwJava(env, "FAISS failed with a non-standard C++ exception");
   }
   return decltype(body())();
 }
@@ -45,7 +51,8 @@ auto guarded(JNIEnv* env, F&& body) -> decltype(body()) {
 faiss::Index* idx(jlong handle) { return reinterpret_cast<faiss::Index*>(handle); }
 
 std::string str(JNIEnv* env, jstring s) {
-  const char* chars = env->GetStringUTFChars(s, nullptr);
+  const char* chars = s == nullptr ? nullptr : env->GetStringUTFChars(s, nullptr);
+  if (chars == nullptr) throw std::runtime_error("null string, or no memory to read it");
   std::string out(chars);
   env->ReleaseStringUTFChars(s, chars);
   return out;
@@ -54,7 +61,9 @@ std::string str(JNIEnv* env, jstring s) {
 // Float input held for the duration of a call, released without copy-back.
 struct Floats {
   JNIEnv* env; jfloatArray array; jfloat* data;
-  Floats(JNIEnv* e, jfloatArray a) : env(e), array(a), data(e->GetFloatArrayElements(a, nullptr)) {}
+  Floats(JNIEnv* e, jfloatArray a) : env(e), array(a), data(a == nullptr ? nullptr : e->GetFloatArrayElements(a, nullptr)) {
+    if (data == nullptr) throw std::runtime_error("null float array, or no memory to pin it");
+  }
   ~Floats() { env->ReleaseFloatArrayElements(array, data, JNI_ABORT); }
 };
 
@@ -127,7 +136,7 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_add(JNIEnv* env, jclass,
     if (ids == nullptr) {
       idx(h)->add(n, xs.data);
     } else {
-      std::vector<faiss::Index::idx_t> labels(n);
+      std::vector<idx_t> labels(n);
       env->GetLongArrayRegion(ids, 0, n, reinterpret_cast<jlong*>(labels.data()));
       idx(h)->add_with_ids(n, xs.data, labels.data());
     }
@@ -141,7 +150,7 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_search(JNIEnv* env, jcla
   guarded(env, [&]() -> int {
     Floats xs(env, x);
     std::vector<float> d(static_cast<size_t>(n) * k);
-    std::vector<faiss::Index::idx_t> l(static_cast<size_t>(n) * k);
+    std::vector<idx_t> l(static_cast<size_t>(n) * k);
     std::vector<std::unique_ptr<faiss::SearchParameters>> owned;
     faiss::SearchParameters* params = paramsFor(idx(h), nprobe, efSearch, maxCodes, owned);
     idx(h)->search(n, xs.data, k, d.data(), l.data(), params);

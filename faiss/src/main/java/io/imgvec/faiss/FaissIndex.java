@@ -44,12 +44,16 @@ public final class FaissIndex implements AutoCloseable {
     return new FaissIndex(FaissNative.deserialize(bytes));
   }
 
-  /** OpenMP threads FAISS uses per call, process-wide. */
+  /**
+   * OpenMP threads for FAISS calls made from the calling thread. libgomp keeps this setting per thread: other
+   * threads keep their own (OMP_NUM_THREADS, else the core count), so set it on the thread that searches.
+   */
   public static void setThreads(int threads) {
     FaissNative.ensureLoaded();
     FaissNative.setNumThreads(threads);
   }
 
+  /** The calling thread's OpenMP thread setting (see {@link #setThreads}). */
   public static int threads() {
     FaissNative.ensureLoaded();
     return FaissNative.maxThreads();

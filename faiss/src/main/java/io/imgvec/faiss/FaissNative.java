@@ -10,34 +10,40 @@ import java.nio.file.StandardCopyOption;
 final class FaissNative {
   private static final String RESOURCE = "/native/linux-x86_64/libimgvec_faiss.so";
 
-  static {
-    load();
-  }
+  /** Why the library could not be loaded, or null once it is: kept so every use reports the same reason. */
+  private static final FaissException LOAD_FAILURE = load();
 
   private FaissNative() {}
 
+  /**
+   * Throws {@link FaissException} with the reason if the library could not be loaded (every time it is called,
+   * not an {@code ExceptionInInitializerError} once and {@code NoClassDefFoundError} after).
+   */
   static void ensureLoaded() {
-    // Class initialisation above does the work; calling this makes failures surface at a chosen point.
+    if (LOAD_FAILURE != null) {
+      throw new FaissException(LOAD_FAILURE.getMessage(), LOAD_FAILURE);
+    }
   }
 
-  private static void load() {
+  private static FaissException load() {
     String os = System.getProperty("os.name") + "/" + System.getProperty("os.arch");
     if (!os.equals("Linux/amd64")) {
-      throw new FaissException("imgvec-faiss ships a native library for Linux/amd64 only, not " + os);
+      return new FaissException("imgvec-faiss ships a native library for Linux/amd64 only, not " + os);
     }
     try (InputStream in = FaissNative.class.getResourceAsStream(RESOURCE)) {
       if (in == null) {
-        throw new FaissException("native library " + RESOURCE + " is missing from the imgvec-faiss jar; it is built"
+        return new FaissException("native library " + RESOURCE + " is missing from the imgvec-faiss jar; it is built"
             + " by Maven when Debian packages libfaiss-dev and libopenblas-dev are installed");
       }
       Path tmp = Files.createTempFile("imgvec_faiss", ".so");
       Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
       tmp.toFile().deleteOnExit();
       System.load(tmp.toString());
+      return null;
     } catch (IOException e) {
-      throw new FaissException("cannot extract the FAISS native library: " + e.getMessage(), e);
+      return new FaissException("cannot extract the FAISS native library: " + e.getMessage(), e);
     } catch (UnsatisfiedLinkError e) {
-      throw new FaissException("cannot load the FAISS native library (" + e.getMessage() + "); it needs the"
+      return new FaissException("cannot load the FAISS native library (" + e.getMessage() + "); it needs the"
           + " OpenBLAS and OpenMP runtime libraries: apt-get install -y libopenblas0 libgomp1", e);
     }
   }
