@@ -42,11 +42,12 @@ public final class ConfigKeys {
   public static final ConfigKey<String> DEVICE = register(ConfigKey.choice("inference.device", "cpu",
       List.of("cpu", "gpu"), "gpu uses the task's Spark 'gpu' resource, falling back to CPU with a warning"));
   public static final ConfigKey<Integer> INFERENCE_THREADS = register(ConfigKey.intRange("inference.threads", 0, 0,
-      1024, "intra-op threads per model call; 0 = engine default (all cores)"));
+      1024, "intra-op threads per model call; 0 = auto: the task's cores (spark.task.cpus) on CPU, the engine's"
+          + " default on GPU"));
 
   // Reading and decoding
-  public static final ConfigKey<Integer> DECODE_THREADS = register(ConfigKey.intRange("decode.threads", 1, 1, 256,
-      "threads per task that read and decode ahead of inference"));
+  public static final ConfigKey<Integer> DECODE_THREADS = register(ConfigKey.intRange("decode.threads", 0, 0, 256,
+      "threads per task that read and decode ahead of inference; 0 = auto: the task's cores (spark.task.cpus)"));
   public static final ConfigKey<Integer> PREFETCH_BATCHES = register(ConfigKey.intRange("decode.prefetch-batches", 2,
       1, 64, "batches read and decoded ahead of the one being inferred"));
   public static final ConfigKey<Long> MAX_PIXELS = register(ConfigKey.longRange("decode.max-pixels", 100_000_000L,

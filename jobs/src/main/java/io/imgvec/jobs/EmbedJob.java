@@ -7,6 +7,7 @@ import io.imgvec.model.Embedder;
 import io.imgvec.model.ModelCheck;
 import io.imgvec.model.ModelSpec;
 import io.imgvec.pipeline.ImageFetcher;
+import io.imgvec.pipeline.ThreadLayout;
 import io.imgvec.util.Numbers;
 import java.io.IOException;
 import java.util.List;
@@ -45,9 +46,13 @@ public final class EmbedJob {
     String outputUri = output.replaceAll("/+$", "");
     Configuration hadoopConf = spark.sparkContext().hadoopConfiguration();
     Locations.requireReadable("manifest", manifestUri, hadoopConf);
-    // The model loads and runs once while Spark reads the manifest; in local mode the tasks then reuse it.
-    CompletableFuture<Embedder> checkedModel = CompletableFuture.supplyAsync(() -> ModelCheck.run(
-        ModelSpec.from(config), config.get(ConfigKeys.DEVICE).equals("gpu") ? 0 : -1, hadoopConf));
+    // The model loads and runs once while Spark reads the manifest; in local mode the tasks then reuse it (same
+    // thread layout, so the same cached model).
+    boolean gpu = config.get(ConfigKeys.DEVICE).equals("gpu");
+    int taskCpus = spark.sparkContext().getConf().getInt("spark.task.cpus", 1);
+    ModelSpec spec = ModelSpec.from(config).withThreads(ThreadLayout.of(config, taskCpus, gpu).inferenceThreads());
+    CompletableFuture<Embedder> checkedModel = CompletableFuture.supplyAsync(
+        () -> ModelCheck.run(spec, gpu ? 0 : -1, hadoopConf));
     Dataset<Row> manifest = ManifestReader.read(spark, manifestUri, config.get(ConfigKeys.MANIFEST_FORMAT));
     long rowsRead = manifest.count();
     String modelId = join(checkedModel).modelId();

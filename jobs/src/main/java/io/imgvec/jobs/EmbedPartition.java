@@ -10,6 +10,7 @@ import io.imgvec.pipeline.EmbeddingPipeline.Result;
 import io.imgvec.pipeline.EmbeddingPipeline;
 import io.imgvec.pipeline.ImageFetcher;
 import io.imgvec.pipeline.StageTimes;
+import io.imgvec.pipeline.ThreadLayout;
 import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.List;
@@ -56,8 +57,10 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
 
   @Override
   public Iterator<Row> call(Iterator<Row> rows) throws Exception {
-    ModelSpec spec = ModelSpec.from(config);
-    EmbedderCache.Lease lease = EmbedderCache.lease(spec, gpuIndex(), fetcher.hadoopConf());
+    int gpu = gpuIndex();
+    ThreadLayout layout = ThreadLayout.of(config, TaskContext.get().cpus(), gpu >= 0);
+    ModelSpec spec = ModelSpec.from(config).withThreads(layout.inferenceThreads());
+    EmbedderCache.Lease lease = EmbedderCache.lease(spec, gpu, fetcher.hadoopConf());
     if (lease.firstInJvm()) {
       metrics.modelLoads().add(1);
     }
@@ -65,7 +68,7 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
     StageTimes times = new StageTimes();
     EmbeddingPipeline<Row> pipeline = new EmbeddingPipeline<>(lease.embedder(), fetcher,
         new ImageDecoder(config.get(ConfigKeys.MAX_PIXELS)), config.get(ConfigKeys.BATCH_SIZE),
-        config.get(ConfigKeys.DECODE_THREADS), config.get(ConfigKeys.PREFETCH_BATCHES), times);
+        layout.decodeThreads(), config.get(ConfigKeys.PREFETCH_BATCHES), times);
     TaskContext.get().addTaskCompletionListener(context -> {
       pipeline.close();
       metrics.readNanos().add(times.readNanos.sum());

@@ -22,6 +22,11 @@ public record ModelSpec(String uri, String name, String engine, int inputSize, i
     return spec;
   }
 
+  /** The same model run with {@code inferenceThreads} intra-op threads (0 = the engine's default). */
+  public ModelSpec withThreads(int inferenceThreads) {
+    return new ModelSpec(uri, name, engine, inputSize, resize, mean, std, output, l2Normalize, inferenceThreads);
+  }
+
   public ImagePreprocessor preprocessor() {
     return new ImagePreprocessor(resize, inputSize, mean, std);
   }
