@@ -34,17 +34,21 @@ final class Locations {
     }
   }
 
-  /** Fails unless a file can be created in directory {@code uri} (created if missing); the probe is removed. */
+  /**
+   * Fails unless a file can be created in directory {@code uri}; the probe, and the directory if it made it, are
+   * removed again, so a job that fails later leaves nothing behind.
+   */
   static void requireWritable(String what, String uri, Configuration conf) {
     try {
       Path dir = new Path(uri);
       FileSystem fs = dir.getFileSystem(conf);
-      if (fs.exists(dir) && fs.getFileStatus(dir).isFile()) {
+      boolean existed = fs.exists(dir);
+      if (existed && fs.getFileStatus(dir).isFile()) {
         throw new UserException(what + " " + uri + " is a file, not a directory");
       }
       Path probe = new Path(dir, "_imgvec_write_check_" + UUID.randomUUID());
       fs.create(probe, false).close();
-      fs.delete(probe, false);
+      fs.delete(existed ? probe : dir, true);
     } catch (IOException | IllegalArgumentException e) {
       throw new UserException("cannot write to " + what + " " + uri + ": " + firstLine(e),
           "choose a location this user can write to");

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.imgvec.TestImages;
 import io.imgvec.config.ConfigException;
 import io.imgvec.config.ImgvecConfig;
+import io.imgvec.util.UserException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -131,9 +132,9 @@ class EmbedJobTest {
     List<String> rows = new ArrayList<>();
     list("photos").forEach(p -> rows.add(p.getFileName() + "," + p.toUri()));
     Path manifest = writeManifest("image_id,uri", rows);
-    // inference.threads=1 is a model configuration no other test loads, so this job's load is its own.
+    // inference.threads=3 is a model configuration no other test loads, so this job's first lease is its own.
     RunSummary summary = EmbedJob.run(spark, manifest.toString(), tmp.resolve("out").toString(),
-        ImgvecConfig.of(Map.of("job.partitions", "6", "inference.threads", "1", "inference.batch-size", "4")));
+        ImgvecConfig.of(Map.of("job.partitions", "6", "inference.threads", "3", "inference.batch-size", "4")));
     assertEquals(1L, summary.get("model_loads"));
     assertEquals((long) rows.size(), summary.get("embedded"));
   }
@@ -184,7 +185,9 @@ class EmbedJobTest {
   }
 
   @Test
-  void badConfigurationIsRejectedUpFrontWithTheValidChoices() {
+  void badConfigurationIsRejectedUpFrontWithTheValidChoices() throws IOException {
+    Files.writeString(tmp.resolve("m.csv"), "image_id,uri\n");
+    Files.writeString(tmp.resolve("m.txt"), "image_id,uri\n");
     ConfigException unknownKey = assertThrows(ConfigException.class,
         () -> ImgvecConfig.of(Map.of("inference.batchsize", "8")));
     assertTrue(unknownKey.getMessage().contains("inference.batch-size"), unknownKey.getMessage());
@@ -202,7 +205,7 @@ class EmbedJobTest {
     assertTrue(badOption.getMessage().contains("--output"), badOption.getMessage());
     ConfigException missing = assertThrows(ConfigException.class, () -> Main.run("embed", List.of("--output", "x")));
     assertTrue(missing.getMessage().contains("--manifest"), missing.getMessage());
-    ConfigException model = assertThrows(ConfigException.class, () -> EmbedJob.run(spark,
+    UserException model = assertThrows(UserException.class, () -> EmbedJob.run(spark,
         tmp.resolve("m.csv").toString(), tmp.toString(), ImgvecConfig.of(Map.of("model.uri", "/no/such/model.onnx"))));
     assertTrue(model.getMessage().contains("model not found: /no/such/model.onnx"), model.getMessage());
     ConfigException format = assertThrows(ConfigException.class,

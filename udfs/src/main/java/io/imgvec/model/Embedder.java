@@ -134,7 +134,7 @@ public final class Embedder implements AutoCloseable {
   }
 
   /** One thread's handle on the shared model. */
-  public final class Session implements AutoCloseable {
+  public final class Session implements InferenceSession {
     private final Predictor<NDList, NDList> predictor;
 
     private Session(Predictor<NDList, NDList> predictor) {
@@ -144,6 +144,7 @@ public final class Embedder implements AutoCloseable {
     /**
      * Embeds {@code count} tensors laid out one after another in {@code batch}; returns one vector per tensor.
      */
+    @Override
     public float[][] embed(float[] batch, int count) throws TranslateException {
       int side = spec.inputSize();
       try (NDManager manager = model.getNDManager().newSubManager(device)) {

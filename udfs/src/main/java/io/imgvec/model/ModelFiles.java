@@ -4,8 +4,7 @@ import io.imgvec.io.Digests;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -85,7 +84,7 @@ public final class ModelFiles {
       org.apache.hadoop.fs.Path src = new org.apache.hadoop.fs.Path(uri);
       src.getFileSystem(conf).copyToLocalFile(false, src, new org.apache.hadoop.fs.Path(tmp.toUri()), true);
       Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-    } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
+    } catch (FileSystemException e) { // the JDK reports a rename onto a non-empty directory with this base type
       if (!Files.isDirectory(dir)) {
         throw e;
       }

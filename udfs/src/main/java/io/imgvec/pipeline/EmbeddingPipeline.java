@@ -5,6 +5,7 @@ import io.imgvec.image.ImageDecoder;
 import io.imgvec.image.ImageError;
 import io.imgvec.image.ImagePreprocessor;
 import io.imgvec.model.Embedder;
+import io.imgvec.model.InferenceSession;
 import io.imgvec.io.Digests;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -34,7 +35,7 @@ public final class EmbeddingPipeline<T> implements AutoCloseable {
 
   private record Prepared<T>(Item<T> item, float[] tensor, String sha256, int width, int height, ImageError error) {}
 
-  private final Embedder.Session session;
+  private final InferenceSession session;
   private final ImageFetcher fetcher;
   private final ImageDecoder decoder;
   private final ImagePreprocessor preprocessor;
@@ -51,10 +52,17 @@ public final class EmbeddingPipeline<T> implements AutoCloseable {
 
   public EmbeddingPipeline(Embedder embedder, ImageFetcher fetcher, ImageDecoder decoder, int batchSize,
       int decodeThreads, int prefetchBatches, StageTimes times) {
-    this.session = embedder.newSession();
+    this(embedder.newSession(), embedder.spec().preprocessor(), fetcher, decoder, batchSize, decodeThreads,
+        prefetchBatches, times);
+  }
+
+  /** Runs {@code session} (closed with the pipeline) on tensors made by {@code preprocessor}. */
+  public EmbeddingPipeline(InferenceSession session, ImagePreprocessor preprocessor, ImageFetcher fetcher,
+      ImageDecoder decoder, int batchSize, int decodeThreads, int prefetchBatches, StageTimes times) {
+    this.session = session;
     this.fetcher = fetcher;
     this.decoder = decoder;
-    this.preprocessor = embedder.spec().preprocessor();
+    this.preprocessor = preprocessor;
     this.batchSize = batchSize;
     this.lookahead = batchSize * (prefetchBatches + 1);
     this.times = times;
