@@ -11,6 +11,7 @@
 #include <faiss/IndexRefine.h>
 #include <faiss/IVFlib.h>
 #include <faiss/impl/FaissException.h>
+#include <faiss/impl/IDSelector.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_factory.h>
 #include <faiss/index_io.h>
@@ -70,7 +71,8 @@ struct Floats {
 // Builds per-call search parameters for the index and the indexes it wraps, so concurrent searches with different
 // nprobe/efSearch never mutate the shared index. Owned objects live in `owned`.
 faiss::SearchParameters* paramsFor(faiss::Index* index, int nprobe, int efSearch, jlong maxCodes,
-                                   std::vector<std::unique_ptr<faiss::SearchParameters>>& owned) {
+                                   std::vector<std::unique_ptr<faiss::SearchParameters>>& owned,
+                                   faiss::IDSelector* sel = nullptr) {
   if (auto* map = dynamic_cast<faiss::IndexIDMap*>(index)) return paramsFor(map->index, nprobe, efSearch, maxCodes, owned);
   if (auto* map2 = dynamic_cast<faiss::IndexIDMap2*>(index)) return paramsFor(map2->index, nprobe, efSearch, maxCodes, owned);
   if (auto* pre = dynamic_cast<faiss::IndexPreTransform*>(index)) {
@@ -84,8 +86,9 @@ faiss::SearchParameters* paramsFor(faiss::Index* index, int nprobe, int efSearch
   if (auto* ivf = dynamic_cast<faiss::IndexIVF*>(index)) {
     // efSearch of an IVF index goes to its HNSW coarse quantizer, if it has one.
     faiss::SearchParameters* coarse = efSearch > 0 ? paramsFor(ivf->quantizer, 0, efSearch, 0, owned) : nullptr;
-    if (nprobe <= 0 && maxCodes <= 0 && coarse == nullptr) return nullptr;
+    if (nprobe <= 0 && maxCodes <= 0 && coarse == nullptr && sel == nullptr) return nullptr;
     auto p = std::make_unique<faiss::SearchParametersIVF>();
+    p->sel = sel;  // an IVF index stores the external ids, so the selector filters them directly
     p->nprobe = nprobe > 0 ? std::min<size_t>(nprobe, ivf->nlist) : ivf->nprobe;
     p->max_codes = maxCodes > 0 ? maxCodes : ivf->max_codes;
     p->quantizer_params = coarse;
@@ -146,13 +149,21 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_add(JNIEnv* env, jclass,
 
 JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_search(JNIEnv* env, jclass, jlong h, jlong n, jfloatArray x,
                                                                 jint k, jint nprobe, jint efSearch, jlong maxCodes,
-                                                                jfloatArray distances, jlongArray labels) {
+                                                                jlongArray allowed, jfloatArray distances,
+                                                                jlongArray labels) {
   guarded(env, [&]() -> int {
     Floats xs(env, x);
     std::vector<float> d(static_cast<size_t>(n) * k);
     std::vector<idx_t> l(static_cast<size_t>(n) * k);
     std::vector<std::unique_ptr<faiss::SearchParameters>> owned;
-    faiss::SearchParameters* params = paramsFor(idx(h), nprobe, efSearch, maxCodes, owned);
+    std::unique_ptr<faiss::IDSelectorBatch> sel;
+    if (allowed != nullptr) {
+      if (dynamic_cast<faiss::IndexIVF*>(idx(h)) == nullptr) throw std::runtime_error("id filters need an IVF index");
+      std::vector<idx_t> ids(env->GetArrayLength(allowed));
+      env->GetLongArrayRegion(allowed, 0, ids.size(), reinterpret_cast<jlong*>(ids.data()));
+      sel = std::make_unique<faiss::IDSelectorBatch>(ids.size(), ids.data());
+    }
+    faiss::SearchParameters* params = paramsFor(idx(h), nprobe, efSearch, maxCodes, owned, sel.get());
     idx(h)->search(n, xs.data, k, d.data(), l.data(), params);
     env->SetFloatArrayRegion(distances, 0, d.size(), d.data());
     env->SetLongArrayRegion(labels, 0, l.size(), reinterpret_cast<jlong*>(l.data()));
@@ -167,8 +178,48 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_write(JNIEnv* env, jclas
   });
 }
 
-JNIEXPORT jlong JNICALL Java_io_imgvec_faiss_FaissNative_read(JNIEnv* env, jclass, jstring path) {
-  return guarded(env, [&]() -> jlong { return reinterpret_cast<jlong>(faiss::read_index(str(env, path).c_str())); });
+JNIEXPORT jlong JNICALL Java_io_imgvec_faiss_FaissNative_read(JNIEnv* env, jclass, jstring path, jboolean mmap) {
+  return guarded(env, [&]() -> jlong {
+    // IO_FLAG_MMAP maps an IVF index's inverted lists from the file instead of reading them into memory.
+    int flags = mmap ? (faiss::IO_FLAG_MMAP | faiss::IO_FLAG_READ_ONLY) : 0;
+    return reinterpret_cast<jlong>(faiss::read_index(str(env, path).c_str(), flags));
+  });
+}
+
+// Makes reconstruct(id) work with the external ids. IVF: a hash-table direct map (id -> list, offset). IDMap: replaced
+// by an IDMap2 over the same sub-index, which keeps an id -> position map. Returns the handle to use from now on.
+JNIEXPORT jlong JNICALL Java_io_imgvec_faiss_FaissNative_makeReconstructible(JNIEnv* env, jclass, jlong h) {
+  return guarded(env, [&]() -> jlong {
+    faiss::Index* index = idx(h);
+    if (auto* ivf = dynamic_cast<faiss::IndexIVF*>(index)) {
+      ivf->set_direct_map_type(faiss::DirectMap::Hashtable);
+      return h;
+    }
+    auto* map = dynamic_cast<faiss::IndexIDMap*>(index);
+    if (map == nullptr || dynamic_cast<faiss::IndexIDMap2*>(index) != nullptr) return h;
+    auto map2 = std::make_unique<faiss::IndexIDMap2>();  // the sub-index constructor insists on an empty index
+    map2->index = map->index;
+    map2->own_fields = map->own_fields;
+    map2->id_map = map->id_map;
+    map2->d = map->d;
+    map2->ntotal = map->ntotal;
+    map2->metric_type = map->metric_type;
+    map2->is_trained = map->is_trained;
+    map2->construct_rev_map();
+    map->own_fields = false;
+    delete map;
+    return reinterpret_cast<jlong>(map2.release());
+  });
+}
+
+JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_reconstruct(JNIEnv* env, jclass, jlong h, jlong id,
+                                                                     jfloatArray out) {
+  guarded(env, [&]() -> int {
+    std::vector<float> v(idx(h)->d);
+    idx(h)->reconstruct(id, v.data());
+    env->SetFloatArrayRegion(out, 0, v.size(), v.data());
+    return 0;
+  });
 }
 
 JNIEXPORT jbyteArray JNICALL Java_io_imgvec_faiss_FaissNative_serialize(JNIEnv* env, jclass, jlong h) {

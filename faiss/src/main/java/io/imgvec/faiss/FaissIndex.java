@@ -35,8 +35,17 @@ public final class FaissIndex implements AutoCloseable {
   }
 
   public static FaissIndex read(Path file) {
+    return read(file, false);
+  }
+
+  /**
+   * Reads an index file; with {@code mmap} an IVF index's inverted lists (nearly all of its bytes) stay in the file,
+   * mapped into memory, so the operating system pages in what searches touch and an index larger than the heap or
+   * RAM can be served. Other index types load whole either way.
+   */
+  public static FaissIndex read(Path file, boolean mmap) {
     FaissNative.ensureLoaded();
-    return new FaissIndex(FaissNative.read(file.toString()));
+    return new FaissIndex(FaissNative.read(file.toString(), mmap));
   }
 
   public static FaissIndex fromBytes(byte[] bytes) {
@@ -97,6 +106,14 @@ public final class FaissIndex implements AutoCloseable {
 
   /** Searches {@code n} queries for their {@code k} nearest neighbours. */
   public SearchResult search(float[] queries, int n, int k, SearchParams params) {
+    return search(queries, n, k, params, null);
+  }
+
+  /**
+   * Searches among the vectors whose ids are in {@code allowedIds} only (null: all); filtering by id needs an IVF
+   * index (FAISS's ID selector over the ids its lists store). Lists not probed are not searched.
+   */
+  public SearchResult search(float[] queries, int n, int k, SearchParams params, long[] allowedIds) {
     if (k <= 0) {
       throw new FaissException("k must be positive, got " + k);
     }
@@ -104,10 +121,30 @@ public final class FaissIndex implements AutoCloseable {
     long[] labels = new long[n * k];
     shared(() -> {
       FaissNative.search(live(), n, checkVectors(queries, n), k, params.nprobe(), params.efSearch(),
-          params.maxCodes(), distances, labels);
+          params.maxCodes(), allowedIds, distances, labels);
       return null;
     });
     return new SearchResult(k, distances, labels);
+  }
+
+  /**
+   * Prepares {@link #reconstruct} for the ids the vectors were added with: an IVF index gets an id → (list, offset)
+   * hash table (about 16 bytes per vector), an IDMap index an id → position map (about 32 bytes per vector).
+   */
+  public void enableReconstruct() {
+    exclusive(() -> {
+      handle = FaissNative.makeReconstructible(live());
+      return null;
+    });
+  }
+
+  /** The stored vector of {@code id} (decoded from its code for PQ indexes); needs {@link #enableReconstruct}. */
+  public float[] reconstruct(long id) {
+    return shared(() -> {
+      float[] out = new float[FaissNative.dimension(live())];
+      FaissNative.reconstruct(live(), id, out);
+      return out;
+    });
   }
 
   public void write(Path file) {

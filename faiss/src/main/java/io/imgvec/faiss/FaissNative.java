@@ -57,11 +57,15 @@ final class FaissNative {
   static native void add(long handle, long n, float[] vectors, long[] ids);
 
   static native void search(long handle, long n, float[] queries, int k, int nprobe, int efSearch, long maxCodes,
-      float[] distances, long[] labels);
+      long[] allowedIds, float[] distances, long[] labels);
 
   static native void write(long handle, String path);
 
-  static native long read(String path);
+  static native long read(String path, boolean mmap);
+
+  static native long makeReconstructible(long handle);
+
+  static native void reconstruct(long handle, long id, float[] out);
 
   static native byte[] serialize(long handle);
 

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class FaissIndexTest {
-  private static final int D = 32;
+  static final int D = 32;
 
   @TempDir
   Path tmp;
