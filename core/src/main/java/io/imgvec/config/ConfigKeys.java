@@ -98,6 +98,9 @@ public final class ConfigKeys {
       0, 100_000, "held-out queries for recall and latency (at most a tenth of the vectors)"));
   public static final ConfigKey<Integer> INDEX_RETENTION = register(ConfigKey.intRange("index.retention", 5, 2,
       10_000, "published versions kept (the newest ones); at least 2 so readers of the previous one never break"));
+  public static final ConfigKey<String> INDEX_METADATA_COLUMNS = register(ConfigKey.string("index.metadata-columns",
+      "", "comma-separated carried columns of the embeddings published with the ids, so that searches can filter on"
+          + " them (serve: \"filter\": {\"<column>\": \"<value>\"})"));
   public static final ConfigKey<Integer> INDEX_BATCH_SIZE = register(ConfigKey.intRange("index.add-batch-size",
       16384, 1, 1 << 22, "vectors streamed per add call; bounds driver memory"));
 

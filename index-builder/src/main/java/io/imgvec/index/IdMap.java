@@ -13,18 +13,24 @@ import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
 
 /**
- * id → (image_id, uri), written beside the index as gzip'd lines {@code id TAB image_id TAB uri}, so search
- * results never depend on the order rows were read in. Tabs, newlines and backslashes in values are escaped.
+ * id → (image_id, uri, metadata values), written beside the index as gzip'd lines
+ * {@code id TAB image_id TAB uri [TAB value ...]} (one value per metadata column named in the manifest), so search
+ * results never depend on the order rows were read in. Tabs, newlines and backslashes in values are escaped; a
+ * missing value is {@code \N}.
  */
 public final class IdMap {
   public static final String FILE = "ids.tsv.gz";
 
+  private static final String NULL = "\\N";
+
   private final String[] imageIds;
   private final String[] uris;
+  private final String[][] metadata;
 
-  private IdMap(String[] imageIds, String[] uris) {
+  private IdMap(String[] imageIds, String[] uris, String[][] metadata) {
     this.imageIds = imageIds;
     this.uris = uris;
+    this.metadata = metadata;
   }
 
   public String imageId(long id) {
@@ -39,25 +45,40 @@ public final class IdMap {
     return imageIds.length;
   }
 
+  /** The value of metadata column number {@code column} for {@code id} (null if missing). */
+  public String metadata(long id, int column) {
+    return metadata[(int) id][column];
+  }
+
   public static IdMap read(Path file, long count) throws IOException {
+    return read(file, count, 0);
+  }
+
+  /** Reads a map whose lines carry {@code columns} metadata values. */
+  public static IdMap read(Path file, long count, int columns) throws IOException {
     if (count > Integer.MAX_VALUE - 8) {
       throw new IOException("id map of " + count + " entries is too large to load in one JVM array");
     }
     String[] imageIds = new String[(int) count];
     String[] uris = new String[(int) count];
+    String[][] metadata = new String[(int) count][];
     try (BufferedReader in = new BufferedReader(new InputStreamReader(
         new GZIPInputStream(Files.newInputStream(file), 1 << 16), StandardCharsets.UTF_8))) {
       for (String line; (line = in.readLine()) != null; ) {
         String[] parts = line.split("\t", -1);
         long id = Long.parseLong(parts[0]);
-        if (parts.length != 3 || id < 0 || id >= count) {
+        if (parts.length != 3 + columns || id < 0 || id >= count) {
           throw new IOException("bad id map line in " + file + ": " + line);
         }
         imageIds[(int) id] = unescape(parts[1]);
         uris[(int) id] = unescape(parts[2]);
+        metadata[(int) id] = new String[columns];
+        for (int c = 0; c < columns; c++) {
+          metadata[(int) id][c] = parts[3 + c].equals(NULL) ? null : unescape(parts[3 + c]);
+        }
       }
     }
-    return new IdMap(imageIds, uris);
+    return new IdMap(imageIds, uris, metadata);
   }
 
   /** Streams entries to a file while the index is built. */
@@ -69,12 +90,16 @@ public final class IdMap {
           StandardCharsets.UTF_8));
     }
 
-    public void write(long id, String imageId, String uri) throws IOException {
+    public void write(long id, String imageId, String uri, String... metadata) throws IOException {
       out.write(Long.toString(id));
       out.write('\t');
       out.write(escape(imageId));
       out.write('\t');
       out.write(escape(uri));
+      for (String value : metadata) {
+        out.write('\t');
+        out.write(value == null ? NULL : escape(value));
+      }
       out.write('\n');
     }
 

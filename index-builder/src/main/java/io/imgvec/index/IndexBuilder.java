@@ -177,7 +177,7 @@ public final class IndexBuilder {
         int m = 0;
         for (int i = 0; i < batch.size(); i++, position[0]++) {
           long id = position[0];
-          ids.write(id, batch.imageIds()[i], batch.uris()[i]);
+          ids.write(id, batch.imageIds()[i], batch.uris()[i], batch.metadata()[i]);
           if (sample.isQuery(id)) {
             if (!batch.imageIds()[i].equals(sample.queryImageIds[queriesSeen[0]++])) {
               throw new IndexBuildException("the input changed while building: row order differs between scans");
@@ -287,6 +287,7 @@ public final class IndexBuilder {
     m.put("dimension", d);
     m.put("metric", plan.metric().name());
     m.put("count", ntotal);
+    m.put("metadata_columns", source.metadataColumns());
     m.put("index", index);
     if (lists != null) {
       m.put("lists", lists);

@@ -2,6 +2,7 @@ package io.imgvec.index;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import io.imgvec.faiss.FaissIndex;
+import io.imgvec.faiss.Metric;
 import io.imgvec.faiss.SearchParams;
 import io.imgvec.faiss.SearchResult;
 import io.imgvec.io.Digests;
@@ -14,8 +15,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 
@@ -28,23 +33,64 @@ public final class PublishedIndex implements AutoCloseable {
   /** One search hit. */
   public record Neighbor(long id, String imageId, String uri, float distance) {}
 
+  /**
+   * How to load: {@code mmap} keeps an IVF index's lists in the file (mapped, paged in on use);
+   * {@code lookups} makes {@link #vectorOf} work (an image_id → id map, about 100 bytes per vector on the heap, and
+   * FAISS's id → list-offset map, about 16 bytes per vector) and filters use it for exact search over few ids.
+   */
+  public record LoadOptions(boolean mmap, boolean lookups) {
+    public static final LoadOptions QUERY = new LoadOptions(false, false);
+  }
+
+  /** Filters matching at most this many ids are searched exactly, over their stored vectors. */
+  static final int EXACT_FILTER_LIMIT = 4096;
+
   private final Map<String, Object> manifest;
   private final SearchParams searchParams;
   private final FaissIndex index;
   private final IdMap ids;
+  private final List<String> metadataColumns;
+  private final Map<String, Long> idOfImage;
+  /** column → value → ids, built on first use of a column. */
+  private final Map<String, Map<String, long[]>> idsByValue = new ConcurrentHashMap<>();
 
-  private PublishedIndex(Map<String, Object> manifest, FaissIndex index, IdMap ids) {
+  private PublishedIndex(Map<String, Object> manifest, FaissIndex index, IdMap ids, boolean lookups) {
     this.manifest = manifest;
     this.searchParams = searchParams(manifest);
     this.index = index;
     this.ids = ids;
+    this.metadataColumns = metadataColumns(manifest);
+    this.idOfImage = lookups ? new HashMap<>(ids.size() * 4 / 3 + 1) : Map.of();
+    if (lookups) {
+      for (int id = 0; id < ids.size(); id++) {
+        idOfImage.put(ids.imageId(id), (long) id);
+      }
+      index.enableReconstruct();
+    }
+  }
+
+  /** Opens {@code uri} for one-off queries (see {@link #open(String, Configuration, Path, LoadOptions)}). */
+  public static PublishedIndex open(String uri, Configuration conf, Path localCache) throws IOException {
+    return open(uri, conf, localCache, LoadOptions.QUERY);
+  }
+
+  /** The version {@code LATEST} under publish root {@code uri} names, or null if there is none. */
+  public static String latestVersion(String uri, Configuration conf) throws IOException {
+    org.apache.hadoop.fs.Path latest = new org.apache.hadoop.fs.Path(uri, IndexPublisher.LATEST);
+    FileSystem fs = latest.getFileSystem(conf);
+    try (InputStream in = fs.open(latest)) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
+    } catch (FileNotFoundException e) {
+      return null;
+    }
   }
 
   /**
    * Opens {@code uri}: a publish root (follows LATEST) or one version directory. If the version LATEST named is
    * retired while it is being read (several newer versions were published meanwhile), LATEST is read again.
    */
-  public static PublishedIndex open(String uri, Configuration conf, Path localCache) throws IOException {
+  public static PublishedIndex open(String uri, Configuration conf, Path localCache, LoadOptions options)
+      throws IOException {
     org.apache.hadoop.fs.Path root = new org.apache.hadoop.fs.Path(uri);
     FileSystem fs = IndexPublisher.withoutChecksumFiles(root.getFileSystem(conf));
     org.apache.hadoop.fs.Path latest = new org.apache.hadoop.fs.Path(root, IndexPublisher.LATEST);
@@ -53,7 +99,7 @@ public final class PublishedIndex implements AutoCloseable {
         throw new UserException("no published index at " + uri + " (neither LATEST nor manifest.json found)",
             "pass the --output of build-index, or one of its versions/<version> directories");
       }
-      return load(fs, root, localCache);
+      return load(fs, root, localCache, options);
     }
     for (int attempt = 1; ; attempt++) {
       String version;
@@ -61,7 +107,8 @@ public final class PublishedIndex implements AutoCloseable {
         version = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
       }
       try {
-        return load(fs, new org.apache.hadoop.fs.Path(root, IndexPublisher.VERSIONS + "/" + version), localCache);
+        return load(fs, new org.apache.hadoop.fs.Path(root, IndexPublisher.VERSIONS + "/" + version), localCache,
+            options);
       } catch (FileNotFoundException e) {
         if (attempt == 3) {
           throw e;
@@ -70,8 +117,8 @@ public final class PublishedIndex implements AutoCloseable {
     }
   }
 
-  private static PublishedIndex load(FileSystem fs, org.apache.hadoop.fs.Path versionDir, Path localCache)
-      throws IOException {
+  private static PublishedIndex load(FileSystem fs, org.apache.hadoop.fs.Path versionDir, Path localCache,
+      LoadOptions options) throws IOException {
     Map<String, Object> manifest;
     try (InputStream in = fs.open(new org.apache.hadoop.fs.Path(versionDir, IndexPublisher.MANIFEST))) {
       manifest = Json.MAPPER.readValue(in, new TypeReference<Map<String, Object>>() {});
@@ -90,9 +137,10 @@ public final class PublishedIndex implements AutoCloseable {
       }
     }
     long count = ((Number) manifest.get("count")).longValue();
-    FaissIndex index = FaissIndex.read(local.resolve(IndexBuilder.INDEX_FILE));
+    FaissIndex index = FaissIndex.read(local.resolve(IndexBuilder.INDEX_FILE), options.mmap());
     try {
-      return new PublishedIndex(manifest, index, IdMap.read(local.resolve(IdMap.FILE), count));
+      IdMap ids = IdMap.read(local.resolve(IdMap.FILE), count, metadataColumns(manifest).size());
+      return new PublishedIndex(manifest, index, ids, options.lookups());
     } catch (IOException | RuntimeException e) {
       index.close(); // the native index is not garbage-collected
       throw e;
@@ -127,26 +175,159 @@ public final class PublishedIndex implements AutoCloseable {
 
   /** The search parameters recorded in an index manifest. */
   public static SearchParams searchParams(Map<String, Object> manifest) {
-    @SuppressWarnings("unchecked")
-    Map<String, Object> info = (Map<String, Object>) manifest.get("index");
+    Map<String, Object> info = indexInfo(manifest);
     return new SearchParams(((Number) info.get("nprobe")).intValue(), 0, ((Number) info.get("max_codes")).longValue());
+  }
+
+  /** The model.* settings the embeddings were made with (recorded by build-index), or null if not recorded. */
+  @SuppressWarnings("unchecked")
+  public Map<String, String> modelSettings() {
+    Map<String, Object> model = (Map<String, Object>) manifest.get("model");
+    return model == null ? null : (Map<String, String>) model.get("settings");
+  }
+
+  /** The metadata columns published with the ids (index.metadata-columns at build time). */
+  public List<String> metadataColumns() {
+    return metadataColumns;
+  }
+
+  /** The stored vector of {@code imageId} (decoded from its code for PQ indexes), or null if it is not indexed. */
+  public float[] vectorOf(String imageId) {
+    Long id = idOfImage.get(imageId);
+    return id == null ? null : index.reconstruct(id);
   }
 
   /** The k nearest neighbours of {@code vector}, with the published search parameters. */
   public List<Neighbor> search(float[] vector, int k) {
-    if (vector.length != index.dimension()) {
-      throw new IllegalArgumentException("query vector has dimension " + vector.length + ", the index has "
-          + index.dimension());
+    return search(new float[][] {vector}, k, 0, Map.of()).get(0);
+  }
+
+  /**
+   * The k nearest neighbours of each vector; {@code nprobe} 0 keeps the published setting; {@code filter}
+   * (column → value, all must match) restricts the search to matching ids: exactly, over their stored vectors, when
+   * at most {@value #EXACT_FILTER_LIMIT} match (so a rare value still gets its true neighbours), else by FAISS's ID
+   * selector with nprobe raised by the share of ids that match (at most every list).
+   */
+  public List<List<Neighbor>> search(float[][] vectors, int k, int nprobe, Map<String, String> filter) {
+    int d = index.dimension();
+    float[] flat = new float[vectors.length * d];
+    for (int q = 0; q < vectors.length; q++) {
+      if (vectors[q].length != d) {
+        throw new IllegalArgumentException("query vector has dimension " + vectors[q].length + ", the index has "
+            + d);
+      }
+      System.arraycopy(vectors[q], 0, flat, q * d, d);
     }
-    SearchResult r = index.search(vector, 1, k, searchParams);
-    List<Neighbor> out = new ArrayList<>();
-    for (int i = 0; i < k; i++) {
-      long id = r.label(0, i);
-      if (id >= 0) {
-        out.add(new Neighbor(id, ids.imageId(id), ids.uri(id), r.distance(0, i)));
+    SearchParams params = nprobe > 0 ? new SearchParams(nprobe, 0, searchParams.maxCodes()) : searchParams;
+    if (filter.isEmpty()) {
+      return neighbours(index.search(flat, vectors.length, k, params), vectors.length);
+    }
+    long[] allowed = matching(filter);
+    if (allowed.length <= EXACT_FILTER_LIMIT && !idOfImage.isEmpty()) {
+      return exactAmong(vectors, allowed, k);
+    }
+    int nlist = Math.max(1, ((Number) indexInfo(manifest).get("nlist")).intValue());
+    int widened = (int) Math.min(nlist, Math.ceil(Math.max(1, params.nprobe()) * (double) size()
+        / Math.max(1, allowed.length)));
+    return neighbours(index.search(flat, vectors.length, k, new SearchParams(widened, 0, 0), allowed),
+        vectors.length);
+  }
+
+  /** Ids whose metadata match every column = value of {@code filter}. */
+  long[] matching(Map<String, String> filter) {
+    long[] result = null;
+    for (Map.Entry<String, String> e : filter.entrySet()) {
+      int column = metadataColumns.indexOf(e.getKey());
+      if (column < 0) {
+        throw new IllegalArgumentException("cannot filter on '" + e.getKey() + "': this index publishes "
+            + (metadataColumns.isEmpty() ? "no metadata columns (set index.metadata-columns when building)"
+            : "the metadata columns " + metadataColumns));
+      }
+      long[] ids = idsByValue.computeIfAbsent(e.getKey(), c -> groupByValue(column))
+          .getOrDefault(e.getValue(), new long[0]);
+      result = result == null ? ids : intersect(result, ids);
+    }
+    return result;
+  }
+
+  private Map<String, long[]> groupByValue(int column) {
+    Map<String, List<Long>> grouped = new HashMap<>();
+    for (long id = 0; id < ids.size(); id++) {
+      String value = ids.metadata(id, column);
+      if (value != null) {
+        grouped.computeIfAbsent(value, v -> new ArrayList<>()).add(id);
       }
     }
+    Map<String, long[]> out = new HashMap<>();
+    grouped.forEach((value, list) -> out.put(value, list.stream().mapToLong(Long::longValue).toArray()));
     return out;
+  }
+
+  private static long[] intersect(long[] a, long[] b) { // both ascending
+    return Arrays.stream(a).filter(x -> Arrays.binarySearch(b, x) >= 0).toArray();
+  }
+
+  private List<List<Neighbor>> exactAmong(float[][] vectors, long[] allowed, int k) {
+    boolean innerProduct = index.metric() == Metric.INNER_PRODUCT;
+    float[][] stored = new float[allowed.length][];
+    for (int i = 0; i < allowed.length; i++) {
+      stored[i] = index.reconstruct(allowed[i]);
+    }
+    List<List<Neighbor>> out = new ArrayList<>();
+    for (float[] query : vectors) {
+      List<Neighbor> hits = new ArrayList<>();
+      for (int i = 0; i < allowed.length; i++) {
+        float distance = innerProduct ? dot(query, stored[i]) : squaredL2(query, stored[i]);
+        hits.add(new Neighbor(allowed[i], ids.imageId(allowed[i]), ids.uri(allowed[i]), distance));
+      }
+      Comparator<Neighbor> byDistance = Comparator.comparingDouble(Neighbor::distance);
+      hits.sort(innerProduct ? byDistance.reversed() : byDistance);
+      out.add(List.copyOf(hits.subList(0, Math.min(k, hits.size()))));
+    }
+    return out;
+  }
+
+  private List<List<Neighbor>> neighbours(SearchResult r, int queries) {
+    List<List<Neighbor>> out = new ArrayList<>();
+    for (int q = 0; q < queries; q++) {
+      List<Neighbor> hits = new ArrayList<>();
+      for (int i = 0; i < r.k(); i++) {
+        long id = r.label(q, i);
+        if (id >= 0) {
+          hits.add(new Neighbor(id, ids.imageId(id), ids.uri(id), r.distance(q, i)));
+        }
+      }
+      out.add(hits);
+    }
+    return out;
+  }
+
+  private static float dot(float[] a, float[] b) {
+    float s = 0;
+    for (int i = 0; i < a.length; i++) {
+      s += a[i] * b[i];
+    }
+    return s;
+  }
+
+  private static float squaredL2(float[] a, float[] b) {
+    float s = 0;
+    for (int i = 0; i < a.length; i++) {
+      float diff = a[i] - b[i];
+      s += diff * diff;
+    }
+    return s;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> indexInfo(Map<String, Object> manifest) {
+    return (Map<String, Object>) manifest.get("index");
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<String> metadataColumns(Map<String, Object> manifest) {
+    Object columns = manifest.get("metadata_columns");
+    return columns == null ? List.of() : (List<String>) columns;
   }
 
   @Override

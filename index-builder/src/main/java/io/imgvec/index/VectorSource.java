@@ -1,6 +1,7 @@
 package io.imgvec.index;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -13,10 +14,11 @@ public interface VectorSource {
   record Stats(long count, Set<Integer> dimensions, Set<String> modelIds) {}
 
   /**
-   * {@code size} vectors of {@code dimension} floats, row after row, with their image ids and URIs. Sources may
-   * reuse the arrays for the next batch: they are valid until {@link BatchConsumer#accept} returns.
+   * {@code size} vectors of {@code dimension} floats, row after row, with their image ids, URIs and the values of
+   * the source's metadata columns ({@code metadata[row][column]}, as strings; null when missing). Sources may reuse
+   * the arrays for the next batch: they are valid until {@link BatchConsumer#accept} returns.
    */
-  record Batch(float[] vectors, String[] imageIds, String[] uris, int size, int dimension) {}
+  record Batch(float[] vectors, String[] imageIds, String[] uris, String[][] metadata, int size, int dimension) {}
 
   @FunctionalInterface
   interface BatchConsumer {
@@ -24,6 +26,9 @@ public interface VectorSource {
   }
 
   Stats stats() throws IOException;
+
+  /** The carried columns each batch brings beside the vectors (published with the ids, for search filters). */
+  List<String> metadataColumns();
 
   /** Every vector once, always in the same order, {@code batchSize} at a time. */
   void scan(int batchSize, BatchConsumer consumer) throws IOException;

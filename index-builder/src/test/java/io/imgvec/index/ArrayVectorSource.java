@@ -42,6 +42,16 @@ final class ArrayVectorSource implements VectorSource {
     return new Stats(vectors.length, dims, new HashSet<>(java.util.Arrays.asList(modelIds)));
   }
 
+  /** One metadata column, "group": vector i is in group "g" + i % 100. */
+  @Override
+  public java.util.List<String> metadataColumns() {
+    return java.util.List.of("group");
+  }
+
+  static String groupOf(int i) {
+    return "g" + i % 100;
+  }
+
   @Override
   public void scan(int batchSize, BatchConsumer consumer) throws java.io.IOException {
     int d = vectors.length == 0 ? 0 : vectors[0].length;
@@ -50,12 +60,14 @@ final class ArrayVectorSource implements VectorSource {
       float[] flat = new float[n * d];
       String[] ids = new String[n];
       String[] uris = new String[n];
+      String[][] metadata = new String[n][];
       for (int i = 0; i < n; i++) {
         System.arraycopy(vectors[start + i], 0, flat, i * d, d);
         ids[i] = "img-" + (start + i);
         uris[i] = "file:/images/" + (start + i) + ".jpg";
+        metadata[i] = new String[] {groupOf(start + i)};
       }
-      consumer.accept(new Batch(flat, ids, uris, n, d));
+      consumer.accept(new Batch(flat, ids, uris, metadata, n, d));
     }
   }
 }

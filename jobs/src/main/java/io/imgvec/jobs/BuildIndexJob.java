@@ -8,7 +8,9 @@ import io.imgvec.util.Numbers;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
@@ -22,6 +24,12 @@ public final class BuildIndexJob {
 
   private BuildIndexJob() {}
 
+  /** index.metadata-columns as a list. */
+  static List<String> metadataColumns(ImgvecConfig config) {
+    return Arrays.stream(config.get(ConfigKeys.INDEX_METADATA_COLUMNS).split(",")).map(String::trim)
+        .filter(c -> !c.isEmpty()).toList();
+  }
+
   public static RunSummary run(SparkSession spark, String embeddingsUri, String outputUri, ImgvecConfig config)
       throws IOException {
     long start = System.nanoTime();
@@ -30,7 +38,7 @@ public final class BuildIndexJob {
     Locations.requireWritable("output", outputUri, hadoopConf);
     Path staging = Files.createTempDirectory("imgvec-index-");
     try {
-      IndexBuilder builder = new IndexBuilder(new SparkVectorSource(spark, dataset),
+      IndexBuilder builder = new IndexBuilder(new SparkVectorSource(spark, dataset, metadataColumns(config)),
           IndexBuilder.Options.from(config), msg -> LOG.info("build-index: {}", msg));
       IndexBuilder.BuiltIndex built = builder.build(staging);
       Map<String, Object> model = ModelRecord.read(dataset, hadoopConf);

@@ -4,16 +4,13 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import io.imgvec.config.ConfigException;
 import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
-import io.imgvec.image.ImageDecoder;
+import io.imgvec.image.ImageError;
 import io.imgvec.index.PublishedIndex;
 import io.imgvec.io.Json;
-import io.imgvec.model.Embedder;
-import io.imgvec.model.EmbedderCache;
-import io.imgvec.model.ModelSpec;
-import io.imgvec.pipeline.EmbeddingPipeline;
 import io.imgvec.pipeline.ImageFetcher;
-import io.imgvec.pipeline.StageTimes;
+import io.imgvec.pipeline.QueryImageEmbedder;
 import io.imgvec.util.Numbers;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -67,29 +64,14 @@ final class QueryCommand {
 
   /** Embeds the image with the model settings recorded in the index manifest, checking the model is the same. */
   private static float[] embed(PublishedIndex index, String imageUri, ImgvecConfig config, ImageFetcher fetcher)
-      throws Exception {
-    @SuppressWarnings("unchecked")
-    Map<String, Object> model = (Map<String, Object>) index.manifest().get("model");
-    ImgvecConfig modelConfig = config;
-    if (model != null) {
-      @SuppressWarnings("unchecked")
-      Map<String, String> settings = (Map<String, String>) model.get("settings");
-      modelConfig = config.with(settings);
-    }
-    Embedder embedder = EmbedderCache.get(ModelSpec.from(modelConfig), -1, fetcher.hadoopConf());
-    if (!embedder.modelId().equals(index.modelId())) {
-      throw new ConfigException("the index was built from " + index.modelId() + " but the model configured here is "
-          + embedder.modelId() + "; set model.uri (and model.*) to the index's model");
-    }
+      throws IOException {
+    QueryImageEmbedder embedder = new QueryImageEmbedder(config, index.modelSettings(), index.modelId(),
+        fetcher.hadoopConf());
     String uri = ImageFetcher.hasScheme(imageUri) ? imageUri : Path.of(imageUri).toUri().toString();
-    try (EmbeddingPipeline<String> pipeline = new EmbeddingPipeline<>(embedder, fetcher,
-        new ImageDecoder(config.get(ConfigKeys.MAX_PIXELS)), 1, 1, 1, new StageTimes())) {
-      EmbeddingPipeline.Result<String> r = pipeline.run(List.of(new EmbeddingPipeline.Item<>(uri, uri)).iterator())
-          .next();
-      if (r.error() != null) {
-        throw new ConfigException("cannot embed " + uri + ": " + r.error().errorClass() + ": " + r.error().getMessage());
-      }
-      return r.embedding().vector();
+    try {
+      return embedder.embed(fetcher.fetch(uri));
+    } catch (ImageError e) {
+      throw new ConfigException("cannot embed " + uri + ": " + e.errorClass() + ": " + e.getMessage());
     }
   }
 

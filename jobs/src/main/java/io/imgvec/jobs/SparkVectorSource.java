@@ -9,10 +9,12 @@ import static org.apache.spark.sql.functions.size;
 import io.imgvec.index.IndexBuildException;
 import io.imgvec.index.VectorSource;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -23,8 +25,10 @@ import org.apache.spark.sql.SparkSession;
  */
 final class SparkVectorSource implements VectorSource {
   private final Dataset<Row> embeddings;
+  private final List<String> metadataColumns;
 
-  SparkVectorSource(SparkSession spark, String uri) {
+  /** {@code metadataColumns}: carried columns to publish with the ids (index.metadata-columns). */
+  SparkVectorSource(SparkSession spark, String uri, List<String> metadataColumns) {
     Dataset<Row> df = spark.read().parquet(uri);
     for (String required : List.of("image_id", "uri", "model_id", "embedding")) {
       if (!List.of(df.columns()).contains(required)) {
@@ -32,7 +36,19 @@ final class SparkVectorSource implements VectorSource {
             + "' is missing (columns: " + List.of(df.columns()) + ")");
       }
     }
+    for (String column : metadataColumns) {
+      if (!List.of(df.columns()).contains(column)) {
+        throw new IndexBuildException("index.metadata-columns names '" + column + "', which " + uri
+            + " does not have (columns: " + List.of(df.columns()) + ")");
+      }
+    }
     this.embeddings = df;
+    this.metadataColumns = metadataColumns;
+  }
+
+  @Override
+  public List<String> metadataColumns() {
+    return metadataColumns;
   }
 
   @Override
@@ -46,10 +62,14 @@ final class SparkVectorSource implements VectorSource {
   @Override
   public void scan(int batchSize, BatchConsumer consumer) throws IOException {
     // Only what the builder uses travels to the driver (not model_id, checked once by stats()).
-    Iterator<Row> rows = embeddings.select("image_id", "uri", "embedding").toLocalIterator();
+    List<Column> columns = new ArrayList<>(List.of(col("image_id"), col("uri"), col("embedding")));
+    metadataColumns.forEach(c -> columns.add(col(c).cast("string")));
+    Iterator<Row> rows = embeddings.select(columns.toArray(Column[]::new)).toLocalIterator();
+    int carried = metadataColumns.size();
     float[] vectors = null;
     String[] ids = new String[batchSize];
     String[] uris = new String[batchSize];
+    String[][] metadata = new String[batchSize][carried];
     int d = -1;
     int n = 0;
     while (rows.hasNext()) {
@@ -68,13 +88,16 @@ final class SparkVectorSource implements VectorSource {
       }
       ids[n] = row.getString(0);
       uris[n] = row.getString(1);
+      for (int c = 0; c < carried; c++) {
+        metadata[n][c] = row.getString(3 + c);
+      }
       if (++n == batchSize) {
-        consumer.accept(new Batch(vectors, ids, uris, n, d));
+        consumer.accept(new Batch(vectors, ids, uris, metadata, n, d));
         n = 0;
       }
     }
     if (n > 0) {
-      consumer.accept(new Batch(vectors, ids, uris, n, d));
+      consumer.accept(new Batch(vectors, ids, uris, metadata, n, d));
     }
   }
 }

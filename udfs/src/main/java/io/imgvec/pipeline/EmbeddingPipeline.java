@@ -1,9 +1,9 @@
 package io.imgvec.pipeline;
 
-import io.imgvec.image.DecodedImage;
 import io.imgvec.image.ImageDecoder;
 import io.imgvec.image.ImageError;
 import io.imgvec.image.ImagePreprocessor;
+import io.imgvec.image.ImageTensor;
 import io.imgvec.model.Embedder;
 import io.imgvec.model.InferenceSession;
 import io.imgvec.io.Digests;
@@ -213,20 +213,10 @@ public final class EmbeddingPipeline<T> implements AutoCloseable {
     }
     long decodeStart = System.nanoTime();
     try {
-      DecodedImage image = decoder.decode(bytes, preprocessor.resize());
-      float[] tensor = new float[preprocessor.tensorLength()];
-      try {
-        preprocessor.toTensor(image.bgr(), tensor);
-      } finally {
-        image.bgr().release();
-      }
-      String sha = Digests.sha256(bytes);
-      return new Prepared<>(item, tensor, sha, image.sourceWidth(), image.sourceHeight(), null);
+      ImageTensor image = ImageTensor.of(bytes, decoder, preprocessor);
+      return new Prepared<>(item, image.tensor(), Digests.sha256(bytes), image.width(), image.height(), null);
     } catch (ImageError e) {
       return new Prepared<>(item, null, null, 0, 0, e);
-    } catch (RuntimeException | OutOfMemoryError e) {
-      return new Prepared<>(item, null, null, 0, 0,
-          new ImageError("decode", "decode_failed", "unexpected decoder failure: " + e, e));
     } finally {
       times.decodeNanos.add(System.nanoTime() - decodeStart);
     }
