@@ -104,5 +104,19 @@ public final class ConfigKeys {
   public static final ConfigKey<Integer> INDEX_BATCH_SIZE = register(ConfigKey.intRange("index.add-batch-size",
       16384, 1, 1 << 22, "vectors streamed per add call; bounds driver memory"));
 
+  // Serving
+  public static final ConfigKey<Integer> SERVE_POLL_SECONDS = register(ConfigKey.intRange("serve.poll-seconds", 10, 1,
+      86_400, "how often the server reads LATEST and, when it names a new version, loads it beside the current one"));
+  public static final ConfigKey<Long> SERVE_MAX_BODY_BYTES = register(ConfigKey.longRange("serve.max-body-bytes",
+      16L << 20, 1024, Integer.MAX_VALUE - 8, "largest request body (JSON or image bytes); larger requests get 413"));
+  public static final ConfigKey<Integer> SERVE_MAX_BATCH = register(ConfigKey.intRange("serve.max-batch", 1024, 1,
+      100_000, "most vectors in one /search/batch request"));
+  public static final ConfigKey<Integer> SERVE_TIMEOUT_MS = register(ConfigKey.intRange("serve.request-timeout-ms",
+      10_000, 1, 3_600_000, "a request not answered within this many ms gets 503 (time waiting for a thread counts)"));
+  public static final ConfigKey<Boolean> SERVE_MMAP = register(ConfigKey.bool("serve.mmap", false,
+      "memory-map an IVF index's lists instead of loading them: serves indexes larger than the heap or RAM"));
+  public static final ConfigKey<Integer> SERVE_THREADS = register(ConfigKey.intRange("serve.threads", 0, 0, 4096,
+      "request threads; 0 = 2 x cores (searches are CPU-bound, more threads only queue on the cores)"));
+
   private ConfigKeys() {}
 }

@@ -159,6 +159,13 @@ public final class PublishedIndex implements AutoCloseable {
     return String.valueOf(manifest.get("model_id"));
   }
 
+  /** Bytes of the index file (as published; what it takes in memory unless memory-mapped). */
+  @SuppressWarnings("unchecked")
+  public long indexBytes() {
+    Map<String, Map<String, Object>> files = (Map<String, Map<String, Object>>) manifest.get("files");
+    return ((Number) files.get(IndexBuilder.INDEX_FILE).get("bytes")).longValue();
+  }
+
   /** Vectors in the index. */
   public long size() {
     return index.ntotal();

@@ -2,6 +2,7 @@ package io.imgvec.jobs;
 
 import io.imgvec.config.ConfigException;
 import io.imgvec.config.ImgvecConfig;
+import io.imgvec.serving.IndexServer;
 import io.imgvec.util.UserException;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -47,6 +48,10 @@ public final class Main {
         "image", "<uri> query image, embedded with the index's model",
         "vector", "<json> query vector, e.g. [0.1, 0.2, ...]",
         "k", "<n> neighbours to return (default 10)"), Map.of()));
+    add(new Command("serve", "HTTP query server over a published index, following its LATEST", options(
+        "index", "<uri> build-index's --output (required)",
+        "host", "<address> to listen on (default 127.0.0.1)",
+        "port", "<n> to listen on (default 8080; 0 = any free port)"), Map.of()));
     add(new Command("demo", "embed the sample photos, index them, query one", options(
         "output", "<dir> where the demo writes (default target/imgvec-demo)"), Map.of()));
     add(new Command("config", "print every setting with its description and default", Map.of(), Map.of()));
@@ -154,6 +159,13 @@ public final class Main {
         return QueryCommand.run(a.require("index"), a.optional("image", null), a.optional("vector", null),
             parseK(a.optional("k", "10")), a.config());
       }
+      case "serve" -> {
+        try (IndexServer server = IndexServer.start(a.require("index"), a.optional("host", "127.0.0.1"),
+            parsePort(a.optional("port", "8080")), a.config(), HadoopConfs.configuration())) {
+          server.join();
+        }
+        return null;
+      }
       case "demo" -> {
         return Demo.run(a.optional("output", "target/imgvec-demo"), a.config());
       }
@@ -204,6 +216,18 @@ public final class Main {
       out.put(pairs[i], pairs[i + 1]);
     }
     return out;
+  }
+
+  private static int parsePort(String port) {
+    try {
+      int p = Integer.parseInt(port);
+      if (p < 0 || p > 65535) {
+        throw new NumberFormatException();
+      }
+      return p;
+    } catch (NumberFormatException e) {
+      throw new ConfigException("--port must be from 0 to 65535, got '" + port + "'");
+    }
   }
 
   private static int parseK(String k) {
