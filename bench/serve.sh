@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Serving benchmark: wrk (8 connections, POSTing the data set's query vectors, k = 10) against `imgvec serve` over
+# the 1M x 512 IVF-PQ index of bench/index.sh, beside the same searches in-process with the same number of threads;
+# then image queries (POST /search/image) against the demo photos' index.
+# Usage: bench/serve.sh [seconds] [connections]                          -> bench/results/serve.json
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SECONDS_EACH="${1:-20}" CONNECTIONS="${2:-8}"
+command -v wrk >/dev/null || { sudo=""; [[ $(id -u) -eq 0 ]] || sudo=sudo; $sudo apt-get install -y -qq wrk >&2; }
+(cd "$ROOT" && mvn -q -B -DskipTests install)
+source "$ROOT/bench/java-opts.sh"
+data="$ROOT/bench/results/tmp/synthetic"
+if [[ ! -f "$data/published/LATEST" ]]; then  # the index bench/index.sh builds (data, then build-index only)
+  [[ -f "$data/embeddings/_SUCCESS" ]] || java "${BENCH_JAVA_OPTS[@]}" -cp "$BENCH_CP" io.imgvec.bench.IndexBenchData \
+    synthetic "$data" 1000000
+  IMGVEC_JAVA_OPTS="-Xmx1g" "$ROOT/bin/imgvec" build-index --embeddings "$data/embeddings" --output "$data/published" \
+    --memory-budget 100m | tail -1 > /dev/null
+fi
+work="$ROOT/bench/results/tmp/serve" && rm -rf "$work" && mkdir -p "$work"
+java "${BENCH_JAVA_OPTS[@]}" -cp "$BENCH_CP" io.imgvec.bench.ServeBench lua "$data" "$work/vectors.lua"
+cat > "$work/image.lua" <<LUA
+wrk.method = "POST"
+local f = assert(io.open("$ROOT/demo/photos/china.jpg", "rb")); wrk.body = f:read("*a"); f:close()
+LUA
+
+serve() {  # serve <index> <port>: starts the server, waits until it is ready
+  IMGVEC_CDS=false IMGVEC_JAVA_OPTS="-Xmx2g" "$ROOT/bin/imgvec" serve --index "$1" --port "$2" > "$work/serve-$2.log" 2>&1 &
+  for _ in $(seq 120); do curl -sf "http://127.0.0.1:$2/readyz" >/dev/null && return; sleep 1; done
+  echo "server on $2 did not become ready" >&2; exit 1
+}
+wrk_json() {  # wrk_json <label> <url> <script> <connections>: one wrk run as a JSON line
+  wrk -t2 -c"$4" -d"${SECONDS_EACH}s" --latency -s "$3" "$2" > "$work/$1.txt"
+  python3 - "$work/$1.txt" "$1" "$4" <<'PY'
+import json, re, sys
+text = open(sys.argv[1]).read()
+def ms(label):
+    m = re.search(r"^\s*" + label + r"%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    return round(float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)], 3)
+errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+print(json.dumps({"label": sys.argv[2], "connections": int(sys.argv[3]),
+    "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+    "p50_ms": ms("50"), "p99_ms": ms("99"), "non_2xx": int(errors.group(1)) if errors else 0}))
+PY
+}
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+serve "$data/published" 18181
+curl -sf -XPOST "http://127.0.0.1:18181/search" -d '{"image_id": "0", "k": 10}' > /dev/null  # warm-up
+wrk -t2 -c"$CONNECTIONS" -d5s -s "$work/vectors.lua" "http://127.0.0.1:18181/search" > /dev/null  # JIT warm-up
+wrk_json vectors "http://127.0.0.1:18181/search" "$work/vectors.lua" "$CONNECTIONS" > "$work/http.json"
+rss_kb=$(awk '/VmRSS/ {print $2}' /proc/"$(pgrep -f 'Main serve --index '"$data"'/published --port 18181' | head -1)"/status)
+kill %1 && wait %1 2>/dev/null || true
+IMGVEC_CDS=false IMGVEC_JAVA_OPTS="-Xmx2g" "$ROOT/bin/imgvec" serve --index "$data/published" --port 18182 --serve.mmap=true \
+  > "$work/serve-mmap.log" 2>&1 &
+for _ in $(seq 120); do curl -sf "http://127.0.0.1:18182/readyz" >/dev/null && break; sleep 1; done
+wrk -t2 -c"$CONNECTIONS" -d5s -s "$work/vectors.lua" "http://127.0.0.1:18182/search" > /dev/null
+rss_mmap_kb=$(awk '/VmRSS/ {print $2}' /proc/"$(pgrep -f 'port 18182' | head -1)"/status)
+kill %2 2>/dev/null; wait 2>/dev/null || true
+java "${BENCH_JAVA_OPTS[@]}" -cp "$BENCH_CP" io.imgvec.bench.ServeBench inprocess "$data" "$CONNECTIONS" \
+  "$SECONDS_EACH" 10 > "$work/inprocess.json"
+demo="$work/demo" && "$ROOT/bin/imgvec" embed --manifest "$ROOT/demo/manifest.csv" --output "$demo" > /dev/null 2>&1
+"$ROOT/bin/imgvec" build-index --embeddings "$demo" --output "$demo/index" > /dev/null 2>&1
+serve "$demo/index" 18183
+wrk -t2 -c2 -d5s -s "$work/image.lua" "http://127.0.0.1:18183/search/image" > /dev/null
+wrk_json images "http://127.0.0.1:18183/search/image" "$work/image.lua" 2 > "$work/images.json"
+python3 - "$work" "$rss_kb" "$rss_mmap_kb" > "$ROOT/bench/results/serve.json" <<'PY'
+import json, sys
+work, rss, rss_mmap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+http = json.load(open(f"{work}/http.json")); inproc = json.load(open(f"{work}/inprocess.json"))
+print(json.dumps({"benchmark": "serve", "index": "synthetic 1M x 512, IVF-PQ (bench/index.sh)", "k": 10,
+    "http_wrk": http, "in_process_same_threads": inproc,
+    "http_over_in_process": round(http["requests_per_s"] / inproc["searches_per_s"], 3),
+    "resident_mb": {"loaded": round(rss / 1024), "mmap": round(rss_mmap / 1024)},
+    "image_queries": json.load(open(f"{work}/images.json"))}, indent=2))
+PY
+cat "$ROOT/bench/results/serve.json"
