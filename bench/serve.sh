@@ -6,7 +6,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SECONDS_EACH="${1:-20}" CONNECTIONS="${2:-8}"
-command -v wrk >/dev/null || { sudo=""; [[ $(id -u) -eq 0 ]] || sudo=sudo; $sudo apt-get install -y -qq wrk >&2; }
+"$ROOT/bin/setup-system" --bench
 (cd "$ROOT" && mvn -q -B -DskipTests install)
 source "$ROOT/bench/java-opts.sh"
 data="$ROOT/bench/results/tmp/synthetic"

@@ -2,15 +2,10 @@ package io.imgvec.jobs;
 
 import io.imgvec.config.ConfigException;
 import io.imgvec.config.ImgvecConfig;
-import io.imgvec.serving.IndexServer;
+import io.imgvec.config.JobArgs;
+import io.imgvec.serving.ServeMain;
+import io.imgvec.util.UserErrors;
 import io.imgvec.util.UserException;
-import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,10 +43,8 @@ public final class Main {
         "image", "<uri> query image, embedded with the index's model",
         "vector", "<json> query vector, e.g. [0.1, 0.2, ...]",
         "k", "<n> neighbours to return (default 10)"), Map.of()));
-    add(new Command("serve", "HTTP query server over a published index, following its LATEST", options(
-        "index", "<uri> build-index's --output (required)",
-        "host", "<address> to listen on (default 127.0.0.1)",
-        "port", "<n> to listen on (default 8080; 0 = any free port)"), Map.of()));
+    add(new Command("serve", "HTTP query server over a published index, following its LATEST", ServeMain.OPTIONS,
+        Map.of()));
     add(new Command("demo", "embed the sample photos, index them, query one", options(
         "output", "<dir> where the demo writes (default target/imgvec-demo)"), Map.of()));
     add(new Command("config", "print every setting with its description and default", Map.of(), Map.of()));
@@ -84,24 +77,16 @@ public final class Main {
     } catch (Exception e) {
       UserException user = asUserError(e);
       if (user == null) {
-        System.err.println("imgvec " + name + ": failed (a bug, please report it with this trace): " + e);
-        e.printStackTrace();
+        UserErrors.reportBug(name, e);
         System.exit(1);
       }
       fail(name, user, verbose);
     }
   }
 
-  /** Prints {@code imgvec <command>: <reason>} (and a hint), keeps the trace out of the way, exits 2. */
   private static void fail(String command, UserException e, boolean verbose) {
-    System.err.println("imgvec " + command + ": " + e.getMessage()
-        + (e.hint() == null ? "" : "\n  hint: " + e.hint()));
-    if (verbose) {
-      e.printStackTrace();
-    } else {
-      writeTraceLog(command, e);
-    }
-    System.exit(2);
+    UserErrors.report(command, e, verbose);
+    System.exit(UserErrors.EXIT_STATUS);
   }
 
   /**
@@ -121,21 +106,6 @@ public final class Main {
       }
     }
     return null;
-  }
-
-  /** The trace of a user error, for a bug report: {@code <imgvec.home>/target/logs/}, else the temp directory. */
-  private static void writeTraceLog(String command, Throwable e) {
-    try {
-      String home = System.getProperty("imgvec.home");
-      Path dir = Files.createDirectories(home != null ? Path.of(home, "target", "logs")
-          : Path.of(System.getProperty("java.io.tmpdir"), "imgvec-logs"));
-      StringWriter trace = new StringWriter();
-      e.printStackTrace(new PrintWriter(trace));
-      String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS"));
-      Files.writeString(dir.resolve(command + "-" + stamp + ".log"), trace.toString());
-    } catch (IOException | RuntimeException ignored) {
-      // The one-line message is what matters; a log directory we cannot write must not hide it.
-    }
   }
 
   static RunSummary run(Command command, List<String> args) throws Exception {
@@ -160,10 +130,7 @@ public final class Main {
             parseK(a.optional("k", "10")), a.config());
       }
       case "serve" -> {
-        try (IndexServer server = IndexServer.start(a.require("index"), a.optional("host", "127.0.0.1"),
-            parsePort(a.optional("port", "8080")), a.config(), HadoopConfs.configuration())) {
-          server.join();
-        }
+        ServeMain.serve(a);
         return null;
       }
       case "demo" -> {
@@ -216,18 +183,6 @@ public final class Main {
       out.put(pairs[i], pairs[i + 1]);
     }
     return out;
-  }
-
-  private static int parsePort(String port) {
-    try {
-      int p = Integer.parseInt(port);
-      if (p < 0 || p > 65535) {
-        throw new NumberFormatException();
-      }
-      return p;
-    } catch (NumberFormatException e) {
-      throw new ConfigException("--port must be from 0 to 65535, got '" + port + "'");
-    }
   }
 
   private static int parseK(String k) {

@@ -7,6 +7,7 @@ import io.imgvec.config.ImgvecConfig;
 import io.imgvec.image.ImageError;
 import io.imgvec.index.PublishedIndex;
 import io.imgvec.io.Json;
+import io.imgvec.pipeline.HadoopConfs;
 import io.imgvec.pipeline.ImageFetcher;
 import io.imgvec.pipeline.QueryImageEmbedder;
 import io.imgvec.util.Numbers;

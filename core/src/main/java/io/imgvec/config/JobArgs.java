@@ -1,7 +1,5 @@
-package io.imgvec.jobs;
+package io.imgvec.config;
 
-import io.imgvec.config.ConfigException;
-import io.imgvec.config.ImgvecConfig;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
