@@ -23,10 +23,16 @@ wrk.method = "POST"
 local f = assert(io.open("$ROOT/demo/photos/china.jpg", "rb")); wrk.body = f:read("*a"); f:close()
 LUA
 
-serve() {  # serve <index> <port>: starts the server, waits until it is ready
-  IMGVEC_CDS=false IMGVEC_JAVA_OPTS="-Xmx2g" "$ROOT/bin/imgvec" serve --index "$1" --port "$2" > "$work/serve-$2.log" 2>&1 &
-  for _ in $(seq 120); do curl -sf "http://127.0.0.1:$2/readyz" >/dev/null && return; sleep 1; done
-  echo "server on $2 did not become ready" >&2; exit 1
+serve() {  # serve <index> <port> [options]: starts the server (its pid in SERVER), waits until it is ready
+  local index="$1" port="$2"; shift 2
+  IMGVEC_CDS=false IMGVEC_JAVA_OPTS="-Xmx2g" "$ROOT/bin/imgvec" serve --index "$index" --port "$port" "$@" \
+    > "$work/serve-$port.log" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 120); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && return; sleep 1; done
+  echo "server on $port did not become ready" >&2; exit 1
+}
+stop_server() {  # the launcher execs java, so $SERVER is the JVM
+  kill "$SERVER" && wait "$SERVER" 2>/dev/null || true
 }
 wrk_json() {  # wrk_json <label> <url> <script> <connections>: one wrk run as a JSON line
   wrk -t2 -c"$4" -d"${SECONDS_EACH}s" --latency -s "$3" "$2" > "$work/$1.txt"
@@ -42,19 +48,17 @@ print(json.dumps({"label": sys.argv[2], "connections": int(sys.argv[3]),
     "p50_ms": ms("50"), "p99_ms": ms("99"), "non_2xx": int(errors.group(1)) if errors else 0}))
 PY
 }
-trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT  # servers left by a failure
 serve "$data/published" 18181
-curl -sf -XPOST "http://127.0.0.1:18181/search" -d '{"image_id": "0", "k": 10}' > /dev/null  # warm-up
+curl -sf -XPOST "http://127.0.0.1:18181/search" -d '{"image_id": "v0", "k": 10}' > /dev/null  # warm-up
 wrk -t2 -c"$CONNECTIONS" -d5s -s "$work/vectors.lua" "http://127.0.0.1:18181/search" > /dev/null  # JIT warm-up
 wrk_json vectors "http://127.0.0.1:18181/search" "$work/vectors.lua" "$CONNECTIONS" > "$work/http.json"
-rss_kb=$(awk '/VmRSS/ {print $2}' /proc/"$(pgrep -f 'Main serve --index '"$data"'/published --port 18181' | head -1)"/status)
-kill %1 && wait %1 2>/dev/null || true
-IMGVEC_CDS=false IMGVEC_JAVA_OPTS="-Xmx2g" "$ROOT/bin/imgvec" serve --index "$data/published" --port 18182 --serve.mmap=true \
-  > "$work/serve-mmap.log" 2>&1 &
-for _ in $(seq 120); do curl -sf "http://127.0.0.1:18182/readyz" >/dev/null && break; sleep 1; done
+rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER/status")
+stop_server
+serve "$data/published" 18182 --serve.mmap=true
 wrk -t2 -c"$CONNECTIONS" -d5s -s "$work/vectors.lua" "http://127.0.0.1:18182/search" > /dev/null
-rss_mmap_kb=$(awk '/VmRSS/ {print $2}' /proc/"$(pgrep -f 'port 18182' | head -1)"/status)
-kill %2 2>/dev/null; wait 2>/dev/null || true
+rss_mmap_kb=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER/status")
+stop_server
 java "${BENCH_JAVA_OPTS[@]}" -cp "$BENCH_CP" io.imgvec.bench.ServeBench inprocess "$data" "$CONNECTIONS" \
   "$SECONDS_EACH" 10 > "$work/inprocess.json"
 demo="$work/demo" && "$ROOT/bin/imgvec" embed --manifest "$ROOT/demo/manifest.csv" --output "$demo" > /dev/null 2>&1
@@ -62,6 +66,7 @@ demo="$work/demo" && "$ROOT/bin/imgvec" embed --manifest "$ROOT/demo/manifest.cs
 serve "$demo/index" 18183
 wrk -t2 -c2 -d5s -s "$work/image.lua" "http://127.0.0.1:18183/search/image" > /dev/null
 wrk_json images "http://127.0.0.1:18183/search/image" "$work/image.lua" 2 > "$work/images.json"
+stop_server
 python3 - "$work" "$rss_kb" "$rss_mmap_kb" > "$ROOT/bench/results/serve.json" <<'PY'
 import json, sys
 work, rss, rss_mmap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

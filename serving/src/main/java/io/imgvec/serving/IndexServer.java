@@ -42,7 +42,7 @@ public final class IndexServer implements AutoCloseable {
         new PublishedIndex.LoadOptions(config.get(ConfigKeys.SERVE_MMAP), true), metrics);
     holder.start(config.get(ConfigKeys.SERVE_POLL_SECONDS));
     int cores = Runtime.getRuntime().availableProcessors();
-    int threads = config.get(ConfigKeys.SERVE_THREADS) > 0 ? config.get(ConfigKeys.SERVE_THREADS) : 2 * cores;
+    int threads = config.get(ConfigKeys.SERVE_THREADS) > 0 ? config.get(ConfigKeys.SERVE_THREADS) : 8 * cores;
     ExecutorService imageWork = Executors.newFixedThreadPool(cores, r -> {
       Thread t = new Thread(r, "imgvec-image-query");
       t.setDaemon(true);
