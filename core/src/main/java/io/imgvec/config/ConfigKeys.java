@@ -36,6 +36,13 @@ public final class ConfigKeys {
   public static final ConfigKey<Boolean> MODEL_L2_NORMALIZE = register(ConfigKey.bool("model.l2-normalize", true,
       "L2-normalise embeddings (inner product = cosine)"));
 
+  public static final ConfigKey<Boolean> MODEL_DJL_OFFLINE = register(ConfigKey.bool("model.djl-offline", true,
+      "DJL never downloads (engines and models come from the jars); false lets djl:// zoo models download. Set in"
+          + " every JVM that loads a model, executors included (a -Dai.djl.offline given to the JVM wins)"));
+  public static final ConfigKey<String> MODEL_DJL_CACHE_DIR = register(ConfigKey.string("model.djl-cache-dir", "",
+      "where DJL extracts engine libraries; empty = $DJL_CACHE_DIR, else <java.io.tmpdir>/imgvec-djl (an executor's"
+          + " home directory may not be writable)"));
+
   // Inference
   public static final ConfigKey<Integer> BATCH_SIZE = register(ConfigKey.intRange("inference.batch-size", 32, 1,
       4096, "images per model call"));

@@ -7,6 +7,7 @@ import ai.djl.inference.Predictor;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ModelNotFoundException;
@@ -53,6 +54,7 @@ public final class Embedder implements AutoCloseable {
    * warning, so a misconfigured cluster still produces embeddings.
    */
   public static Embedder load(ModelSpec spec, int gpuIndex, Configuration hadoopConf) throws IOException {
+    configureDjl(spec);
     boolean zoo = ModelFiles.isZooUrl(spec.uri());
     ModelFiles.Resolved resolved = zoo ? null : ModelFiles.resolve(spec, gpuIndex >= 0, hadoopConf);
     String engine = zoo ? (spec.engine().equals("auto") ? ModelFiles.PYTORCH : spec.engine()) : resolved.engine();
@@ -86,6 +88,22 @@ public final class Embedder implements AutoCloseable {
     List<String> outputs = zoo ? List.of() : resolved.outputNames();
     LOG.info("loaded model " + modelId + " on " + engine + "/" + device);
     return new Embedder(spec, model, modelId, engine, device, outputs);
+  }
+
+  /**
+   * DJL reads these once, when its engines start in this JVM: set here, where every JVM that loads a model passes
+   * (executors included), rather than on the driver's command line. ONNX Runtime never falls back to PyTorch for
+   * array operations (none are used), so an executor without libtorch never tries to download it.
+   */
+  private static void configureDjl(ModelSpec spec) {
+    if (System.getProperty("ai.djl.offline") == null) {
+      System.setProperty("ai.djl.offline", String.valueOf(spec.djlOffline()));
+    }
+    if (System.getenv("DJL_CACHE_DIR") == null && System.getProperty("DJL_CACHE_DIR") == null) {
+      System.setProperty("DJL_CACHE_DIR", spec.djlCacheDir().isEmpty()
+          ? Path.of(System.getProperty("java.io.tmpdir"), "imgvec-djl").toString() : spec.djlCacheDir());
+    }
+    System.setProperty("ai.djl.onnx.disable_alternative", "true");
   }
 
   private static Device chooseDevice(String engine, int gpuIndex) {
@@ -151,15 +169,16 @@ public final class Embedder implements AutoCloseable {
         NDArray input = manager.create(FloatBuffer.wrap(batch, 0, count * 3 * side * side),
             new Shape(count, 3, side, side));
         NDList outputs = predictor.predict(new NDList(input));
-        NDArray embedding = requireVector(pickOutput(outputs), count).reshape(count, -1);
-        if (spec.l2Normalize()) {
-          embedding = embedding.div(embedding.norm(new int[] {1}, true).clip(1e-12f, Float.MAX_VALUE));
-        }
-        float[] flat = embedding.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+        // Only the model runs in the engine: reading the output and normalising it happen here, so ONNX Runtime
+        // never needs an alternative engine (PyTorch) for array operations it lacks.
+        float[] flat = floats(requireVector(pickOutput(outputs), count));
         int dim = flat.length / count;
         float[][] out = new float[count][];
         for (int i = 0; i < count; i++) {
           out[i] = Arrays.copyOfRange(flat, i * dim, (i + 1) * dim);
+          if (spec.l2Normalize()) {
+            normalise(out[i]);
+          }
         }
         return out;
       }
@@ -185,6 +204,29 @@ public final class Embedder implements AutoCloseable {
             + describe(outputs) + "; set model.output to a name or a 0-based index");
       }
       return named;
+    }
+
+    private static float[] floats(NDArray output) {
+      if (output.getDataType() == DataType.FLOAT32) {
+        return output.toFloatArray();
+      }
+      Number[] values = output.toArray();
+      float[] out = new float[values.length];
+      for (int i = 0; i < values.length; i++) {
+        out[i] = values[i].floatValue();
+      }
+      return out;
+    }
+
+    private static void normalise(float[] v) {
+      double norm = 0;
+      for (float x : v) {
+        norm += x * x;
+      }
+      float scale = (float) (1 / Math.max(Math.sqrt(norm), 1e-12));
+      for (int i = 0; i < v.length; i++) {
+        v[i] *= scale;
+      }
     }
 
     /** An output per image that is a vector: [n, d] or [n, d, 1, 1] (pooled), not a feature map. */
