@@ -67,7 +67,7 @@ public final class EmbedJob {
     List<String> carried = ManifestReader.carriedColumns(manifest);
     EmbedPartition.Metrics metrics = new EmbedPartition.Metrics(sc.longAccumulator("rows"),
         sc.longAccumulator("model_loads"), sc.longAccumulator("read_ns"), sc.longAccumulator("decode_ns"),
-        sc.longAccumulator("inference_ns"));
+        sc.longAccumulator("inference_ns"), sc.collectionAccumulator("rows_by_executor"));
     ImageFetcher fetcher = new ImageFetcher(SparkSessions.hadoopProperties(spark), config.get(ConfigKeys.MAX_BYTES));
     EmbedPartition embed = new EmbedPartition(config, fetcher, new Path(manifestUri).getParent().toString(),
         todo.schema(), carried, metrics);
@@ -102,6 +102,7 @@ public final class EmbedJob {
         .put("images_per_second", Numbers.round(counts.embedded() / Math.max(seconds, 1e-9), 3))
         .put("embed_and_write_s", Numbers.round((System.nanoTime() - inferStart) / 1e9, 3))
         .put("model_loads", metrics.modelLoads().value())
+        .put("images_per_executor", metrics.rowsPerExecutor())
         .put("stage_ms_per_image", Map.of(
             "read", perImage(metrics.readNanos().value(), processed),
             "decode_preprocess", perImage(metrics.decodeNanos().value(), processed),

@@ -14,14 +14,18 @@ import io.imgvec.pipeline.ThreadLayout;
 import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.NoSuchElementException;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.resource.ResourceInformation;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,7 +40,19 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
 
   /** Accumulators the driver reads for the run summary. */
   record Metrics(LongAccumulator rowsDone, LongAccumulator modelLoads, LongAccumulator readNanos,
-      LongAccumulator decodeNanos, LongAccumulator inferenceNanos) implements java.io.Serializable {}
+      LongAccumulator decodeNanos, LongAccumulator inferenceNanos, CollectionAccumulator<String> rowsByExecutor)
+      implements java.io.Serializable {
+
+    /** Rows each executor's tasks finished ({@code executor id TAB rows} per task, summed here). */
+    Map<String, Long> rowsPerExecutor() {
+      Map<String, Long> out = new TreeMap<>();
+      for (String entry : rowsByExecutor.value()) {
+        String[] parts = entry.split("\t");
+        out.merge(parts[0], Long.parseLong(parts[1]), Long::sum);
+      }
+      return out;
+    }
+  }
 
   private final ImgvecConfig config;
   private final ImageFetcher fetcher;
@@ -69,8 +85,10 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
     EmbeddingPipeline<Row> pipeline = new EmbeddingPipeline<>(lease.embedder(), fetcher,
         new ImageDecoder(config.get(ConfigKeys.MAX_PIXELS)), config.get(ConfigKeys.BATCH_SIZE),
         layout.decodeThreads(), config.get(ConfigKeys.PREFETCH_BATCHES), times);
+    long[] taskRows = {0};
     TaskContext.get().addTaskCompletionListener(context -> {
       pipeline.close();
+      metrics.rowsByExecutor().add(SparkEnv.get().executorId() + "\t" + taskRows[0]);
       metrics.readNanos().add(times.readNanos.sum());
       metrics.decodeNanos().add(times.decodeNanos.sum());
       metrics.inferenceNanos().add(times.inferenceNanos.sum());
@@ -118,6 +136,7 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
           throw new NoSuchElementException();
         }
         metrics.rowsDone().add(1);
+        taskRows[0]++;
         return rejected.isEmpty() ? toRow(results.next(), modelId) : rejected.poll();
       }
     };

@@ -1,0 +1,103 @@
+package io.imgvec.jobs;
+
+import io.imgvec.TestImages;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A Spark standalone cluster on loopback made of separate JVMs: one Master and some Workers, which start their
+ * executors as JVMs of their own. They run on the spark-home module's SPARK_HOME (Spark and Hadoop jars only), so
+ * whatever imgvec needs on an executor must come with the application jar or the submit command.
+ */
+final class StandaloneCluster implements AutoCloseable {
+  static final Path HOME = TestImages.ROOT.getParent().getParent();
+  static final Path SPARK_HOME = HOME.resolve("spark-home/target/spark-home");
+
+  private final List<Process> processes = new ArrayList<>();
+  private final Path masterLog;
+  private final String masterUrl;
+
+  private StandaloneCluster(Path dir, int port) {
+    this.masterLog = dir.resolve("master.log");
+    this.masterUrl = "spark://127.0.0.1:" + port;
+  }
+
+  static StandaloneCluster start(Path dir, int workers, int coresEach, String memoryEach) throws Exception {
+    if (!Files.isDirectory(SPARK_HOME.resolve("jars"))) {
+      throw new IllegalStateException(SPARK_HOME + "/jars is missing: build the spark-home module first");
+    }
+    StandaloneCluster cluster = new StandaloneCluster(dir, freePort());
+    try {
+      cluster.launch("master", List.of("org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port",
+          cluster.masterUrl.substring(cluster.masterUrl.lastIndexOf(':') + 1), "--webui-port",
+          String.valueOf(freePort())), cluster.masterLog);
+      for (int w = 0; w < workers; w++) {
+        Path workDir = Files.createDirectories(dir.resolve("worker-" + w));
+        cluster.launch("worker", List.of("org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
+            "--cores", String.valueOf(coresEach), "--memory", memoryEach, "--webui-port", String.valueOf(freePort()),
+            "--work-dir", workDir.toString(), cluster.masterUrl), dir.resolve("worker-" + w + ".log"));
+      }
+      cluster.awaitWorkers(workers);
+      return cluster;
+    } catch (Exception e) {
+      cluster.close();
+      throw e;
+    }
+  }
+
+  String masterUrl() {
+    return masterUrl;
+  }
+
+  private void launch(String role, List<String> mainAndArgs, Path log) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx512m", "-cp", SPARK_HOME.resolve("jars") + "/*"));
+    Files.readAllLines(HOME.resolve("conf/jvm.options")).stream().filter(l -> !l.startsWith("#")).forEach(cmd::add);
+    cmd.addAll(mainAndArgs);
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().put("SPARK_HOME", SPARK_HOME.toString());
+    pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
+    pb.environment().put("SPARK_SCALA_VERSION", "2.13");
+    // Executors get nothing of the test JVM's: no DJL settings, no natives path, no imgvec classes.
+    pb.environment().remove("DJL_CACHE_DIR");
+    processes.add(pb.start());
+  }
+
+  private void awaitWorkers(int workers) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+    while (System.nanoTime() < deadline) {
+      long registered = Files.exists(masterLog)
+          ? Files.readAllLines(masterLog).stream().filter(l -> l.contains("Registering worker")).count() : 0;
+      if (registered >= workers) {
+        return;
+      }
+      for (Process p : processes) {
+        if (!p.isAlive()) {
+          throw new IllegalStateException("a cluster process exited; see the logs in " + masterLog.getParent());
+        }
+      }
+      Thread.sleep(250);
+    }
+    throw new IllegalStateException(workers + " workers did not register within 90 s; see " + masterLog);
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  /** Stops the workers (and the executors they started) and the master. */
+  @Override
+  public void close() {
+    for (int i = processes.size() - 1; i >= 0; i--) {
+      processes.get(i).descendants().forEach(ProcessHandle::destroyForcibly);
+      processes.get(i).destroyForcibly();
+    }
+  }
+}
