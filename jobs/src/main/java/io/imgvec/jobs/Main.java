@@ -144,6 +144,15 @@ public final class Main {
     }
   }
 
+  /** Parses {@code command}'s arguments as a run would, without running: unknown options or bad settings throw. */
+  static JobArgs validate(String command, List<String> args) {
+    Command c = COMMANDS.get(command);
+    if (c == null) {
+      throw new ConfigException("unknown command '" + command + "'");
+    }
+    return JobArgs.parse(command, args, c.options().keySet(), c.shorthands());
+  }
+
   static RunSummary run(String command, List<String> args) throws Exception {
     Command c = COMMANDS.get(command);
     if (c == null) {
