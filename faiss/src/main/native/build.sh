@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Builds the FAISS JNI shim against Debian's static libfaiss; called by Maven (faiss module, process-classes).
+# Made to load on a stock Amazon Linux 2023 node (glibc 2.34, GCC 11's libstdc++, no OpenBLAS, no Fortran runtime):
+# FAISS, OpenBLAS (with its LAPACK) and libstdc++ are linked in statically; portable_runtime.cpp supplies the one
+# libgfortran routine OpenBLAS calls and glibc 2.36's arc4random; libgomp cannot be linked statically (TLS
+# relocations), so libgomp.so.1 is copied beside the library and loaded first from the jar (as the faiss-cpu wheels
+# do). NativeLibrariesTest checks what the result needs.
 # Usage: build.sh <source dir> <output .so>
 set -euo pipefail
 src="$1"; out="$2"
 missing=()
 [[ -f /usr/include/faiss/Index.h && -f /usr/lib/x86_64-linux-gnu/libfaiss.a ]] || missing+=(libfaiss-dev)
-[[ -e /usr/lib/x86_64-linux-gnu/libopenblas.so ]] || missing+=(libopenblas-dev)
+openblas=/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.a
+gomp=/usr/lib/x86_64-linux-gnu/libgomp.so.1
+[[ -f "$openblas" ]] || missing+=(libopenblas-dev)
 command -v g++ >/dev/null || missing+=(g++)
 if [[ ${#missing[@]} -gt 0 ]]; then
   echo "imgvec-faiss: cannot build the FAISS JNI library; missing Debian packages: ${missing[*]}" >&2
@@ -19,6 +26,7 @@ if [[ -f "$out" ]] && [[ -z "$(find "$src" -newer "$out" -name '*.[ch]*')" ]]; t
 g++ -O2 -std=c++17 -fPIC -shared -fopenmp -Wall \
   -I"$java_home/include" -I"$java_home/include/linux" \
   "${sources[@]}" -o "$out" \
-  /usr/lib/x86_64-linux-gnu/libfaiss.a -lopenblas -llapack -lgomp \
+  /usr/lib/x86_64-linux-gnu/libfaiss.a "$openblas" -static-libstdc++ -lgomp -lm \
   -Wl,--exclude-libs,ALL -Wl,--no-undefined
+cp -L "$gomp" "$(dirname "$out")/libgomp.so.1"
 echo "imgvec-faiss: built $out"

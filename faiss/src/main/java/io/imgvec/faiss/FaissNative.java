@@ -8,7 +8,10 @@ import java.nio.file.StandardCopyOption;
 
 /** The JNI entry points; loads the shim packaged in this jar on first use. */
 final class FaissNative {
-  private static final String RESOURCE = "/native/linux-x86_64/libimgvec_faiss.so";
+  private static final String DIR = "/native/linux-x86_64/";
+  /** Loaded first: the shim needs it and a stock EMR node may not have it (it cannot be linked in statically). */
+  private static final String GOMP = "libgomp.so.1";
+  private static final String SHIM = "libimgvec_faiss.so";
 
   /** Why the library could not be loaded, or null once it is: kept so every use reports the same reason. */
   private static final FaissException LOAD_FAILURE = load();
@@ -30,21 +33,30 @@ final class FaissNative {
     if (!os.equals("Linux/amd64")) {
       return new FaissException("imgvec-faiss ships a native library for Linux/amd64 only, not " + os);
     }
-    try (InputStream in = FaissNative.class.getResourceAsStream(RESOURCE)) {
-      if (in == null) {
-        return new FaissException("native library " + RESOURCE + " is missing from the imgvec-faiss jar; it is built"
-            + " by Maven when Debian packages libfaiss-dev and libopenblas-dev are installed");
+    try {
+      Path dir = Files.createTempDirectory("imgvec-faiss");
+      dir.toFile().deleteOnExit();
+      for (String name : new String[] {GOMP, SHIM}) {
+        System.load(extract(name, dir).toString());
       }
-      Path tmp = Files.createTempFile("imgvec_faiss", ".so");
-      Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-      tmp.toFile().deleteOnExit();
-      System.load(tmp.toString());
       return null;
     } catch (IOException e) {
       return new FaissException("cannot extract the FAISS native library: " + e.getMessage(), e);
     } catch (UnsatisfiedLinkError e) {
-      return new FaissException("cannot load the FAISS native library (" + e.getMessage() + "); it needs the"
-          + " OpenBLAS and OpenMP runtime libraries: apt-get install -y libopenblas0 libgomp1", e);
+      return new FaissException("cannot load the FAISS native library: " + e.getMessage(), e);
+    }
+  }
+
+  private static Path extract(String name, Path dir) throws IOException {
+    try (InputStream in = FaissNative.class.getResourceAsStream(DIR + name)) {
+      if (in == null) {
+        throw new IOException(DIR + name + " is missing from the imgvec-faiss jar; it is built by Maven when Debian"
+            + " packages libfaiss-dev and libopenblas-dev are installed");
+      }
+      Path file = dir.resolve(name);
+      Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+      file.toFile().deleteOnExit();
+      return file;
     }
   }
 
