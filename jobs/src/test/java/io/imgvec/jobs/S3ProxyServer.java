@@ -17,11 +17,14 @@ final class S3ProxyServer implements AutoCloseable {
   static final String SECRET_KEY = "imgvec-secret";
   private static final Path JAR = Path.of("target/s3proxy/s3proxy.jar");
 
-  private final Process process;
+  private final Path dir;
+  private final Path properties;
   private final int port;
+  private Process process;
 
-  private S3ProxyServer(Process process, int port) {
-    this.process = process;
+  private S3ProxyServer(Path dir, Path properties, int port) {
+    this.dir = dir;
+    this.properties = properties;
     this.port = port;
   }
 
@@ -46,11 +49,28 @@ final class S3ProxyServer implements AutoCloseable {
         "jclouds.filesystem.basedir=" + data,
         "jclouds.identity=" + ACCESS_KEY,
         "jclouds.credential=" + SECRET_KEY));
-    Process process = new ProcessBuilder("java", "-jar", JAR.toAbsolutePath().toString(), "--properties",
-        properties.toString()).redirectErrorStream(true).redirectOutput(dir.resolve("s3proxy.log").toFile()).start();
-    S3ProxyServer server = new S3ProxyServer(process, port);
-    server.awaitReady();
+    S3ProxyServer server = new S3ProxyServer(dir, properties, port);
+    server.launch();
     return server;
+  }
+
+  private void launch() throws Exception {
+    process = new ProcessBuilder("java", "-jar", JAR.toAbsolutePath().toString(), "--properties",
+        properties.toString()).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("s3proxy.log").toFile())).start();
+    awaitReady();
+  }
+
+  /** Kills the server (as a crash would), keeps it down for {@code downMillis}, starts it again on the same data. */
+  void killAndRestart(long downMillis) throws Exception {
+    process.destroyForcibly().waitFor();
+    Thread.sleep(downMillis);
+    launch();
+  }
+
+  /** Where the server keeps a bucket's objects (file-system backend: one file per key). */
+  Path bucketDir(String bucket) {
+    return dir.resolve("data").resolve(bucket);
   }
 
   private void awaitReady() throws Exception {
