@@ -12,10 +12,10 @@ import java.util.Map;
  * A real S3 API (S3Proxy, file-system backend) on 127.0.0.1, run as its own process: its libraries would clash with
  * Spark's on one classpath. Buckets are directories under the data directory.
  */
-final class S3ProxyServer implements AutoCloseable {
-  static final String ACCESS_KEY = "imgvec-access";
-  static final String SECRET_KEY = "imgvec-secret";
-  private static final Path JAR = Path.of("target/s3proxy/s3proxy.jar");
+public final class S3ProxyServer implements AutoCloseable {
+  public static final String ACCESS_KEY = "imgvec-access";
+  public static final String SECRET_KEY = "imgvec-secret";
+  private static final Path JAR = StandaloneCluster.HOME.resolve("jobs/target/s3proxy/s3proxy.jar");
 
   private final Path dir;
   private final Path properties;
@@ -28,7 +28,7 @@ final class S3ProxyServer implements AutoCloseable {
     this.port = port;
   }
 
-  static S3ProxyServer start(Path dir, String... buckets) throws Exception {
+  public static S3ProxyServer start(Path dir, String... buckets) throws Exception {
     if (!Files.exists(JAR)) {
       throw new IllegalStateException(JAR + " missing: Maven copies it in process-test-resources");
     }
@@ -95,7 +95,7 @@ final class S3ProxyServer implements AutoCloseable {
   }
 
   /** The s3a settings a client needs for this server. */
-  Map<String, String> s3aSettings() {
+  public Map<String, String> s3aSettings() {
     return Map.of(
         "fs.s3a.endpoint", endpoint(),
         "fs.s3a.endpoint.region", "us-east-1",

@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
  * executors as JVMs of their own. They run on the spark-home module's SPARK_HOME (Spark and Hadoop jars only), so
  * whatever imgvec needs on an executor must come with the application jar or the submit command.
  */
-final class StandaloneCluster implements AutoCloseable {
+public final class StandaloneCluster implements AutoCloseable {
   static final Path HOME = TestImages.ROOT.getParent().getParent();
   static final Path SPARK_HOME = HOME.resolve("spark-home/target/spark-home");
 
@@ -27,7 +27,7 @@ final class StandaloneCluster implements AutoCloseable {
     this.masterUrl = "spark://127.0.0.1:" + port;
   }
 
-  static StandaloneCluster start(Path dir, int workers, int coresEach, String memoryEach) throws Exception {
+  public static StandaloneCluster start(Path dir, int workers, int coresEach, String memoryEach) throws Exception {
     if (!Files.isDirectory(SPARK_HOME.resolve("jars"))) {
       throw new IllegalStateException(SPARK_HOME + "/jars is missing: build the spark-home module first");
     }
@@ -50,7 +50,7 @@ final class StandaloneCluster implements AutoCloseable {
     }
   }
 
-  String masterUrl() {
+  public String masterUrl() {
     return masterUrl;
   }
 
