@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
  * whatever imgvec needs on an executor must come with the application jar or the submit command.
  */
 public final class StandaloneCluster implements AutoCloseable {
-  static final Path HOME = TestImages.ROOT.getParent().getParent();
+  public static final Path HOME = TestImages.ROOT.getParent().getParent();
   static final Path SPARK_HOME = HOME.resolve("spark-home/target/spark-home");
 
   private final List<Process> processes = new ArrayList<>();
