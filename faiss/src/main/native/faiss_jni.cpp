@@ -212,6 +212,24 @@ JNIEXPORT jlong JNICALL Java_io_imgvec_faiss_FaissNative_makeReconstructible(JNI
   });
 }
 
+// Stores search parameters in the index itself (IVF nprobe and max_codes, HNSW efSearch, also inside IDMap or a
+// pre-transform), so that a stock FAISS reader of the written file searches as imgvec does.
+JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_setSearchDefaults(JNIEnv* env, jclass, jlong h, jint nprobe,
+                                                                           jint efSearch, jlong maxCodes) {
+  guarded(env, [&]() -> int {
+    if (faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(idx(h))) {
+      if (nprobe > 0) ivf->nprobe = std::min<size_t>(nprobe, ivf->nlist);
+      if (maxCodes > 0) ivf->max_codes = maxCodes;
+      if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(ivf->quantizer); hnsw != nullptr && efSearch > 0) {
+        hnsw->hnsw.efSearch = efSearch;
+      }
+    } else if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(idx(h)); hnsw != nullptr && efSearch > 0) {
+      hnsw->hnsw.efSearch = efSearch;
+    }
+    return 0;
+  });
+}
+
 JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_reconstruct(JNIEnv* env, jclass, jlong h, jlong id,
                                                                      jfloatArray out) {
   guarded(env, [&]() -> int {

@@ -93,6 +93,9 @@ public final class ConfigKeys {
   public static final ConfigKey<Double> INDEX_TARGET_RECALL = register(ConfigKey.doubleRange("index.target-recall",
       0.99, 0, 1, "nprobe tuning stops at the first nprobe whose R@10 on the held-out queries reaches this, keeping"
           + " latency headroom; 1 = the most recall the latency target allows"));
+  public static final ConfigKey<Boolean> INDEX_REQUIRE_TARGET = register(ConfigKey.bool("index.require-target",
+      false, "fail the build (exit 2, nothing published) when the measured R@10 misses index.target-recall within"
+          + " index.target-latency-ms; false publishes it and says target_met=false"));
   public static final ConfigKey<Double> INDEX_MAX_CODES_FACTOR = register(ConfigKey.doubleRange(
       "index.max-codes-factor", 4, 0, 1e6, "an IVF query stops probing more lists once it has scanned this many times"
           + " nprobe x the average list length (checked between lists); 0 = no cap"));

@@ -138,6 +138,17 @@ public final class FaissIndex implements AutoCloseable {
     });
   }
 
+  /**
+   * Makes {@code params} the index's own search settings (written with it), so that readers that pass none, such
+   * as stock FAISS, search as tuned. 0 leaves a setting as it is.
+   */
+  public void setSearchDefaults(SearchParams params) {
+    exclusive(() -> {
+      FaissNative.setSearchDefaults(live(), params.nprobe(), params.efSearch(), params.maxCodes());
+      return null;
+    });
+  }
+
   /** The stored vector of {@code id} (decoded from its code for PQ indexes); needs {@link #enableReconstruct}. */
   public float[] reconstruct(long id) {
     return shared(() -> {

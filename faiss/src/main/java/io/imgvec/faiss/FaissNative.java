@@ -79,6 +79,8 @@ final class FaissNative {
 
   static native void reconstruct(long handle, long id, float[] out);
 
+  static native void setSearchDefaults(long handle, int nprobe, int efSearch, long maxCodes);
+
   static native byte[] serialize(long handle);
 
   static native long deserialize(byte[] bytes);

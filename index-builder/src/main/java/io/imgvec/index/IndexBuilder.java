@@ -27,7 +27,7 @@ public final class IndexBuilder {
   /** Build settings, from the shared configuration. */
   public record Options(String type, long memoryBudget, Metric metric, int nlist, int pqM, int nprobe,
       double targetLatencyMs, double targetRecall, double maxCodesFactor, double maxListFactor, int pointsPerCentroid,
-      int evalQueries, int batchSize) {
+      int evalQueries, int batchSize, boolean requireTarget) {
     public static Options from(ImgvecConfig c) {
       return new Options(c.get(ConfigKeys.INDEX_TYPE), c.get(ConfigKeys.INDEX_MEMORY_BUDGET),
           c.get(ConfigKeys.INDEX_METRIC).equals("L2") ? Metric.L2 : Metric.INNER_PRODUCT,
@@ -35,7 +35,8 @@ public final class IndexBuilder {
           c.get(ConfigKeys.INDEX_TARGET_LATENCY_MS), c.get(ConfigKeys.INDEX_TARGET_RECALL),
           c.get(ConfigKeys.INDEX_MAX_CODES_FACTOR),
           c.get(ConfigKeys.INDEX_MAX_LIST_FACTOR), c.get(ConfigKeys.INDEX_TRAIN_POINTS_PER_CENTROID),
-          c.get(ConfigKeys.INDEX_EVAL_QUERIES), c.get(ConfigKeys.INDEX_BATCH_SIZE));
+          c.get(ConfigKeys.INDEX_EVAL_QUERIES), c.get(ConfigKeys.INDEX_BATCH_SIZE),
+          c.get(ConfigKeys.INDEX_REQUIRE_TARGET));
     }
   }
 
@@ -82,11 +83,20 @@ public final class IndexBuilder {
       ExactNeighbours truth = new ExactNeighbours(sample.queries, nq, d, IndexEvaluator.K, plan.metric());
       timings.put("add_s", addAll(index, sample, truth, dir.resolve(IdMap.FILE), n, d, timings));
       t = System.nanoTime();
-      IndexEvaluator.Metrics metrics = nq == 0 ? null
+      IndexEvaluator.Tuning tuning = nq == 0 ? null
           : evaluate(index, plan, new IndexEvaluator(sample.queries, nq, d, truth), n);
+      IndexEvaluator.Metrics metrics = tuning == null ? null : tuning.chosen();
+      Map<String, Object> outcome = tuning == null ? null : outcome(tuning);
+      if (outcome != null && options.requireTarget() && !(boolean) outcome.get("target_met")) {
+        throw new IndexBuildException("index.require-target=true and the target was missed: " + outcome
+            + "; nothing is published");
+      }
       timings.put("evaluate_s", seconds(t));
       if (nq > 0) {
         index.add(sample.queries, sample.queryIds, nq);
+      }
+      if (metrics != null) {
+        index.setSearchDefaults(metrics.params()); // stock FAISS readers of index.faiss search as tuned
       }
       t = System.nanoTime();
       index.write(dir.resolve(INDEX_FILE));
@@ -94,7 +104,9 @@ public final class IndexBuilder {
       timings.put("total_s", seconds(start));
       long bytes = Files.size(dir.resolve(INDEX_FILE));
       Map<String, Object> lists = plan.isIvf() ? listStats(index.listSizes(), listsSplit) : null;
-      return new BuiltIndex(dir, manifest(stats, d, plan, lists, metrics, nq, index.ntotal(), bytes, timings, heap));
+      Map<String, Object> manifest = manifest(stats, d, plan, lists, metrics, nq, index.ntotal(), bytes, timings, heap);
+      manifest.put("outcome", outcome);
+      return new BuiltIndex(dir, manifest);
     }
   }
 
@@ -209,16 +221,36 @@ public final class IndexBuilder {
     }
   }
 
-  private IndexEvaluator.Metrics evaluate(FaissIndex index, IndexPlan plan, IndexEvaluator evaluator, long n) {
+  private IndexEvaluator.Tuning evaluate(FaissIndex index, IndexPlan plan, IndexEvaluator evaluator, long n) {
     if (!plan.isIvf() || plan.nprobe() > 0) {
-      return evaluator.measure(index, fixedParams(plan, n));
+      IndexEvaluator.Metrics fixed = evaluator.measure(index, fixedParams(plan, n));
+      return new IndexEvaluator.Tuning(fixed, fixed.recallAt10() >= options.targetRecall() ? fixed : null);
     }
-    IndexEvaluator.Metrics tuned = evaluator.tuneNprobe(index, plan.nlist(), maxCodesPerProbe(plan, n),
+    IndexEvaluator.Tuning tuning = evaluator.tuneNprobe(index, plan.nlist(), maxCodesPerProbe(plan, n),
         options.targetLatencyMs(), options.targetRecall());
+    IndexEvaluator.Metrics tuned = tuning.chosen();
     progress.accept("tuned nprobe=" + tuned.params().nprobe() + " for R@10 >= " + options.targetRecall()
         + " within p99 <= " + options.targetLatencyMs() + " ms: R@10 " + IndexEvaluator.round4(tuned.recallAt10())
         + ", p99 " + IndexEvaluator.round4(tuned.p99Ms()) + " ms");
-    return tuned;
+    return tuning;
+  }
+
+  /**
+   * Whether the build met its targets, said plainly: the recall reached within the latency target, and what the
+   * recall target would take (its nprobe and p99), so a missed target is visible in the summary and manifest.
+   */
+  private Map<String, Object> outcome(IndexEvaluator.Tuning tuning) {
+    IndexEvaluator.Metrics chosen = tuning.chosen();
+    IndexEvaluator.Metrics reaching = tuning.reachingRecallTarget();
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("target_met", chosen.recallAt10() >= options.targetRecall() && chosen.p99Ms() <= options.targetLatencyMs());
+    out.put("target_recall_at_10", options.targetRecall());
+    out.put("target_latency_p99_ms", options.targetLatencyMs());
+    out.put("recall_at_10", IndexEvaluator.round4(chosen.recallAt10()));
+    out.put("latency_p99_ms", IndexEvaluator.round4(chosen.p99Ms()));
+    out.put("nprobe_for_recall_target", reaching == null ? null : reaching.params().nprobe());
+    out.put("latency_p99_ms_for_recall_target", reaching == null ? null : IndexEvaluator.round4(reaching.p99Ms()));
+    return out;
   }
 
   /** Search parameters when nprobe is not tuned: the given nprobe (or 1) with its codes cap. */

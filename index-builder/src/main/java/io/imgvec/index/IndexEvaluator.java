@@ -46,26 +46,41 @@ public final class IndexEvaluator {
   }
 
   /**
-   * The first nprobe (1, 2, 3, 4, 6, 8, 12, ... up to nlist: powers of two and the steps between) whose R@10 reaches
-   * {@code targetRecallAt10}, or else the largest whose p99 single-query latency meets the target; each setting
-   * stops further probes after {@code maxCodesPerProbe} × nprobe codes (0: never). Stopping at the recall target
-   * rather than the latency edge leaves headroom for a busier server. Returns metrics at the chosen setting.
+   * Chooses the first nprobe (1, 2, 3, 4, 6, 8, 12, ... up to nlist: powers of two and the steps between) whose R@10
+   * reaches {@code targetRecallAt10}, or else the largest whose p99 single-query latency meets the target; each
+   * setting stops further probes after {@code maxCodesPerProbe} × nprobe codes (0: never). Stopping at the recall
+   * target rather than the latency edge leaves headroom for a busier server. When the latency target stops it short
+   * of the recall target, the sweep goes on to find what the recall target would take.
    */
-  public Metrics tuneNprobe(FaissIndex index, int nlist, long maxCodesPerProbe, double targetP99Ms,
+  public Tuning tuneNprobe(FaissIndex index, int nlist, long maxCodesPerProbe, double targetP99Ms,
       double targetRecallAt10) {
-    Metrics best = measure(index, new SearchParams(1, 0, maxCodesPerProbe));
-    for (int step = 1; best.recallAt10() < targetRecallAt10 && best.tenRecallAt10() < 1.0; step++) {
+    Metrics chosen = measure(index, new SearchParams(1, 0, maxCodesPerProbe));
+    Metrics last = chosen;
+    for (int step = 1; !reaches(last, targetRecallAt10) && last.p99Ms() <= SWEEP_LATENCY_FACTOR * targetP99Ms;
+        step++) {
       int nprobe = (step % 2 == 1 ? 2 : 3) << ((step - 1) / 2); // 2, 3, 4, 6, 8, 12, ...
       if (nprobe > nlist) {
         break;
       }
-      Metrics m = measure(index, new SearchParams(nprobe, 0, maxCodesPerProbe * nprobe));
-      if (m.p99Ms() > targetP99Ms) {
-        break;
+      last = measure(index, new SearchParams(nprobe, 0, maxCodesPerProbe * nprobe));
+      if (last.p99Ms() <= targetP99Ms) {
+        chosen = last;
       }
-      best = m;
     }
-    return best;
+    return new Tuning(chosen, reaches(last, targetRecallAt10) ? last : null);
+  }
+
+  /** Past the latency target the sweep goes on (to say what the recall target would cost) up to this factor. */
+  static final double SWEEP_LATENCY_FACTOR = 10;
+
+  /**
+   * The chosen setting (within the latency target), and the first setting that reaches the recall target at any
+   * latency up to {@value #SWEEP_LATENCY_FACTOR} × the target (null if none does).
+   */
+  public record Tuning(Metrics chosen, Metrics reachingRecallTarget) {}
+
+  private static boolean reaches(Metrics m, double targetRecallAt10) {
+    return m.recallAt10() >= targetRecallAt10 || m.tenRecallAt10() >= 1.0;
   }
 
   /** Searches every query alone on one thread, timing each, then scores the results. */

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -31,7 +32,23 @@ import org.apache.hadoop.fs.FileSystem;
 public final class PublishedIndex implements AutoCloseable {
 
   /** One search hit. */
-  public record Neighbor(long id, String imageId, String uri, float distance) {}
+  public record Neighbor(long id, String imageId, String uri, float distance) {
+
+    /** Hits as query and serve answer them: rank (from 1), image_id, uri, distance. */
+    public static List<Map<String, Object>> rows(List<Neighbor> neighbors) {
+      List<Map<String, Object>> rows = new ArrayList<>(neighbors.size());
+      for (int i = 0; i < neighbors.size(); i++) {
+        Neighbor n = neighbors.get(i);
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("rank", i + 1);
+        row.put("image_id", n.imageId());
+        row.put("uri", n.uri());
+        row.put("distance", n.distance());
+        rows.add(row);
+      }
+      return rows;
+    }
+  }
 
   /**
    * How to load: {@code mmap} keeps an IVF index's lists in the file (mapped, paged in on use);

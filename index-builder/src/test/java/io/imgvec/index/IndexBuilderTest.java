@@ -94,4 +94,22 @@ class IndexBuilderTest {
         () -> new IndexBuilder(source, options, s -> {}).build(tmp.resolve("x")));
     assertTrue(e.getMessage().contains(expected), e.getMessage());
   }
+
+  @Test
+  void aMissedTargetIsReportedAndCanFailTheBuild() throws Exception {
+    ArrayVectorSource source = ArrayVectorSource.clustered(20_000, 32, 50, 3);
+    Map<String, String> unreachable = Map.of("index.type", "IVF-Flat", "index.eval-queries", "200",
+        "index.target-latency-ms", "0.01"); // no search of 20k vectors answers in 10 microseconds at p99
+    IndexBuilder.BuiltIndex built = new IndexBuilder(source, options(unreachable), m -> { }).build(tmp.resolve("m"));
+    @SuppressWarnings("unchecked")
+    Map<String, Object> outcome = (Map<String, Object>) built.manifest().get("outcome");
+    assertEquals(false, outcome.get("target_met"), outcome.toString());
+    assertTrue(outcome.get("nprobe_for_recall_target") == null
+        || (double) outcome.get("latency_p99_ms_for_recall_target") > 0.01, outcome.toString());
+    Map<String, String> required = new java.util.HashMap<>(unreachable);
+    required.put("index.require-target", "true");
+    IndexBuildException e = assertThrows(IndexBuildException.class,
+        () -> new IndexBuilder(source, options(required), m -> { }).build(tmp.resolve("r")));
+    assertTrue(e.getMessage().contains("target was missed"), e.getMessage());
+  }
 }

@@ -24,7 +24,7 @@ class PythonInteropTest {
   Path tmp;
 
   @Test
-  void stockFaissReadsThePublishedIndexAndAgrees() throws Exception {
+  void stockFaissReadsThePublishedIndexWithItsSearchSettingsAndAgrees() throws Exception {
     ArrayVectorSource source = ArrayVectorSource.clustered(12_000, 32, 40, 11);
     IndexBuilder.BuiltIndex built = new IndexBuilder(source, IndexBuilderTest.options(
         Map.of("index.type", "IVF-PQ", "index.pq-m", "8", "index.nprobe", "8")), s -> {}).build(tmp.resolve("b"));
@@ -48,7 +48,7 @@ class PythonInteropTest {
     String script = String.join("\n",
         "import sys, numpy as np, faiss",
         "index = faiss.read_index(sys.argv[1])",
-        "faiss.extract_index_ivf(index).nprobe = 8",
+        "print(faiss.extract_index_ivf(index).nprobe)",
         "q = np.fromfile(sys.argv[2], dtype='<f4').reshape(-1, index.d)",
         "D, I = index.search(q, " + K + ")",
         "print(index.ntotal)",
@@ -59,6 +59,7 @@ class PythonInteropTest {
     p.getInputStream().transferTo(out);
     assertEquals(0, p.waitFor(), "python3-faiss failed (apt-get install python3-faiss): " + out);
     String[] lines = out.toString().trim().split("\n");
+    assertEquals("8", lines[lines.length - 3].trim(), "index.faiss carries the nprobe imgvec searches with");
     assertEquals("12000", lines[lines.length - 2].trim());
     long[] pythonLabels = java.util.Arrays.stream(lines[lines.length - 1].trim().split(" "))
         .mapToLong(Long::parseLong).toArray();

@@ -55,6 +55,7 @@ public final class BuildIndexJob {
           .put("count", manifest.get("count"))
           .put("dimension", manifest.get("dimension"))
           .put("index", manifest.get("index"))
+          .put("outcome", manifest.get("outcome"))
           .put("metrics", manifest.get("metrics"))
           .put("timings", manifest.get("timings"))
           .put("duration_s", Numbers.round((System.nanoTime() - start) / 1e9, 3));

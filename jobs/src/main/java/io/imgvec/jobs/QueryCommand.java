@@ -14,10 +14,7 @@ import io.imgvec.util.Numbers;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 
 /** {@code imgvec query}: nearest neighbours of an image (embedded with the index's model) or of a vector. */
@@ -45,21 +42,14 @@ final class QueryCommand {
       long start = System.nanoTime();
       List<PublishedIndex.Neighbor> neighbors = index.search(vector, k);
       double ms = (System.nanoTime() - start) / 1e6;
-      List<Map<String, Object>> rows = new ArrayList<>();
       System.out.printf("%-5s %-12s %-40s %s%n", "rank", "distance", "image_id", "uri");
       for (int i = 0; i < neighbors.size(); i++) {
         PublishedIndex.Neighbor n = neighbors.get(i);
         System.out.printf("%-5d %-12.5f %-40s %s%n", i + 1, n.distance(), n.imageId(), n.uri());
-        Map<String, Object> row = new LinkedHashMap<>();
-        row.put("rank", i + 1);
-        row.put("image_id", n.imageId());
-        row.put("uri", n.uri());
-        row.put("distance", n.distance());
-        rows.add(row);
       }
       return new RunSummary("query").put("index", indexUri).put("version", index.version())
           .put("model_id", index.modelId()).put("query", imageUri != null ? imageUri : "vector").put("k", k)
-          .put("search_ms", Numbers.round(ms, 3)).put("neighbors", rows);
+          .put("search_ms", Numbers.round(ms, 3)).put("neighbors", PublishedIndex.Neighbor.rows(neighbors));
     }
   }
 

@@ -28,17 +28,27 @@ public final class StandaloneCluster implements AutoCloseable {
   }
 
   public static StandaloneCluster start(Path dir, int workers, int coresEach, String memoryEach) throws Exception {
+    return start(dir, workers, coresEach, memoryEach, false);
+  }
+
+  /**
+   * With {@code pinned}, worker w and the executors it starts run on CPU w only (taskset), so that an executor of
+   * one core uses one core, decode threads included: what a scaling measurement needs on a small machine.
+   */
+  public static StandaloneCluster start(Path dir, int workers, int coresEach, String memoryEach, boolean pinned)
+      throws Exception {
     if (!Files.isDirectory(SPARK_HOME.resolve("jars"))) {
       throw new IllegalStateException(SPARK_HOME + "/jars is missing: build the spark-home module first");
     }
     StandaloneCluster cluster = new StandaloneCluster(dir, freePort());
     try {
-      cluster.launch("master", List.of("org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port",
+      cluster.launch(List.of(), List.of("org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port",
           cluster.masterUrl.substring(cluster.masterUrl.lastIndexOf(':') + 1), "--webui-port",
           String.valueOf(freePort())), cluster.masterLog);
       for (int w = 0; w < workers; w++) {
         Path workDir = Files.createDirectories(dir.resolve("worker-" + w));
-        cluster.launch("worker", List.of("org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
+        List<String> pin = pinned ? List.of("taskset", "-c", String.valueOf(w)) : List.of();
+        cluster.launch(pin, List.of("org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
             "--cores", String.valueOf(coresEach), "--memory", memoryEach, "--webui-port", String.valueOf(freePort()),
             "--work-dir", workDir.toString(), cluster.masterUrl), dir.resolve("worker-" + w + ".log"));
       }
@@ -54,9 +64,10 @@ public final class StandaloneCluster implements AutoCloseable {
     return masterUrl;
   }
 
-  private void launch(String role, List<String> mainAndArgs, Path log) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx512m", "-cp", SPARK_HOME.resolve("jars") + "/*"));
+  private void launch(List<String> prefix, List<String> mainAndArgs, Path log) throws IOException {
+    List<String> cmd = new ArrayList<>(prefix);
+    cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m", "-cp",
+        SPARK_HOME.resolve("jars") + "/*"));
     Files.readAllLines(HOME.resolve("conf/jvm.options")).stream().filter(l -> !l.startsWith("#")).forEach(cmd::add);
     cmd.addAll(mainAndArgs);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());

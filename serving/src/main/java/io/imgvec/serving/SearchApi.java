@@ -136,32 +136,18 @@ final class SearchApi {
     out.put("model_id", index.modelId());
     out.put("took_ms", Numbers.round((System.nanoTime() - start) / 1e6, 3));
     if (batch) {
-      out.put("results", results.stream().map(r -> Map.of("neighbors", rows(r))).toList());
+      out.put("results", results.stream().map(r -> Map.of("neighbors", Neighbor.rows(r))).toList());
     } else {
-      out.put("neighbors", rows(results.get(0)));
+      out.put("neighbors", Neighbor.rows(results.get(0)));
     }
     return out;
-  }
-
-  private static List<Map<String, Object>> rows(List<Neighbor> neighbors) {
-    List<Map<String, Object>> rows = new ArrayList<>(neighbors.size());
-    for (int i = 0; i < neighbors.size(); i++) {
-      Neighbor n = neighbors.get(i);
-      Map<String, Object> row = new LinkedHashMap<>();
-      row.put("rank", i + 1);
-      row.put("image_id", n.imageId());
-      row.put("uri", n.uri());
-      row.put("distance", n.distance());
-      rows.add(row);
-    }
-    return rows;
   }
 
   private QueryImageEmbedder embedderFor(PublishedIndex index) throws RequestException {
     String key = index.modelId() + "|" + index.modelSettings();
     try {
       QueryImageEmbedder embedder = embedders.get(key);
-      if (embedder == null) { // loads the model once; concurrent first requests may load it twice, never worse
+      if (embedder == null) { // racing first requests may both build one: the model itself loads once (cache)
         embedder = new QueryImageEmbedder(config, index.modelSettings(), index.modelId(), hadoopConf);
         embedders.put(key, embedder);
       }
