@@ -7,6 +7,7 @@ import io.imgvec.util.Numbers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -70,18 +71,18 @@ public final class ServeBench {
             published.search(v, k);
             latencies[n++] = System.nanoTime() - start;
           }
-          return java.util.Arrays.copyOf(latencies, n);
+          return Arrays.copyOf(latencies, n);
         }));
       }
       long[] all = new long[0];
       for (Future<long[]> run : runs) {
         long[] l = run.get();
-        long[] merged = java.util.Arrays.copyOf(all, all.length + l.length);
+        long[] merged = Arrays.copyOf(all, all.length + l.length);
         System.arraycopy(l, 0, merged, all.length, l.length);
         all = merged;
       }
       pool.shutdown();
-      java.util.Arrays.sort(all);
+      Arrays.sort(all);
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("threads", threads);
       out.put("searches_per_s", Numbers.round(all.length / (double) seconds, 1));
