@@ -37,9 +37,9 @@ public final class BuildIndexJob {
     String dataset = Locations.embeddingsDataset(embeddingsUri, hadoopConf);
     Locations.requireWritable("output", outputUri, hadoopConf);
     Path staging = Files.createTempDirectory("imgvec-index-");
-    try {
-      IndexBuilder builder = new IndexBuilder(new SparkVectorSource(spark, dataset, metadataColumns(config)),
-          IndexBuilder.Options.from(config), msg -> LOG.info("build-index: {}", msg));
+    try (SparkVectorSource source = new SparkVectorSource(spark, dataset, metadataColumns(config))) {
+      IndexBuilder builder = new IndexBuilder(source, IndexBuilder.Options.from(config),
+          msg -> LOG.info("build-index: {}", msg));
       IndexBuilder.BuiltIndex built = builder.build(staging);
       Map<String, Object> model = ModelRecord.read(dataset, hadoopConf);
       if (model != null && model.get("model_id").equals(built.manifest().get("model_id"))) {

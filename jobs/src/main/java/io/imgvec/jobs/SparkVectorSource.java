@@ -14,18 +14,27 @@ import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
 
 /**
  * The embed job's Parquet output as a {@link VectorSource}: statistics by a Spark aggregation, scans streamed to
  * the driver one partition at a time ({@code toLocalIterator}), so the driver holds a partition, never the data set.
+ * Partitions are bounded: a task computes its whole partition as one result, so a large Parquet file (an embed task
+ * writes one per task, with 128 MB row groups) would need that much heap at once; such input is repartitioned once
+ * into pieces of at most {@value #SCAN_PARTITION_BYTES} bytes, kept on executor disk for both scans.
  */
-final class SparkVectorSource implements VectorSource {
+final class SparkVectorSource implements VectorSource, AutoCloseable {
+  static final long SCAN_PARTITION_BYTES = 16L << 20;
+
   private final Dataset<Row> embeddings;
   private final List<String> metadataColumns;
+  private Dataset<Row> scanned;
 
   /** {@code metadataColumns}: carried columns to publish with the ids (index.metadata-columns). */
   SparkVectorSource(SparkSession spark, String uri, List<String> metadataColumns) {
@@ -46,6 +55,29 @@ final class SparkVectorSource implements VectorSource {
     this.metadataColumns = metadataColumns;
   }
 
+  /** {@code rows}, repartitioned (once, kept on disk) if its partitions would exceed the bound. */
+  private Dataset<Row> bounded(Dataset<Row> rows) throws IOException {
+    long bytes = 0;
+    Configuration conf = rows.sparkSession().sparkContext().hadoopConfiguration();
+    for (String file : embeddings.inputFiles()) {
+      Path path = new Path(file);
+      bytes += path.getFileSystem(conf).getFileStatus(path).getLen();
+    }
+    int needed = (int) Math.min(Integer.MAX_VALUE, (bytes + SCAN_PARTITION_BYTES - 1) / SCAN_PARTITION_BYTES);
+    if (rows.rdd().getNumPartitions() >= needed) {
+      return rows;
+    }
+    // Hash-partitioned by image_id: deterministic without the sort round-robin partitioning needs for that.
+    return rows.repartition(needed, col("image_id")).persist(StorageLevel.DISK_ONLY());
+  }
+
+  @Override
+  public void close() {
+    if (scanned != null) {
+      scanned.unpersist();
+    }
+  }
+
   @Override
   public List<String> metadataColumns() {
     return metadataColumns;
@@ -64,7 +96,10 @@ final class SparkVectorSource implements VectorSource {
     // Only what the builder uses travels to the driver (not model_id, checked once by stats()).
     List<Column> columns = new ArrayList<>(List.of(col("image_id"), col("uri"), col("embedding")));
     metadataColumns.forEach(c -> columns.add(col(c).cast("string")));
-    Iterator<Row> rows = embeddings.select(columns.toArray(Column[]::new)).toLocalIterator();
+    if (scanned == null) {
+      scanned = bounded(embeddings.select(columns.toArray(Column[]::new)));
+    }
+    Iterator<Row> rows = scanned.toLocalIterator();
     int carried = metadataColumns.size();
     float[] vectors = null;
     String[] ids = new String[batchSize];
