@@ -30,7 +30,7 @@ import org.apache.spark.storage.StorageLevel;
  * into pieces of at most {@value #SCAN_PARTITION_BYTES} bytes, kept on executor disk for both scans.
  */
 final class SparkVectorSource implements VectorSource, AutoCloseable {
-  static final long SCAN_PARTITION_BYTES = 16L << 20;
+  static final long SCAN_PARTITION_BYTES = 64L << 20;
 
   private final Dataset<Row> embeddings;
   private final List<String> metadataColumns;
