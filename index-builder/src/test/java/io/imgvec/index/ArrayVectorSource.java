@@ -42,10 +42,10 @@ final class ArrayVectorSource implements VectorSource {
     return new Stats(vectors.length, dims, new HashSet<>(java.util.Arrays.asList(modelIds)));
   }
 
-  /** One metadata column, "group": vector i is in group "g" + i % 100. */
+  /** Metadata: "group" = "g" + i % 100 (few ids each), "parity" = even or odd (half of the ids each). */
   @Override
   public java.util.List<String> metadataColumns() {
-    return java.util.List.of("group");
+    return java.util.List.of("group", "parity");
   }
 
   static String groupOf(int i) {
@@ -65,7 +65,7 @@ final class ArrayVectorSource implements VectorSource {
         System.arraycopy(vectors[start + i], 0, flat, i * d, d);
         ids[i] = "img-" + (start + i);
         uris[i] = "file:/images/" + (start + i) + ".jpg";
-        metadata[i] = new String[] {groupOf(start + i)};
+        metadata[i] = new String[] {groupOf(start + i), (start + i) % 2 == 0 ? "even" : "odd"};
       }
       consumer.accept(new Batch(flat, ids, uris, metadata, n, d));
     }

@@ -112,4 +112,30 @@ class IndexBuilderTest {
         () -> new IndexBuilder(source, options(required), m -> { }).build(tmp.resolve("r")));
     assertTrue(e.getMessage().contains("target was missed"), e.getMessage());
   }
+
+  @Test
+  void filtersSearchOnlyMatchingIdsExactlyWhenFewMatchAndThroughTheIvfSelectorOtherwise() throws Exception {
+    ArrayVectorSource source = ArrayVectorSource.clustered(20_000, 32, 50, 5);
+    IndexBuilder.BuiltIndex built = new IndexBuilder(source, options(Map.of("index.type", "IVF-Flat",
+        "index.eval-queries", "200")), m -> { }).build(tmp.resolve("f"));
+    IndexPublisher.publish(built, tmp.resolve("fpub").toUri().toString(), 2, new Configuration());
+    try (PublishedIndex index = PublishedIndex.open(tmp.resolve("fpub").toString(), new Configuration(),
+        tmp.resolve("fcache"), new PublishedIndex.LoadOptions(false, true))) {
+      assertEquals(List.of("group", "parity"), index.metadataColumns());
+      float[][] queries = {source.vectors[7], source.vectors[1234]};
+      // 200 ids in group g7: searched exactly, so vector 7 (in g7) is its own nearest and all hits are in g7
+      List<PublishedIndex.Neighbor> few = index.search(queries, 5, 0, Map.of("group", "g7")).get(0);
+      assertEquals(7, few.get(0).id());
+      few.forEach(n -> assertEquals(7, n.id() % 100, n.toString()));
+      // 10,000 even ids (> the exact limit): FAISS's ID selector inside the IVF search, nprobe widened
+      List<List<PublishedIndex.Neighbor>> many = index.search(queries, 10, 0, Map.of("parity", "even"));
+      for (int q = 0; q < queries.length; q++) {
+        assertEquals(10, many.get(q).size());
+        many.get(q).forEach(n -> assertEquals(0, n.id() % 2, n.toString()));
+      }
+      assertEquals(1234, many.get(1).get(0).id(), "an even vector finds itself among the even ids");
+      assertTrue(index.search(queries, 5, 0, Map.of("group", "g7", "parity", "odd")).get(0).stream()
+          .allMatch(n -> n.id() % 100 == 7 && n.id() % 2 == 1));
+    }
+  }
 }
