@@ -114,6 +114,10 @@ public final class ConfigKeys {
   public static final ConfigKey<Integer> INDEX_BATCH_SIZE = register(ConfigKey.intRange("index.add-batch-size",
       16384, 1, 1 << 22, "vectors streamed per add call; bounds driver memory"));
 
+  public static final ConfigKey<String> LOG_FORMAT = register(ConfigKey.choice("log.format", "human",
+      List.of("human", "json"), "log lines on stderr: human-readable, or one JSON object per line (time, level,"
+          + " logger, message, run_id, command, stage) for log stores"));
+
   // Serving
   public static final ConfigKey<Integer> SERVE_POLL_SECONDS = register(ConfigKey.intRange("serve.poll-seconds", 10, 1,
       86_400, "how often the server reads LATEST and, when it names a new version, loads it beside the current one"));

@@ -40,11 +40,13 @@ public final class BuildIndexJob {
     try (SparkVectorSource source = new SparkVectorSource(spark, dataset, metadataColumns(config))) {
       IndexBuilder builder = new IndexBuilder(source, IndexBuilder.Options.from(config),
           msg -> LOG.info("build-index: {}", msg));
+      RunLog.stage("build");
       IndexBuilder.BuiltIndex built = builder.build(staging);
       Map<String, Object> model = ModelRecord.read(dataset, hadoopConf);
       if (model != null && model.get("model_id").equals(built.manifest().get("model_id"))) {
         built.manifest().put("model", model);
       }
+      RunLog.stage("publish");
       Map<String, Object> manifest = IndexPublisher.publish(built, outputUri, config.get(ConfigKeys.INDEX_RETENTION),
           hadoopConf);
       RunSummary summary = new RunSummary("build-index")

@@ -53,6 +53,7 @@ public final class EmbedJob {
     ModelSpec spec = ModelSpec.from(config).withThreads(ThreadLayout.of(config, taskCpus, gpu).inferenceThreads());
     CompletableFuture<Embedder> checkedModel = CompletableFuture.supplyAsync(
         () -> ModelCheck.run(spec, gpu ? 0 : -1, hadoopConf));
+    RunLog.stage("manifest");
     Dataset<Row> manifest = ManifestReader.read(spark, manifestUri, config.get(ConfigKeys.MANIFEST_FORMAT));
     long rowsRead = manifest.count();
     String modelId = join(checkedModel).modelId();
@@ -75,6 +76,7 @@ public final class EmbedJob {
     // Inference runs once; the result is kept on executor disk and split into the two datasets.
     Dataset<Row> results = todo.mapPartitions(embed, Encoders.row(EmbedOutput.schema(manifest.schema(), carried)))
         .persist(StorageLevel.DISK_ONLY());
+    RunLog.stage("embed");
     Counts counts;
     long inferStart = System.nanoTime();
     try (ProgressReporter progress = new ProgressReporter(sc, "embed", metrics.rowsDone(), 10_000)) {

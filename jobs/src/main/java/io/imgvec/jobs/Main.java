@@ -110,6 +110,7 @@ public final class Main {
 
   static RunSummary run(Command command, List<String> args) throws Exception {
     JobArgs a = JobArgs.parse(command.name(), args, command.options().keySet(), command.shorthands());
+    RunLog.start(command.name(), a.config());
     switch (command.name()) {
       case "embed" -> {
         String manifest = a.require("manifest");

@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.imgvec.TestImages;
+import io.imgvec.io.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -82,6 +84,25 @@ class CliErrorsTest {
     assertEquals(0, embed.exit());
     for (String option : List.of("--manifest <uri>", "--output <uri>", "--model <uri>", "--config <file>")) {
       assertTrue(embed.stdout().contains(option), embed.stdout());
+    }
+  }
+
+  @Test
+  void jsonLogLinesCarryTheRunIdCommandAndStage() throws Exception {
+    Run run = run("embed", "--manifest", manifest().toString(), "--output", tmp.resolve("out").toString(),
+        "--log.format=json");
+    assertEquals(0, run.exit(), String.join("\n", run.stderr()));
+    List<String> lines = Files.readAllLines(tmp.resolve("stderr"));
+    assertTrue(lines.stream().anyMatch(l -> l.contains("loaded model")), String.join("\n", lines));
+    String runId = null;
+    for (String line : lines) {
+      JsonNode event = Json.MAPPER.readTree(line); // every line is one JSON object
+      for (String field : List.of("time", "level", "logger", "message", "run_id", "command", "stage")) {
+        assertTrue(event.hasNonNull(field), field + " missing in " + line);
+      }
+      assertEquals("embed", event.get("command").asText());
+      runId = runId == null ? event.get("run_id").asText() : runId;
+      assertEquals(runId, event.get("run_id").asText(), "one run id for the whole run");
     }
   }
 
