@@ -79,7 +79,8 @@ public final class EmbedJob {
     RunLog.stage("embed");
     Counts counts;
     long inferStart = System.nanoTime();
-    try (ProgressReporter progress = new ProgressReporter(sc, "embed", metrics.rowsDone(), 10_000)) {
+    try (ProgressReporter progress = new ProgressReporter(sc, "embed", metrics.rowsDone(), rowsRead - skipped,
+        5_000)) {
       counts = count(results);
       write(results, carried, embeddingsUri, outputUri + "/errors", resume);
     } finally {

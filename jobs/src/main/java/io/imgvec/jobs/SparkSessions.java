@@ -20,6 +20,7 @@ public final class SparkSessions {
         conf.setIfMissing("spark.driver.bindAddress", "127.0.0.1");
         conf.setIfMissing("spark.driver.host", "127.0.0.1");
         conf.setIfMissing("spark.ui.enabled", "false");
+        conf.setIfMissing("spark.executor.heartbeatInterval", "5s"); // progress lines follow running tasks
         conf.setIfMissing("spark.sql.shuffle.partitions", String.valueOf(Runtime.getRuntime().availableProcessors()));
       }
     }
