@@ -125,8 +125,6 @@ public final class ClusterBench {
   }
 
   private static double median(List<Double> values) {
-    List<Double> sorted = values.stream().sorted().toList();
-    int n = sorted.size();
-    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    return Numbers.median(values.stream().mapToDouble(Double::doubleValue).toArray());
   }
 }

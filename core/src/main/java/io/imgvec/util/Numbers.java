@@ -10,6 +10,17 @@ public final class Numbers {
     return Math.round(value * scale) / scale;
   }
 
+  /** The median of {@code values} (the mean of the middle two for an even count). */
+  public static double median(double... values) {
+    if (values.length == 0) {
+      throw new IllegalArgumentException("median of no samples");
+    }
+    double[] sorted = values.clone();
+    java.util.Arrays.sort(sorted);
+    int mid = sorted.length / 2;
+    return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  }
+
   /** Nearest-rank percentile ({@code p} in [0, 1]) of an ascending array. */
   public static long percentile(long[] sorted, double p) {
     if (sorted.length == 0) {

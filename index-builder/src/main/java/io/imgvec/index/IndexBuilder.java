@@ -224,7 +224,7 @@ public final class IndexBuilder {
   private IndexEvaluator.Tuning evaluate(FaissIndex index, IndexPlan plan, IndexEvaluator evaluator, long n) {
     if (!plan.isIvf() || plan.nprobe() > 0) {
       IndexEvaluator.Metrics fixed = evaluator.measure(index, fixedParams(plan, n));
-      return new IndexEvaluator.Tuning(fixed, fixed.recallAt10() >= options.targetRecall() ? fixed : null);
+      return new IndexEvaluator.Tuning(fixed, IndexEvaluator.reaches(fixed, options.targetRecall()) ? fixed : null);
     }
     IndexEvaluator.Tuning tuning = evaluator.tuneNprobe(index, plan.nlist(), maxCodesPerProbe(plan, n),
         options.targetLatencyMs(), options.targetRecall());
@@ -243,7 +243,8 @@ public final class IndexBuilder {
     IndexEvaluator.Metrics chosen = tuning.chosen();
     IndexEvaluator.Metrics reaching = tuning.reachingRecallTarget();
     Map<String, Object> out = new LinkedHashMap<>();
-    out.put("target_met", chosen.recallAt10() >= options.targetRecall() && chosen.p99Ms() <= options.targetLatencyMs());
+    out.put("target_met", IndexEvaluator.reaches(chosen, options.targetRecall())
+        && chosen.p99Ms() <= options.targetLatencyMs());
     out.put("target_recall_at_10", options.targetRecall());
     out.put("target_latency_p99_ms", options.targetLatencyMs());
     out.put("recall_at_10", IndexEvaluator.round4(chosen.recallAt10()));

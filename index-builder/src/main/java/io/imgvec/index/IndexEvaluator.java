@@ -79,7 +79,8 @@ public final class IndexEvaluator {
    */
   public record Tuning(Metrics chosen, Metrics reachingRecallTarget) {}
 
-  private static boolean reaches(Metrics m, double targetRecallAt10) {
+  /** Whether {@code m} reaches the recall target (or finds every true neighbour, when the target cannot be met). */
+  static boolean reaches(Metrics m, double targetRecallAt10) {
     return m.recallAt10() >= targetRecallAt10 || m.tenRecallAt10() >= 1.0;
   }
 
@@ -114,7 +115,7 @@ public final class IndexEvaluator {
         p99[pass] = Numbers.percentile(nanos, 0.99) / 1e6;
       }
       double totalSeconds = (System.nanoTime() - total) / 1e9;
-      return score(found, params, median(p50), median(p99), TIMED_PASSES * nq / totalSeconds);
+      return score(found, params, Numbers.median(p50), Numbers.median(p99), TIMED_PASSES * nq / totalSeconds);
     } finally {
       FaissIndex.setThreads(previousThreads);
     }
@@ -125,12 +126,6 @@ public final class IndexEvaluator {
    * queries, so a busy moment of the machine could move the tuned nprobe from one build to the next.
    */
   static final int TIMED_PASSES = 3;
-
-  private static double median(double[] values) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    return sorted[sorted.length / 2];
-  }
 
   private Metrics score(long[][] found, SearchParams params, double p50Ms, double p99Ms, double qps) {
     double at1 = 0;

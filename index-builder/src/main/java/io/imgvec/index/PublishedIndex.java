@@ -2,7 +2,6 @@ package io.imgvec.index;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import io.imgvec.faiss.FaissIndex;
-import io.imgvec.faiss.Metric;
 import io.imgvec.faiss.SearchParams;
 import io.imgvec.faiss.SearchResult;
 import io.imgvec.io.Digests;
@@ -16,7 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -110,8 +109,8 @@ public final class PublishedIndex implements AutoCloseable {
       throws IOException {
     org.apache.hadoop.fs.Path root = new org.apache.hadoop.fs.Path(uri);
     FileSystem fs = IndexPublisher.withoutChecksumFiles(root.getFileSystem(conf));
-    org.apache.hadoop.fs.Path latest = new org.apache.hadoop.fs.Path(root, IndexPublisher.LATEST);
-    if (!fs.exists(latest)) {
+    String version = latestVersion(uri, conf);
+    if (version == null) {
       if (!fs.exists(new org.apache.hadoop.fs.Path(root, IndexPublisher.MANIFEST))) {
         throw new UserException("no published index at " + uri + " (neither LATEST nor manifest.json found)",
             "pass the --output of build-index, or one of its versions/<version> directories");
@@ -119,10 +118,6 @@ public final class PublishedIndex implements AutoCloseable {
       return load(fs, root, localCache, options);
     }
     for (int attempt = 1; ; attempt++) {
-      String version;
-      try (InputStream in = fs.open(latest)) {
-        version = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
-      }
       try {
         return load(fs, new org.apache.hadoop.fs.Path(root, IndexPublisher.VERSIONS + "/" + version), localCache,
             options);
@@ -130,6 +125,7 @@ public final class PublishedIndex implements AutoCloseable {
         if (attempt == 3) {
           throw e;
         }
+        version = latestVersion(uri, conf);
       }
     }
   }
@@ -247,8 +243,11 @@ public final class PublishedIndex implements AutoCloseable {
       return neighbours(index.search(flat, vectors.length, k, params), vectors.length);
     }
     long[] allowed = matching(filter);
+    if (allowed.length == 0) {
+      return Collections.nCopies(vectors.length, List.of());
+    }
     if (allowed.length <= EXACT_FILTER_LIMIT && !idOfImage.isEmpty()) {
-      return exactAmong(vectors, allowed, k);
+      return neighbours(exactAmong(flat, vectors.length, allowed, k), vectors.length);
     }
     int nlist = Math.max(1, ((Number) indexInfo(manifest).get("nlist")).intValue());
     int widened = (int) Math.min(nlist, Math.ceil(Math.max(1, params.nprobe()) * (double) size()
@@ -291,24 +290,17 @@ public final class PublishedIndex implements AutoCloseable {
     return Arrays.stream(a).filter(x -> Arrays.binarySearch(b, x) >= 0).toArray();
   }
 
-  private List<List<Neighbor>> exactAmong(float[][] vectors, long[] allowed, int k) {
-    boolean innerProduct = index.metric() == Metric.INNER_PRODUCT;
-    float[][] stored = new float[allowed.length][];
+  /** Exact search among the stored vectors of {@code allowed} (FAISS Flat over their reconstructions). */
+  private SearchResult exactAmong(float[] queries, int nq, long[] allowed, int k) {
+    int d = index.dimension();
+    float[] stored = new float[allowed.length * d];
     for (int i = 0; i < allowed.length; i++) {
-      stored[i] = index.reconstruct(allowed[i]);
+      System.arraycopy(index.reconstruct(allowed[i]), 0, stored, i * d, d);
     }
-    List<List<Neighbor>> out = new ArrayList<>();
-    for (float[] query : vectors) {
-      List<Neighbor> hits = new ArrayList<>();
-      for (int i = 0; i < allowed.length; i++) {
-        float distance = innerProduct ? dot(query, stored[i]) : squaredL2(query, stored[i]);
-        hits.add(new Neighbor(allowed[i], ids.imageId(allowed[i]), ids.uri(allowed[i]), distance));
-      }
-      Comparator<Neighbor> byDistance = Comparator.comparingDouble(Neighbor::distance);
-      hits.sort(innerProduct ? byDistance.reversed() : byDistance);
-      out.add(List.copyOf(hits.subList(0, Math.min(k, hits.size()))));
+    try (FaissIndex exact = FaissIndex.create(d, "IDMap,Flat", index.metric())) {
+      exact.add(stored, allowed, allowed.length);
+      return exact.search(queries, nq, k, SearchParams.DEFAULT);
     }
-    return out;
   }
 
   private List<List<Neighbor>> neighbours(SearchResult r, int queries) {
@@ -324,23 +316,6 @@ public final class PublishedIndex implements AutoCloseable {
       out.add(hits);
     }
     return out;
-  }
-
-  private static float dot(float[] a, float[] b) {
-    float s = 0;
-    for (int i = 0; i < a.length; i++) {
-      s += a[i] * b[i];
-    }
-    return s;
-  }
-
-  private static float squaredL2(float[] a, float[] b) {
-    float s = 0;
-    for (int i = 0; i < a.length; i++) {
-      float diff = a[i] - b[i];
-      s += diff * diff;
-    }
-    return s;
   }
 
   @SuppressWarnings("unchecked")

@@ -4,15 +4,14 @@ import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.index.IndexBuilder;
 import io.imgvec.index.IndexPublisher;
+import io.imgvec.io.LocalFiles;
 import io.imgvec.util.Numbers;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
@@ -64,9 +63,7 @@ public final class BuildIndexJob {
       summary.writeTo(outputUri, hadoopConf);
       return summary;
     } finally {
-      try (Stream<Path> files = Files.walk(staging)) {
-        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
+      LocalFiles.deleteRecursively(staging);
     }
   }
 }

@@ -1,5 +1,6 @@
 package io.imgvec.jobs;
 
+import io.imgvec.util.Exceptions;
 import io.imgvec.util.UserException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -30,7 +31,7 @@ final class Locations {
     } catch (java.io.FileNotFoundException e) {
       throw new UserException(what + " not found: " + uri);
     } catch (IOException | IllegalArgumentException e) {
-      throw new UserException("cannot read " + what + " " + uri + ": " + firstLine(e));
+      throw new UserException("cannot read " + what + " " + uri + ": " + Exceptions.firstLine(e));
     }
   }
 
@@ -50,7 +51,7 @@ final class Locations {
       fs.create(probe, false).close();
       fs.delete(existed ? probe : dir, true);
     } catch (IOException | IllegalArgumentException e) {
-      throw new UserException("cannot write to " + what + " " + uri + ": " + firstLine(e),
+      throw new UserException("cannot write to " + what + " " + uri + ": " + Exceptions.firstLine(e),
           "choose a location this user can write to");
     }
   }
@@ -74,7 +75,7 @@ final class Locations {
       }
       return uri;
     } catch (IOException e) {
-      throw new UserException("cannot read embeddings " + uri + ": " + firstLine(e));
+      throw new UserException("cannot read embeddings " + uri + ": " + Exceptions.firstLine(e));
     }
   }
 
@@ -89,10 +90,5 @@ final class Locations {
       }
     }
     return false;
-  }
-
-  private static String firstLine(Exception e) {
-    String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    return m.lines().findFirst().orElse(m);
   }
 }

@@ -60,10 +60,12 @@ public final class Main {
       System.exit(rest.isEmpty() ? 2 : 0);
     }
     String name = rest.remove(0);
-    Command command = COMMANDS.get(name);
-    if (command == null) {
-      fail(name, new ConfigException("unknown command '" + name + "'; commands: "
-          + String.join(", ", COMMANDS.keySet()) + " (bin/imgvec --help)"), verbose);
+    Command command;
+    try {
+      command = command(name);
+    } catch (ConfigException e) {
+      fail(name, e, verbose);
+      return;
     }
     if (rest.contains("--help") || rest.contains("-h")) {
       System.out.println(help(command));
@@ -147,19 +149,21 @@ public final class Main {
 
   /** Parses {@code command}'s arguments as a run would, without running: unknown options or bad settings throw. */
   static JobArgs validate(String command, List<String> args) {
-    Command c = COMMANDS.get(command);
-    if (c == null) {
-      throw new ConfigException("unknown command '" + command + "'");
-    }
+    Command c = command(command);
     return JobArgs.parse(command, args, c.options().keySet(), c.shorthands());
   }
 
   static RunSummary run(String command, List<String> args) throws Exception {
-    Command c = COMMANDS.get(command);
+    return run(command(command), args);
+  }
+
+  private static Command command(String name) {
+    Command c = COMMANDS.get(name);
     if (c == null) {
-      throw new ConfigException("unknown command '" + command + "'");
+      throw new ConfigException("unknown command '" + name + "'; commands: " + String.join(", ", COMMANDS.keySet())
+          + " (bin/imgvec --help)");
     }
-    return run(c, args);
+    return c;
   }
 
   private static String usage() {

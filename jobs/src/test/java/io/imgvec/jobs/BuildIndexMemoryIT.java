@@ -35,11 +35,9 @@ class BuildIndexMemoryIT {
   void ivfFlatBuildFitsASmallHeap() throws Exception {
     Path embeddings = tmp.resolve("embeddings");
     writeEmbeddings(embeddings);
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx1g", "-Dai.djl.offline=true"));
-    Files.readAllLines(StandaloneCluster.HOME.resolve("conf/jvm.options")).stream().filter(l -> !l.startsWith("#"))
-        .forEach(cmd::add);
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "build-index",
+    List<String> cmd = new ArrayList<>(ChildJvm.command("1g", System.getProperty("java.class.path"),
+        "-Dai.djl.offline=true"));
+    cmd.addAll(List.of(Main.class.getName(), "build-index",
         "--embeddings", embeddings.toString(), "--output", tmp.resolve("index").toString(), "--type", "IVF-Flat",
         "--index.eval-queries=200"));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("build.log").toFile())

@@ -121,11 +121,10 @@ class CliErrorsTest {
 
   /** {@code imgvec <args>} in a JVM of its own; stderr without log4j's lines (time, level, logger: message). */
   private Run run(String... args) throws IOException, InterruptedException {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx1g", "-Dai.djl.offline=true", "-Dimgvec.home=" + tmp, "-Dlog4j2.configurationFile="
-            + HOME.resolve("conf/log4j2.properties")));
-    Files.readAllLines(HOME.resolve("conf/jvm.options")).stream().filter(l -> !l.startsWith("#")).forEach(cmd::add);
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+    List<String> cmd = new ArrayList<>(ChildJvm.command("1g", System.getProperty("java.class.path"),
+        "-Dai.djl.offline=true", "-Dimgvec.home=" + tmp,
+        "-Dlog4j2.configurationFile=" + HOME.resolve("conf/log4j2.properties")));
+    cmd.add(Main.class.getName());
     cmd.addAll(List.of(args));
     Process p = new ProcessBuilder(cmd).redirectError(tmp.resolve("stderr").toFile())
         .redirectOutput(tmp.resolve("stdout").toFile()).start();

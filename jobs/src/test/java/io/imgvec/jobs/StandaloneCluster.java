@@ -66,9 +66,7 @@ public final class StandaloneCluster implements AutoCloseable {
 
   private void launch(List<String> prefix, List<String> mainAndArgs, Path log) throws IOException {
     List<String> cmd = new ArrayList<>(prefix);
-    cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m", "-cp",
-        SPARK_HOME.resolve("jars") + "/*"));
-    Files.readAllLines(HOME.resolve("conf/jvm.options")).stream().filter(l -> !l.startsWith("#")).forEach(cmd::add);
+    cmd.addAll(ChildJvm.command("512m", SPARK_HOME.resolve("jars") + "/*"));
     cmd.addAll(mainAndArgs);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().put("SPARK_HOME", SPARK_HOME.toString());

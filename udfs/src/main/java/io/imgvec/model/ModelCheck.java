@@ -1,5 +1,6 @@
 package io.imgvec.model;
 
+import io.imgvec.util.Exceptions;
 import io.imgvec.util.UserException;
 import java.io.IOException;
 import org.apache.hadoop.conf.Configuration;
@@ -18,21 +19,16 @@ public final class ModelCheck {
     try {
       embedder = EmbedderCache.get(spec, gpuIndex, hadoopConf);
     } catch (IOException | RuntimeException e) {
-      throw new UserException("cannot use model.uri=" + spec.uri() + ": " + firstLine(e),
+      throw new UserException("cannot use model.uri=" + spec.uri() + ": " + Exceptions.firstLine(e),
           "model.uri takes a .onnx or .pt file or a directory, a Hadoop URI, djl:// or embedded:<name>");
     }
     int side = spec.inputSize();
     try (Embedder.Session session = embedder.newSession()) {
       session.embed(new float[spec.preprocessor().tensorLength()], 1);
     } catch (Exception e) {
-      throw new UserException("model " + embedder.modelId() + " fails on a 1x3x" + side + "x" + side
-          + " input: " + firstLine(e), "check model.output, model.input-size and model.resize against the model");
+      throw new UserException("model " + embedder.modelId() + " fails on a 1x3x" + side + "x" + side + " input: "
+          + Exceptions.firstLine(e), "check model.output, model.input-size and model.resize against the model");
     }
     return embedder;
-  }
-
-  static String firstLine(Throwable e) {
-    String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    return m.lines().findFirst().orElse(m).trim();
   }
 }

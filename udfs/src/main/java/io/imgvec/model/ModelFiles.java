@@ -1,6 +1,7 @@
 package io.imgvec.model;
 
 import io.imgvec.io.Digests;
+import io.imgvec.io.LocalFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -9,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
@@ -89,18 +89,7 @@ public final class ModelFiles {
         throw e;
       }
     } finally {
-      deleteRecursively(tmp);
-    }
-  }
-
-  private static void deleteRecursively(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> files = Files.walk(root)) {
-      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
+      LocalFiles.deleteRecursively(tmp);
     }
   }
 

@@ -4,9 +4,10 @@ import io.imgvec.image.ImageDecoder;
 import io.imgvec.image.ImageError;
 import io.imgvec.image.ImagePreprocessor;
 import io.imgvec.image.ImageTensor;
+import io.imgvec.io.Digests;
 import io.imgvec.model.Embedder;
 import io.imgvec.model.InferenceSession;
-import io.imgvec.io.Digests;
+import io.imgvec.util.Exceptions;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -130,8 +131,8 @@ public final class EmbeddingPipeline<T> implements AutoCloseable {
       if (out.failure() != null) {
         inferenceFailures++;
         lastInferenceFailure = out.failure();
-        ready.add(new Result<>(p.item().payload(), p.item().uri(), null, new ImageError("inference",
-            "inference_failed", "model failed on this image: " + firstLine(out.failure()), out.failure())));
+        ready.add(new Result<>(p.item().payload(), p.item().uri(), null, new ImageError("inference", "inference_failed",
+            "model failed on this image: " + Exceptions.firstLine(out.failure()), out.failure())));
       } else {
         embedded++;
         ready.add(new Result<>(p.item().payload(), p.item().uri(),
@@ -170,13 +171,8 @@ public final class EmbeddingPipeline<T> implements AutoCloseable {
   private void requireModelWorked() {
     if (inferenceFailures > 0 && embedded == 0) {
       throw new ModelFailedException("the model failed on all " + inferenceFailures + " images of this task: "
-          + firstLine(lastInferenceFailure), lastInferenceFailure);
+          + Exceptions.firstLine(lastInferenceFailure), lastInferenceFailure);
     }
-  }
-
-  private static String firstLine(Throwable e) {
-    String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    return m.lines().findFirst().orElse(m).trim();
   }
 
   private float[][] inferBatch(List<Prepared<T>> decoded) throws Exception {
