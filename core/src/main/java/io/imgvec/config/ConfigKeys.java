@@ -114,6 +114,28 @@ public final class ConfigKeys {
   public static final ConfigKey<Integer> INDEX_BATCH_SIZE = register(ConfigKey.intRange("index.add-batch-size",
       16384, 1, 1 << 22, "vectors streamed per add call; bounds driver memory"));
 
+  // Streaming (bin/imgvec stream) and index updates (bin/imgvec update-index)
+  public static final ConfigKey<String> STREAM_TRIGGER = register(ConfigKey.string("stream.trigger",
+      "processing-time=10s", "when micro-batches start: available-now (what the topic holds now, then stop) or"
+          + " processing-time=<duration> (every 500ms, 10s, 5m, ... until stopped)"));
+  public static final ConfigKey<Long> STREAM_MAX_OFFSETS_PER_TRIGGER = register(ConfigKey.longRange(
+      "stream.max-offsets-per-trigger", 10_000, 0, Long.MAX_VALUE / 2, "most records per micro-batch over all"
+          + " partitions (a backlog is taken in slices); 0 = no limit"));
+  public static final ConfigKey<String> STREAM_STARTING_OFFSETS = register(ConfigKey.choice("stream.starting-offsets",
+      "earliest", List.of("earliest", "latest"), "where a new stream (empty checkpoint) starts in the topic; a"
+          + " restarted one always resumes from its checkpoint"));
+  public static final ConfigKey<Long> STREAM_MAX_RECORD_BYTES = register(ConfigKey.longRange(
+      "stream.max-record-bytes", 1L << 20, 16, Integer.MAX_VALUE - 8, "larger record values become error rows"
+          + " (oversized_record) without being parsed"));
+  public static final ConfigKey<Integer> STREAM_RESTART_ATTEMPTS = register(ConfigKey.intRange(
+      "stream.restart-attempts", 10, 0, 1_000_000, "a stream that fails (broker unreachable, executor lost) restarts"
+          + " from its checkpoint this many times in a row, 10 s apart, before the job fails"));
+  public static final ConfigKey<Double> UPDATE_REBUILD_SHARE = register(ConfigKey.doubleRange(
+      "update.rebuild-share", 0.5, 0, 1000, "update-index says a full rebuild is due once the vectors added since"
+          + " the index was trained exceed this share of the trained count"));
+  public static final ConfigKey<Boolean> UPDATE_REBUILD_IF_DUE = register(ConfigKey.bool("update.rebuild-if-due",
+      false, "update-index rebuilds (trains a new index) instead of updating when a rebuild is due"));
+
   public static final ConfigKey<String> LOG_FORMAT = register(ConfigKey.choice("log.format", "human",
       List.of("human", "json"), "log lines on stderr: human-readable, or one JSON object per line (time, level,"
           + " logger, message, run_id, command, stage) for log stores"));

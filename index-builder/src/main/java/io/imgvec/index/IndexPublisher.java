@@ -81,7 +81,7 @@ public final class IndexPublisher {
    * Object stores (s3a, gs, abfs) make a single object visible only when its upload completes; on file systems
    * the content is written beside the target and renamed over it (atomic on POSIX and HDFS).
    */
-  static void writeAtomically(FileSystem fs, Configuration conf, org.apache.hadoop.fs.Path target, byte[] content)
+  public static void writeAtomically(FileSystem fs, Configuration conf, org.apache.hadoop.fs.Path target, byte[] content)
       throws IOException {
     String scheme = fs.getUri().getScheme();
     boolean objectStore = scheme != null && (scheme.startsWith("s3") || scheme.equals("gs") || scheme.startsWith("abfs")

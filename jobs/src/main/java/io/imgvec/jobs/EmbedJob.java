@@ -46,13 +46,7 @@ public final class EmbedJob {
     String outputUri = output.replaceAll("/+$", "");
     Configuration hadoopConf = spark.sparkContext().hadoopConfiguration();
     Locations.requireReadable("manifest", manifestUri, hadoopConf);
-    // The model loads and runs once while Spark reads the manifest; in local mode the tasks then reuse it (same
-    // thread layout, so the same cached model).
-    boolean gpu = config.get(ConfigKeys.DEVICE).equals("gpu");
-    int taskCpus = spark.sparkContext().getConf().getInt("spark.task.cpus", 1);
-    ModelSpec spec = ModelSpec.from(config).withThreads(ThreadLayout.of(config, taskCpus, gpu).inferenceThreads());
-    CompletableFuture<Embedder> checkedModel = CompletableFuture.supplyAsync(
-        () -> ModelCheck.run(spec, gpu ? 0 : -1, hadoopConf));
+    CompletableFuture<Embedder> checkedModel = startModelCheck(spark, config);
     RunLog.stage("manifest");
     Dataset<Row> manifest = ManifestReader.read(spark, manifestUri, config.get(ConfigKeys.MANIFEST_FORMAT));
     long rowsRead = manifest.count();
@@ -66,12 +60,9 @@ public final class EmbedJob {
     todo = todo.repartition(partitions(config, sc.defaultParallelism(), rowsRead - skipped));
 
     List<String> carried = ManifestReader.carriedColumns(manifest);
-    EmbedPartition.Metrics metrics = new EmbedPartition.Metrics(sc.longAccumulator("rows"),
-        sc.longAccumulator("model_loads"), sc.longAccumulator("read_ns"), sc.longAccumulator("decode_ns"),
-        sc.longAccumulator("inference_ns"), sc.collectionAccumulator("rows_by_executor"));
-    ImageFetcher fetcher = new ImageFetcher(SparkSessions.hadoopProperties(spark), config.get(ConfigKeys.MAX_BYTES));
-    EmbedPartition embed = new EmbedPartition(config, fetcher, new Path(manifestUri).getParent().toString(),
-        todo.schema(), carried, metrics);
+    EmbedPartition.Metrics metrics = EmbedPartition.Metrics.create(sc);
+    EmbedPartition embed = new EmbedPartition(config, fetcher(spark, config),
+        new Path(manifestUri).getParent().toString(), todo.schema(), carried, metrics);
 
     // Inference runs once; the result is kept on executor disk and split into the two datasets.
     Dataset<Row> results = todo.mapPartitions(embed, Encoders.row(EmbedOutput.schema(manifest.schema(), carried)))
@@ -117,6 +108,23 @@ public final class EmbedJob {
   }
 
   /**
+   * Loads the model and runs it once on a dummy input (a misconfigured model fails here, before any task), while
+   * the caller goes on; in local mode the tasks then reuse it (same thread layout, so the same cached model).
+   */
+  static CompletableFuture<Embedder> startModelCheck(SparkSession spark, ImgvecConfig config) {
+    boolean gpu = config.get(ConfigKeys.DEVICE).equals("gpu");
+    int taskCpus = spark.sparkContext().getConf().getInt("spark.task.cpus", 1);
+    ModelSpec spec = ModelSpec.from(config).withThreads(ThreadLayout.of(config, taskCpus, gpu).inferenceThreads());
+    Configuration hadoopConf = spark.sparkContext().hadoopConfiguration();
+    return CompletableFuture.supplyAsync(() -> ModelCheck.run(spec, gpu ? 0 : -1, hadoopConf));
+  }
+
+  /** Reads images on the executors with the session's Hadoop settings (s3a credentials etc.). */
+  static ImageFetcher fetcher(SparkSession spark, ImgvecConfig config) {
+    return new ImageFetcher(SparkSessions.hadoopProperties(spark), config.get(ConfigKeys.MAX_BYTES));
+  }
+
+  /**
    * Inference tasks: as configured, else enough for every core and at most {@value #ROWS_PER_PARTITION} images a
    * task (a retried task redoes little; output files stay few).
    */
@@ -127,14 +135,14 @@ public final class EmbedJob {
             / ROWS_PER_PARTITION));
   }
 
-  private record Counts(long embedded, Map<String, Long> errorsByClass) {
+  record Counts(long embedded, Map<String, Long> errorsByClass) {
     long errors() {
       return errorsByClass.values().stream().mapToLong(Long::longValue).sum();
     }
   }
 
   /** Runs inference (the first action on the persisted results) and counts outcomes. */
-  private static Counts count(Dataset<Row> results) {
+  static Counts count(Dataset<Row> results) {
     List<Row> rows = results.groupBy(EmbedOutput.STATUS, "error_class").count().collectAsList();
     long embedded = rows.stream().filter(r -> r.getString(0).equals(EmbedOutput.EMBEDDED))
         .mapToLong(r -> r.getLong(2)).sum();
@@ -153,7 +161,7 @@ public final class EmbedJob {
   }
 
   /** The model check's result, or its failure as thrown (a user error with the engine's message). */
-  private static Embedder join(CompletableFuture<Embedder> check) {
+  static Embedder join(CompletableFuture<Embedder> check) {
     try {
       return check.join();
     } catch (CompletionException e) {
@@ -182,7 +190,7 @@ public final class EmbedJob {
         .unionByName(manifest.filter(col(ManifestReader.ISSUE).isNotNull()));
   }
 
-  private static Column[] columns(List<String> fixed, List<String> carried) {
+  static Column[] columns(List<String> fixed, List<String> carried) {
     return Stream.concat(fixed.stream(), carried.stream()).map(functions::col).toArray(Column[]::new);
   }
 

@@ -43,6 +43,12 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       LongAccumulator decodeNanos, LongAccumulator inferenceNanos, CollectionAccumulator<String> rowsByExecutor)
       implements java.io.Serializable {
 
+    static Metrics create(org.apache.spark.SparkContext sc) {
+      return new Metrics(sc.longAccumulator("rows"), sc.longAccumulator("model_loads"), sc.longAccumulator("read_ns"),
+          sc.longAccumulator("decode_ns"), sc.longAccumulator("inference_ns"),
+          sc.collectionAccumulator("rows_by_executor"));
+    }
+
     /** Rows each executor's tasks finished ({@code executor id TAB rows} per task, summed here). */
     Map<String, Long> rowsPerExecutor() {
       Map<String, Long> out = new TreeMap<>();

@@ -1,6 +1,7 @@
 package io.imgvec.jobs;
 
 import io.imgvec.config.ConfigException;
+import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.config.JobArgs;
 import io.imgvec.serving.ServeMain;
@@ -38,6 +39,21 @@ public final class Main {
         "type", "auto|Flat|IVF-Flat|PQ|IVF-PQ (sets index.type)",
         "memory-budget", "<bytes> memory the served index may take, k/m/g suffixes (sets index.memory-budget)"),
         Map.of("type", "index.type", "memory-budget", "index.memory-budget")));
+    add(new Command("stream", "embed images as their Kafka records arrive, exactly once", options(
+        "bootstrap-servers", "<hosts> Kafka brokers, host:port[,host:port...] (required)",
+        "topic", "<name> topic whose records are JSON manifest rows (required)",
+        "output", "<uri> output directory: embeddings/, errors/, _summary.json (required)",
+        "checkpoint", "<uri> where the stream records its progress; restart with the same one (required)",
+        "trigger", "available-now|processing-time=<duration> (sets stream.trigger)",
+        "max-offsets-per-trigger", "<n> most records per micro-batch (sets stream.max-offsets-per-trigger)",
+        "starting-offsets", "earliest|latest where a new stream starts (sets stream.starting-offsets)",
+        "model", "<uri> model file or directory (sets model.uri)"),
+        Map.of("trigger", "stream.trigger", "max-offsets-per-trigger", "stream.max-offsets-per-trigger",
+            "starting-offsets", "stream.starting-offsets", "model", "model.uri")));
+    add(new Command("produce", "write a manifest's rows to a Kafka topic as JSON records (backfill)", options(
+        "manifest", "<uri> image manifest: CSV, JSON lines or Parquet with image_id and uri (required)",
+        "bootstrap-servers", "<hosts> Kafka brokers, host:port[,host:port...] (required)",
+        "topic", "<name> topic to write to (required)"), Map.of()));
     add(new Command("query", "nearest neighbours from a published index", options(
         "index", "<uri> build-index's --output (follows LATEST) or one version directory (required)",
         "image", "<uri> query image, embedded with the index's model",
@@ -126,6 +142,23 @@ public final class Main {
         String output = a.require("output");
         try (SparkSession spark = SparkSessions.create("imgvec-build-index", a.config())) {
           return BuildIndexJob.run(spark, embeddings, output, a.config());
+        }
+      }
+      case "stream" -> {
+        StreamJob.Source source = new StreamJob.Source(a.require("bootstrap-servers"), a.require("topic"),
+            a.require("checkpoint"));
+        String output = a.require("output");
+        StreamJob.trigger(a.config().get(ConfigKeys.STREAM_TRIGGER)); // a bad trigger fails before Spark starts
+        try (SparkSession spark = SparkSessions.create("imgvec-stream", a.config())) {
+          return StreamJob.run(spark, source, output, a.config());
+        }
+      }
+      case "produce" -> {
+        String manifest = a.require("manifest");
+        String servers = a.require("bootstrap-servers");
+        String topic = a.require("topic");
+        try (SparkSession spark = SparkSessions.create("imgvec-produce", a.config())) {
+          return ProduceCommand.run(spark, manifest, servers, topic, a.config());
         }
       }
       case "query" -> {
