@@ -147,6 +147,18 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_add(JNIEnv* env, jclass,
   });
 }
 
+JNIEXPORT jlong JNICALL Java_io_imgvec_faiss_FaissNative_removeIds(JNIEnv* env, jclass, jlong h, jlongArray ids) {
+  jlong removed = 0;
+  guarded(env, [&]() -> int {
+    std::vector<idx_t> labels(env->GetArrayLength(ids));
+    env->GetLongArrayRegion(ids, 0, labels.size(), reinterpret_cast<jlong*>(labels.data()));
+    faiss::IDSelectorBatch selected(labels.size(), labels.data());
+    removed = static_cast<jlong>(idx(h)->remove_ids(selected));
+    return 0;
+  });
+  return removed;
+}
+
 JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_search(JNIEnv* env, jclass, jlong h, jlong n, jfloatArray x,
                                                                 jint k, jint nprobe, jint efSearch, jlong maxCodes,
                                                                 jlongArray allowed, jfloatArray distances,

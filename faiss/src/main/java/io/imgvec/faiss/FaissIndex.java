@@ -96,6 +96,11 @@ public final class FaissIndex implements AutoCloseable {
     });
   }
 
+  /** Removes the vectors with these ids (IVF, or wrapped in IDMap); returns how many were found and removed. */
+  public long removeIds(long[] ids) {
+    return exclusive(() -> FaissNative.removeIds(live(), ids));
+  }
+
   /** Adds {@code n} vectors with sequential ids (indexes without id support, such as plain Flat). */
   public void add(float[] vectors, int n) {
     exclusive(() -> {

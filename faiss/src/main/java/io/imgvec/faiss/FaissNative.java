@@ -68,6 +68,8 @@ final class FaissNative {
 
   static native void add(long handle, long n, float[] vectors, long[] ids);
 
+  static native long removeIds(long handle, long[] ids);
+
   static native void search(long handle, long n, float[] queries, int k, int nprobe, int efSearch, long maxCodes,
       long[] allowedIds, float[] distances, long[] labels);
 

@@ -41,20 +41,22 @@ public final class IdMap {
     return id >= 0 && id < uris.length ? uris[(int) id] : null;
   }
 
+  /** One more than the largest id: ids removed by update-index leave gaps (null image_id). */
   public int size() {
     return imageIds.length;
   }
 
-  /** The value of metadata column number {@code column} for {@code id} (null if missing). */
+  /** The value of metadata column number {@code column} for {@code id} (null if missing or the id is unused). */
   public String metadata(long id, int column) {
-    return metadata[(int) id][column];
+    String[] values = metadata[(int) id];
+    return values == null ? null : values[column];
   }
 
   public static IdMap read(Path file, long count) throws IOException {
     return read(file, count, 0);
   }
 
-  /** Reads a map whose lines carry {@code columns} metadata values. */
+  /** Reads a map of ids below {@code count} (the manifest's id_bound) whose lines carry {@code columns} values. */
   public static IdMap read(Path file, long count, int columns) throws IOException {
     if (count > Integer.MAX_VALUE - 8) {
       throw new IOException("id map of " + count + " entries is too large to load in one JVM array");
@@ -109,7 +111,7 @@ public final class IdMap {
     }
   }
 
-  private static String escape(String s) {
+  static String escape(String s) {
     if (s == null) {
       return "";
     }

@@ -103,7 +103,7 @@ public final class IndexBuilder {
       timings.put("write_s", seconds(t));
       timings.put("total_s", seconds(start));
       long bytes = Files.size(dir.resolve(INDEX_FILE));
-      Map<String, Object> lists = plan.isIvf() ? listStats(index.listSizes(), listsSplit) : null;
+      Map<String, Object> lists = plan.isIvf() ? listStats(index.listSizes(), listsSplit, options.maxListFactor()) : null;
       Map<String, Object> manifest = manifest(stats, d, plan, lists, metrics, nq, index.ntotal(), bytes, timings, heap);
       manifest.put("outcome", outcome);
       return new BuiltIndex(dir, manifest);
@@ -182,7 +182,8 @@ public final class IndexBuilder {
     long[] addNanos = {0};
     long[] truthNanos = {0};
     int[] queriesSeen = {0};
-    try (IdMap.Writer ids = new IdMap.Writer(idFile)) {
+    try (IdMap.Writer ids = new IdMap.Writer(idFile);
+        ContentDigests.Writer digests = new ContentDigests.Writer(idFile.resolveSibling(ContentDigests.FILE))) {
       source.scan(options.batchSize(), batch -> {
         float[] base = new float[batch.size() * d];
         long[] baseIds = new long[batch.size()];
@@ -190,6 +191,7 @@ public final class IndexBuilder {
         for (int i = 0; i < batch.size(); i++, position[0]++) {
           long id = position[0];
           ids.write(id, batch.imageIds()[i], batch.uris()[i], batch.metadata()[i]);
+          digests.write(id, batch.digests() == null ? null : batch.digests()[i], batch.imageIds()[i]);
           if (sample.isQuery(id)) {
             if (!batch.imageIds()[i].equals(sample.queryImageIds[queriesSeen[0]++])) {
               throw new IndexBuildException("the input changed while building: row order differs between scans");
@@ -320,6 +322,8 @@ public final class IndexBuilder {
     m.put("dimension", d);
     m.put("metric", plan.metric().name());
     m.put("count", ntotal);
+    m.put("id_bound", ntotal); // ids run from 0 to id_bound - 1 (update-index leaves gaps where it removes)
+    m.put("trained_count", ntotal); // vectors when the index was trained: update-index's rebuild rule counts from it
     m.put("metadata_columns", source.metadataColumns());
     m.put("index", index);
     if (lists != null) {
@@ -331,7 +335,7 @@ public final class IndexBuilder {
   }
 
   /** How even the inverted lists are: a query scans whole lists, so the largest ones set the tail latency. */
-  private Map<String, Object> listStats(long[] sizes, int split) {
+  static Map<String, Object> listStats(long[] sizes, int split, double maxListFactor) {
     long[] sorted = sizes.clone();
     Arrays.sort(sorted);
     double mean = Arrays.stream(sorted).average().orElse(0);
@@ -339,7 +343,7 @@ public final class IndexBuilder {
     lists.put("mean_size", IndexEvaluator.round4(mean));
     lists.put("p99_size", sorted[(int) Math.ceil(0.99 * sorted.length) - 1]);
     lists.put("max_size", sorted[sorted.length - 1]);
-    lists.put("max_list_factor", options.maxListFactor());
+    lists.put("max_list_factor", maxListFactor);
     lists.put("split_in_training", split);
     return lists;
   }
@@ -350,7 +354,7 @@ public final class IndexBuilder {
     }
   }
 
-  private static double seconds(long startNanos) {
+  static double seconds(long startNanos) {
     return IndexEvaluator.round4((System.nanoTime() - startNanos) / 1e9);
   }
 }

@@ -47,8 +47,11 @@ public final class IndexPublisher {
     org.apache.hadoop.fs.Path versionDir = new org.apache.hadoop.fs.Path(root, VERSIONS + "/" + version);
 
     Map<String, Object> files = new LinkedHashMap<>();
-    for (String name : List.of(IndexBuilder.INDEX_FILE, IdMap.FILE)) {
+    for (String name : List.of(IndexBuilder.INDEX_FILE, IdMap.FILE, ContentDigests.FILE)) {
       Path local = built.dir().resolve(name);
+      if (!Files.exists(local)) {
+        continue; // digests: only where the embeddings carried content_sha256
+      }
       files.put(name, Map.of("bytes", Files.size(local), "sha256", Digests.sha256(local)));
       fs.copyFromLocalFile(false, true, new org.apache.hadoop.fs.Path(local.toUri()),
           new org.apache.hadoop.fs.Path(versionDir, name));

@@ -79,7 +79,9 @@ public final class PublishedIndex implements AutoCloseable {
     this.idOfImage = lookups ? new HashMap<>(ids.size() * 4 / 3 + 1) : Map.of();
     if (lookups) {
       for (int id = 0; id < ids.size(); id++) {
-        idOfImage.put(ids.imageId(id), (long) id);
+        if (ids.imageId(id) != null) { // a removed id
+          idOfImage.put(ids.imageId(id), (long) id);
+        }
       }
       index.enableReconstruct();
     }
@@ -102,11 +104,29 @@ public final class PublishedIndex implements AutoCloseable {
   }
 
   /**
-   * Opens {@code uri}: a publish root (follows LATEST) or one version directory. If the version LATEST named is
-   * retired while it is being read (several newer versions were published meanwhile), LATEST is read again.
+   * Opens {@code uri}: a publish root (follows LATEST) or one version directory (see {@link #fetch}).
    */
   public static PublishedIndex open(String uri, Configuration conf, Path localCache, LoadOptions options)
       throws IOException {
+    Map<String, Object> manifest = fetch(uri, conf, localCache);
+    Path local = localCache.resolve(String.valueOf(manifest.get("version")));
+    FaissIndex index = FaissIndex.read(local.resolve(IndexBuilder.INDEX_FILE), options.mmap());
+    try {
+      IdMap ids = IdMap.read(local.resolve(IdMap.FILE), idBound(manifest), metadataColumns(manifest).size());
+      return new PublishedIndex(manifest, index, ids, options.lookups());
+    } catch (IOException | RuntimeException e) {
+      index.close(); // the native index is not garbage-collected
+      throw e;
+    }
+  }
+
+  /**
+   * Copies the files of the version at {@code uri} (a publish root: the version LATEST names; or one version
+   * directory) into {@code localCache/<version>/}, verifies their checksums, and returns its manifest. If the version
+   * LATEST named is retired while it is being read (several newer versions were published meanwhile), LATEST is read
+   * again.
+   */
+  public static Map<String, Object> fetch(String uri, Configuration conf, Path localCache) throws IOException {
     org.apache.hadoop.fs.Path root = new org.apache.hadoop.fs.Path(uri);
     FileSystem fs = IndexPublisher.withoutChecksumFiles(root.getFileSystem(conf));
     String version = latestVersion(uri, conf);
@@ -115,12 +135,12 @@ public final class PublishedIndex implements AutoCloseable {
         throw new UserException("no published index at " + uri + " (neither LATEST nor manifest.json found)",
             "pass the --output of build-index, or one of its versions/<version> directories");
       }
-      return load(fs, root, localCache, options);
+      return fetchVersion(fs, root, localCache);
     }
     for (int attempt = 1; ; attempt++) {
       try {
-        return load(fs, new org.apache.hadoop.fs.Path(root, IndexPublisher.VERSIONS + "/" + version), localCache,
-            options);
+        return fetchVersion(fs, new org.apache.hadoop.fs.Path(root, IndexPublisher.VERSIONS + "/" + version),
+            localCache);
       } catch (FileNotFoundException e) {
         if (attempt == 3) {
           throw e;
@@ -130,8 +150,8 @@ public final class PublishedIndex implements AutoCloseable {
     }
   }
 
-  private static PublishedIndex load(FileSystem fs, org.apache.hadoop.fs.Path versionDir, Path localCache,
-      LoadOptions options) throws IOException {
+  private static Map<String, Object> fetchVersion(FileSystem fs, org.apache.hadoop.fs.Path versionDir,
+      Path localCache) throws IOException {
     Map<String, Object> manifest;
     try (InputStream in = fs.open(new org.apache.hadoop.fs.Path(versionDir, IndexPublisher.MANIFEST))) {
       manifest = Json.MAPPER.readValue(in, new TypeReference<Map<String, Object>>() {});
@@ -149,15 +169,7 @@ public final class PublishedIndex implements AutoCloseable {
             + ": manifest says " + f.getValue().get("sha256") + ", file has " + actual);
       }
     }
-    long count = ((Number) manifest.get("count")).longValue();
-    FaissIndex index = FaissIndex.read(local.resolve(IndexBuilder.INDEX_FILE), options.mmap());
-    try {
-      IdMap ids = IdMap.read(local.resolve(IdMap.FILE), count, metadataColumns(manifest).size());
-      return new PublishedIndex(manifest, index, ids, options.lookups());
-    } catch (IOException | RuntimeException e) {
-      index.close(); // the native index is not garbage-collected
-      throw e;
-    }
+    return manifest;
   }
 
   public Map<String, Object> manifest() {
@@ -191,6 +203,11 @@ public final class PublishedIndex implements AutoCloseable {
   /** The search parameters the builder chose and measured (nprobe, codes cap; 0 for indexes without lists). */
   public SearchParams searchParams() {
     return searchParams;
+  }
+
+  /** One more than the largest id (versions written before update-index existed: the count). */
+  public static long idBound(Map<String, Object> manifest) {
+    return ((Number) manifest.getOrDefault("id_bound", manifest.get("count"))).longValue();
   }
 
   /** The search parameters recorded in an index manifest. */

@@ -16,9 +16,11 @@ public interface VectorSource {
   /**
    * {@code size} vectors of {@code dimension} floats, row after row, with their image ids, URIs and the values of
    * the source's metadata columns ({@code metadata[row][column]}, as strings; null when missing). Sources may reuse
-   * the arrays for the next batch: they are valid until {@link BatchConsumer#accept} returns.
+   * the arrays for the next batch: they are valid until {@link BatchConsumer#accept} returns. {@code digests}: each
+   * image's content_sha256 (what update-index compares), or null when the source has none.
    */
-  record Batch(float[] vectors, String[] imageIds, String[] uris, String[][] metadata, int size, int dimension) {}
+  record Batch(float[] vectors, String[] imageIds, String[] uris, String[][] metadata, String[] digests, int size,
+      int dimension) {}
 
   @FunctionalInterface
   interface BatchConsumer {

@@ -67,7 +67,7 @@ final class ArrayVectorSource implements VectorSource {
         uris[i] = "file:/images/" + (start + i) + ".jpg";
         metadata[i] = new String[] {groupOf(start + i), (start + i) % 2 == 0 ? "even" : "odd"};
       }
-      consumer.accept(new Batch(flat, ids, uris, metadata, n, d));
+      consumer.accept(new Batch(flat, ids, uris, metadata, null, n, d));
     }
   }
 }

@@ -27,6 +27,8 @@ public final class Main {
   private record Command(String name, String summary, Map<String, String> options, Map<String, String> shorthands) {}
 
   private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
+  /** Marks an option that takes no value: {@code --name} sets its configuration key to true. */
+  private static final String FLAG = "[flag] ";
 
   static {
     add(new Command("embed", "embed every image of a manifest", options(
@@ -54,6 +56,12 @@ public final class Main {
         "manifest", "<uri> image manifest: CSV, JSON lines or Parquet with image_id and uri (required)",
         "bootstrap-servers", "<hosts> Kafka brokers, host:port[,host:port...] (required)",
         "topic", "<name> topic to write to (required)"), Map.of()));
+    add(new Command("update-index", "add, replace and remove vectors of a published index without retraining",
+        options(
+        "index", "<uri> build-index's --output: its LATEST version is updated (required)",
+        "embeddings", "<uri> the embed or stream job's --output, or its embeddings/ dataset (required)",
+        "rebuild-if-due", FLAG + "rebuild instead when the rebuild rule says one is due (sets update.rebuild-if-due)"),
+        Map.of("rebuild-if-due", "update.rebuild-if-due")));
     add(new Command("query", "nearest neighbours from a published index", options(
         "index", "<uri> build-index's --output (follows LATEST) or one version directory (required)",
         "image", "<uri> query image, embedded with the index's model",
@@ -127,7 +135,7 @@ public final class Main {
   }
 
   static RunSummary run(Command command, List<String> args) throws Exception {
-    JobArgs a = JobArgs.parse(command.name(), args, command.options().keySet(), command.shorthands());
+    JobArgs a = parse(command, args);
     RunLog.start(command.name(), a.config());
     switch (command.name()) {
       case "embed" -> {
@@ -161,6 +169,13 @@ public final class Main {
           return ProduceCommand.run(spark, manifest, servers, topic, a.config());
         }
       }
+      case "update-index" -> {
+        String index = a.require("index");
+        String embeddings = a.require("embeddings");
+        try (SparkSession spark = SparkSessions.create("imgvec-update-index", a.config())) {
+          return UpdateIndexJob.run(spark, index, embeddings, a.config());
+        }
+      }
       case "query" -> {
         return QueryCommand.run(a.require("index"), a.optional("image", null), a.optional("vector", null),
             parseK(a.optional("k", "10")), a.config());
@@ -182,8 +197,17 @@ public final class Main {
 
   /** Parses {@code command}'s arguments as a run would, without running: unknown options or bad settings throw. */
   static JobArgs validate(String command, List<String> args) {
-    Command c = command(command);
-    return JobArgs.parse(command, args, c.options().keySet(), c.shorthands());
+    return parse(command(command), args);
+  }
+
+  private static JobArgs parse(Command c, List<String> args) {
+    List<String> expanded = new ArrayList<>();
+    for (String arg : args) {
+      String name = arg.replaceFirst("^--", "");
+      boolean flag = c.options().getOrDefault(name, "").startsWith(FLAG);
+      expanded.add(flag ? "--" + c.shorthands().get(name) + "=true" : arg);
+    }
+    return JobArgs.parse(c.name(), expanded, c.options().keySet(), c.shorthands());
   }
 
   static RunSummary run(String command, List<String> args) throws Exception {
@@ -209,9 +233,13 @@ public final class Main {
 
   private static String help(Command c) {
     StringBuilder sb = new StringBuilder("usage: imgvec " + c.name() + " [options]\n" + c.summary() + "\n\noptions:\n");
-    c.options().forEach((option, text) -> { // every option takes a value, named by the text's first word
-      int space = text.indexOf(' ');
-      sb.append(String.format("  --%-30s %s%n", option + " " + text.substring(0, space), text.substring(space + 1)));
+    c.options().forEach((option, text) -> { // an option's value is named by the text's first word
+      if (text.startsWith(FLAG)) {
+        sb.append(String.format("  --%-30s %s%n", option, text.substring(FLAG.length())));
+      } else {
+        int space = text.indexOf(' ');
+        sb.append(String.format("  --%-30s %s%n", option + " " + text.substring(0, space), text.substring(space + 1)));
+      }
     });
     sb.append(String.format("  --%-30s %s%n", "config <file>", "settings file (conf/imgvec.properties format)"));
     sb.append(String.format("  --%-30s %s%n", "<key>=<value>", "any setting ('imgvec config' lists them)"));

@@ -36,9 +36,16 @@ final class SparkVectorSource implements VectorSource, AutoCloseable {
   private final List<String> metadataColumns;
   private Dataset<Row> scanned;
 
-  /** {@code metadataColumns}: carried columns to publish with the ids (index.metadata-columns). */
+  /**
+   * The embeddings at {@code uri}; a stream's output counts only the newest live row of each image_id.
+   * {@code metadataColumns}: carried columns to publish with the ids (index.metadata-columns).
+   */
   SparkVectorSource(SparkSession spark, String uri, List<String> metadataColumns) {
-    Dataset<Row> df = spark.read().parquet(uri);
+    this(LiveEmbeddings.newest(spark.read().parquet(uri)), uri, metadataColumns);
+  }
+
+  /** Embeddings already read ({@code uri} names them in messages). */
+  SparkVectorSource(Dataset<Row> df, String uri, List<String> metadataColumns) {
     for (String required : List.of("image_id", "uri", "model_id", "embedding")) {
       if (!List.of(df.columns()).contains(required)) {
         throw new IndexBuildException(uri + " is not an imgvec embeddings dataset: column '" + required
@@ -94,7 +101,9 @@ final class SparkVectorSource implements VectorSource, AutoCloseable {
   @Override
   public void scan(int batchSize, BatchConsumer consumer) throws IOException {
     // Only what the builder uses travels to the driver (not model_id, checked once by stats()).
-    List<Column> columns = new ArrayList<>(List.of(col("image_id"), col("uri"), col("embedding")));
+    boolean hasDigests = List.of(embeddings.columns()).contains("content_sha256");
+    List<Column> columns = new ArrayList<>(List.of(col("image_id"), col("uri"), col("embedding"),
+        hasDigests ? col("content_sha256") : lit(null).cast("string")));
     metadataColumns.forEach(c -> columns.add(col(c).cast("string")));
     if (scanned == null) {
       scanned = bounded(embeddings.select(columns.toArray(Column[]::new)));
@@ -105,6 +114,7 @@ final class SparkVectorSource implements VectorSource, AutoCloseable {
     String[] ids = new String[batchSize];
     String[] uris = new String[batchSize];
     String[][] metadata = new String[batchSize][carried];
+    String[] digests = hasDigests ? new String[batchSize] : null;
     int d = -1;
     int n = 0;
     while (rows.hasNext()) {
@@ -123,16 +133,19 @@ final class SparkVectorSource implements VectorSource, AutoCloseable {
       }
       ids[n] = row.getString(0);
       uris[n] = row.getString(1);
+      if (digests != null) {
+        digests[n] = row.getString(3);
+      }
       for (int c = 0; c < carried; c++) {
-        metadata[n][c] = row.getString(3 + c);
+        metadata[n][c] = row.getString(4 + c);
       }
       if (++n == batchSize) {
-        consumer.accept(new Batch(vectors, ids, uris, metadata, n, d));
+        consumer.accept(new Batch(vectors, ids, uris, metadata, digests, n, d));
         n = 0;
       }
     }
     if (n > 0) {
-      consumer.accept(new Batch(vectors, ids, uris, metadata, n, d));
+      consumer.accept(new Batch(vectors, ids, uris, metadata, digests, n, d));
     }
   }
 }

@@ -309,7 +309,7 @@ class ServerTest {
         }
         consumer.accept(new Batch(flat, imageIds.subList(start, start + n).toArray(String[]::new),
             uris.subList(start, start + n).toArray(String[]::new),
-            metadata.subList(start, start + n).toArray(String[][]::new), n, d));
+            metadata.subList(start, start + n).toArray(String[][]::new), null, n, d));
       }
     }
   }
