@@ -131,13 +131,15 @@ public final class StreamJob {
     if (setting.equals("available-now")) {
       return Trigger.AvailableNow();
     }
-    if (setting.startsWith("processing-time=")) {
-      String duration = setting.substring("processing-time=".length());
-      try {
-        return Trigger.ProcessingTime(duration.matches("\\d+") ? duration + "ms" : duration);
-      } catch (IllegalArgumentException e) {
-        // falls through to the message below
-      }
+    var duration = java.util.regex.Pattern.compile("processing-time=(\\d+)(ms|s|m|h)").matcher(setting);
+    if (duration.matches()) {
+      long unit = switch (duration.group(2)) {
+        case "ms" -> 1;
+        case "s" -> 1000;
+        case "m" -> 60_000;
+        default -> 3_600_000;
+      };
+      return Trigger.ProcessingTime(Long.parseLong(duration.group(1)) * unit);
     }
     throw new ConfigException("stream.trigger must be available-now or processing-time=<duration> (e.g. 10s, 500ms,"
         + " 5m), got '" + setting + "'");

@@ -95,7 +95,7 @@ public final class StandaloneCluster implements AutoCloseable {
     throw new IllegalStateException(workers + " workers did not register within 90 s; see " + masterLog);
   }
 
-  private static int freePort() throws IOException {
+  static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
     }

@@ -1,0 +1,309 @@
+package io.imgvec.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.imgvec.TestImages;
+import io.imgvec.config.ImgvecConfig;
+import io.imgvec.index.PublishedIndex;
+import io.imgvec.io.Json;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The streaming job against a real Kafka broker (bin/kafka-local), run through bin/imgvec as users run it, its
+ * output read back by DuckDB: a plain Parquet reader globbing the datasets, blind to any commit protocol.
+ */
+class StreamIT {
+  private static final String TOPIC = "photos";
+
+  @TempDir Path tmp;
+
+  @Test
+  void recordsBadRecordsReplacementsAndDeletionsReachTheIndex() throws Exception {
+    List<Path> photos = TestImages.list("photos");
+    try (KafkaBroker kafka = KafkaBroker.start(tmp.resolve("kafka"));
+        SparkSession spark = SparkSessions.create("stream-it", ImgvecConfig.of(Map.of("spark.master", "local[2]")))) {
+      // Backfill through produce: a manifest with URIs relative to it, made absolute in the records.
+      Path dir = Files.createDirectories(tmp.resolve("manifest"));
+      Files.copy(photos.get(0), dir.resolve("a.jpg"));
+      Files.copy(photos.get(1), dir.resolve("b.jpg"));
+      Files.writeString(dir.resolve("manifest.csv"), "image_id,uri,category\nm0,a.jpg,x\nm1,b.jpg,y\n");
+      JsonNode produced = run("produce", "--manifest", dir.resolve("manifest.csv").toString(),
+          "--bootstrap-servers", kafka.bootstrapServers(), "--topic", TOPIC);
+      assertEquals(2, produced.get("records_sent").asInt(), produced.toString());
+      for (int i = 0; i < 6; i++) {
+        send(kafka, "p" + i, "{\"image_id\":\"p" + i + "\",\"uri\":\"" + photos.get(i) + "\",\"category\":\"c"
+            + i % 2 + "\"}");
+      }
+      send(kafka, null, "not json {");
+      send(kafka, null, "{\"uri\":\"" + photos.get(0) + "\"}");
+      send(kafka, "nouri", "{\"image_id\":\"nouri\"}");
+      send(kafka, "rel", "{\"image_id\":\"rel\",\"uri\":\"photos/a.jpg\"}");
+      send(kafka, "big", "{\"image_id\":\"big\",\"uri\":\"/x.jpg\",\"pad\":\"" + "x".repeat(3000) + "\"}");
+      send(kafka, "gone", "{\"image_id\":\"gone\",\"uri\":\"/no/such/photo.jpg\"}");
+      send(kafka, "empty", "{\"image_id\":\"empty\",\"uri\":\"" + TestImages.ROOT.resolve("bad/zero-bytes.jpg")
+          + "\"}");
+
+      JsonNode first = stream(kafka, "--trigger", "available-now");
+      assertEquals(15, first.get("records").asInt(), first.toString());
+      assertEquals(8, first.get("embedded").asInt(), first.toString());
+      assertTrue(first.get("accounting_ok").asBoolean(), first.toString());
+      JsonNode errors = first.get("errors_by_class");
+      assertEquals(1, errors.get("malformed_record").asInt(), errors.toString());
+      assertEquals(2, errors.get("missing_field").asInt(), errors.toString());
+      assertEquals(1, errors.get("relative_uri").asInt(), errors.toString());
+      assertEquals(1, errors.get("oversized_record").asInt(), errors.toString());
+      assertEquals(1, errors.get("not_found").asInt(), errors.toString());
+      assertEquals(7, first.get("errors").asInt(), errors.toString());
+      assertEquals(List.of(8L, 7L, 15L), duckdbCounts());
+      assertEquals(5, duckdb("SELECT count(*) FROM read_parquet('" + glob("errors")
+          + "') WHERE raw_value IS NOT NULL AND kafka_offset IS NOT NULL"), "record errors keep the raw value");
+      assertEquals(2, duckdb("SELECT count(*) FROM read_parquet('" + glob("embeddings")
+          + "') WHERE image_id LIKE 'm%' AND uri LIKE 'file:/%' AND fields['category'] IN ('x', 'y')"));
+
+      String index = tmp.resolve("index").toString();
+      BuildIndexJob.run(spark, out(), index, ImgvecConfig.defaults());
+      // p0 now shows another photo, p1 is deleted, p-new is new, p2 is sent again unchanged.
+      send(kafka, "p0", "{\"image_id\":\"p0\",\"uri\":\"" + photos.get(7) + "\"}");
+      send(kafka, "p1", "{\"image_id\":\"p1\",\"deleted\":true}");
+      send(kafka, "p-new", "{\"image_id\":\"p-new\",\"uri\":\"" + photos.get(8) + "\"}");
+      send(kafka, "p2", "{\"image_id\":\"p2\",\"uri\":\"" + photos.get(2) + "\"}");
+      JsonNode second = stream(kafka, "--trigger", "available-now");
+      assertEquals(4, second.get("records").asInt(), second.toString());
+      assertEquals(1, second.get("deleted").asInt(), second.toString());
+
+      RunSummary updated = UpdateIndexJob.run(spark, index, out(), ImgvecConfig.defaults());
+      @SuppressWarnings("unchecked")
+      Map<String, Object> update = (Map<String, Object>) updated.get("update");
+      assertEquals(List.of(1L, 1L, 1L), List.of(((Number) update.get("added")).longValue(),
+          ((Number) update.get("replaced")).longValue(), ((Number) update.get("removed")).longValue()),
+          update.toString());
+      assertEquals(8L, ((Number) updated.get("count")).longValue());
+      try (PublishedIndex published = PublishedIndex.open(index, new Configuration(), tmp.resolve("cache"),
+          new PublishedIndex.LoadOptions(false, true))) {
+        assertNull(published.vectorOf("p1"), "deleted");
+        float[] replaced = published.vectorOf("p0");
+        assertEquals("p-new", published.search(published.vectorOf("p-new"), 1).get(0).imageId());
+        assertEquals("p0", published.search(replaced, 1).get(0).imageId());
+        assertTrue(published.search(published.vectorOf("m0"), 2).get(1).distance() > 1e-4,
+            "p0's old vector (the photo m0 shows too) is gone");
+        assertEquals(8, python3FaissCount(tmp.resolve("index/versions/" + published.version() + "/index.faiss")));
+      }
+      RunSummary rebuilt = BuildIndexJob.run(spark, out(), tmp.resolve("index2").toString(), ImgvecConfig.defaults());
+      assertEquals(8L, ((Number) rebuilt.get("count")).longValue(), "the newest live row of each image_id");
+    }
+  }
+
+  @Test
+  void aDriverKilledThreeTimesLosesAndDuplicatesNothing() throws Exception {
+    int records = 2400;
+    List<Path> photos = TestImages.list("photos").stream().filter(p -> p.toString().endsWith(".jpg")).toList();
+    try (KafkaBroker kafka = KafkaBroker.start(tmp.resolve("kafka"))) {
+      for (int i = 0; i < records; i++) {
+        String uri = i % 100 == 99 ? "/no/such/photo.jpg" : photos.get(i % photos.size()).toString();
+        send(kafka, "img" + i, "{\"image_id\":\"img" + i + "\",\"uri\":\"" + uri + "\"}");
+      }
+      Path staging = Path.of(out(), "_imgvec_stream/staging");
+      List<BooleanSupplier> killPoints = List.of(
+          () -> writing(staging), // while Spark writes a batch's files
+          newCommit(), // just after a batch is published, before Spark records its end
+          afterFirstProgress(1500)); // mid-batch, in inference
+      for (int kill = 0; kill < killPoints.size(); kill++) {
+        Process p = start("stream" + kill, streamArgs(kafka, "--trigger", "processing-time=1s",
+            "--max-offsets-per-trigger", "200"));
+        await(killPoints.get(kill), p, "stream" + kill);
+        p.destroyForcibly().waitFor(); // SIGKILL
+        System.out.println("[StreamIT] killed the driver at kill point " + (kill + 1) + " with "
+            + committedRecords() + " records committed");
+      }
+      JsonNode last = stream(kafka, "--trigger", "available-now");
+      assertTrue(last.get("accounting_ok").asBoolean(), last.toString());
+      List<Long> counts = duckdbCounts();
+      assertEquals(records, counts.get(2), "every record exactly once across embeddings and errors: " + counts);
+      assertEquals(records, duckdb("SELECT count(DISTINCT (kafka_partition, kafka_offset)) FROM (SELECT kafka_partition,"
+          + " kafka_offset FROM read_parquet('" + glob("embeddings") + "') UNION ALL SELECT kafka_partition,"
+          + " kafka_offset FROM read_parquet('" + glob("errors") + "'))"), "no offset twice");
+      assertEquals(records / 100, counts.get(1), "the missing photos, as errors");
+    }
+  }
+
+  @Test
+  void theStreamRidesOutABrokerRestart() throws Exception {
+    Path photo = TestImages.list("photos").get(0);
+    try (KafkaBroker kafka = KafkaBroker.start(tmp.resolve("kafka"))) {
+      sendPhotos(kafka, 0, 100, photo);
+      Process p = start("stream", streamArgs(kafka, "--trigger", "processing-time=1s"));
+      try {
+        await(() -> committedRecords() == 100, p, "stream");
+        kafka.run("stop");
+        Thread.sleep(5000);
+        kafka.run("start");
+        sendPhotos(kafka, 100, 200, photo);
+        await(() -> committedRecords() == 200, p, "stream");
+        assertTrue(p.isAlive(), "the stream still runs");
+      } finally {
+        p.destroy();
+        p.waitFor();
+      }
+      assertEquals(List.of(200L, 0L, 200L), duckdbCounts());
+    }
+  }
+
+  private static void sendPhotos(KafkaBroker kafka, int from, int to, Path photo) throws Exception {
+    for (int i = from; i < to; i++) {
+      send(kafka, "img" + i, "{\"image_id\":\"img" + i + "\",\"uri\":\"" + photo + "\"}");
+    }
+  }
+
+  private static void send(KafkaBroker kafka, String key, String value) throws Exception {
+    kafka.send(TOPIC, key, value.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private String out() {
+    return tmp.resolve("out").toString();
+  }
+
+  private String glob(String dataset) {
+    return out() + "/" + dataset + "/**/*.parquet";
+  }
+
+  private String[] streamArgs(KafkaBroker kafka, String... extra) {
+    List<String> args = new ArrayList<>(List.of("--bootstrap-servers", kafka.bootstrapServers(), "--topic", TOPIC,
+        "--output", out(), "--checkpoint", tmp.resolve("checkpoint").toString(), "--stream.max-record-bytes=2048"));
+    args.addAll(List.of(extra));
+    return args.toArray(String[]::new);
+  }
+
+  private JsonNode stream(KafkaBroker kafka, String... extra) throws Exception {
+    return run("stream", streamArgs(kafka, extra));
+  }
+
+  /** Runs {@code bin/imgvec <command>} to its end; returns its run summary (the last stdout line). */
+  private JsonNode run(String command, String... args) throws Exception {
+    Process p = start(command, args);
+    assertTrue(p.waitFor(5, TimeUnit.MINUTES), command + " did not finish");
+    assertEquals(0, p.exitValue(), Files.readString(tmp.resolve(command + ".err")));
+    List<String> lines = Files.readAllLines(tmp.resolve(command + ".out"));
+    return Json.MAPPER.readTree(lines.get(lines.size() - 1));
+  }
+
+  private Process start(String name, String... args) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(StandaloneCluster.HOME.resolve("bin/imgvec").toString(),
+        name.replaceAll("\\d+$", "")));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(tmp.resolve(name + ".out").toFile())
+        .redirectError(tmp.resolve(name + ".err").toFile());
+    pb.environment().put("IMGVEC_JAVA_OPTS", "-Xmx2g");
+    pb.environment().put("IMGVEC_CDS", "false"); // bin/imgvec then execs the JVM: a kill reaches the driver itself
+    pb.environment().put("IMGVEC_BUILD", "never"); // Maven has just built it; a nested build would race this one
+    return pb.start();
+  }
+
+  private static void await(BooleanSupplier condition, Process p, String name) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
+    while (!condition.getAsBoolean()) {
+      if (!p.isAlive() || System.nanoTime() > deadline) {
+        throw new AssertionError(name + (p.isAlive() ? " timed out" : " exited " + p.exitValue()));
+      }
+      Thread.sleep(5);
+    }
+  }
+
+  /** Whether Spark is writing a staged batch's Parquet. */
+  private static boolean writing(Path staging) {
+    try (Stream<Path> files = Files.exists(staging) ? Files.walk(staging) : Stream.empty()) {
+      return files.anyMatch(f -> f.toString().contains("/embeddings/"));
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      return false; // a directory vanished while listed
+    }
+  }
+
+  private BooleanSupplier newCommit() {
+    long[] seen = {-1};
+    return () -> {
+      long n = commitFiles().size();
+      if (seen[0] < 0) {
+        seen[0] = n;
+      }
+      return n > seen[0];
+    };
+  }
+
+  /** True {@code millis} after the third run's first progress line. */
+  private BooleanSupplier afterFirstProgress(long millis) {
+    long[] seenAt = {0};
+    return () -> {
+      try {
+        Path log = tmp.resolve("stream2.out");
+        if (seenAt[0] == 0 && Files.exists(log) && Files.readString(log).contains("stream_progress")) {
+          seenAt[0] = System.nanoTime();
+        }
+        return seenAt[0] != 0 && System.nanoTime() - seenAt[0] > millis * 1_000_000;
+      } catch (java.io.IOException e) {
+        return false;
+      }
+    };
+  }
+
+  private List<Path> commitFiles() {
+    Path commits = Path.of(out(), "_imgvec_stream/commits");
+    try (Stream<Path> files = Files.exists(commits) ? Files.list(commits) : Stream.empty()) {
+      return files.filter(f -> f.toString().endsWith(".json")).toList();
+    } catch (java.io.IOException e) {
+      return List.of();
+    }
+  }
+
+  /** Records of the committed batches, from their commit records. */
+  private long committedRecords() {
+    long total = 0;
+    for (Path f : commitFiles()) {
+      try {
+        total += Json.MAPPER.readTree(f.toFile()).get("records").asLong();
+      } catch (java.io.IOException e) {
+        return -1; // being written
+      }
+    }
+    return total;
+  }
+
+  /** Rows in embeddings, in errors, and both, as DuckDB reads the globbed files. */
+  private List<Long> duckdbCounts() throws Exception {
+    long embeddings = duckdb("SELECT count(*) FROM read_parquet('" + glob("embeddings") + "')");
+    long errors = Files.exists(Path.of(out(), "errors"))
+        ? duckdb("SELECT count(*) FROM read_parquet('" + glob("errors") + "')") : 0;
+    return List.of(embeddings, errors, embeddings + errors);
+  }
+
+  private static long duckdb(String sql) throws Exception {
+    try (Connection c = DriverManager.getConnection("jdbc:duckdb:"); ResultSet r = c.createStatement().executeQuery(sql)) {
+      r.next();
+      return r.getLong(1);
+    }
+  }
+
+  private static int python3FaissCount(Path index) throws Exception {
+    Process p = new ProcessBuilder("/usr/bin/python3", "-c", "import faiss, sys; print(faiss.read_index(sys.argv[1]).ntotal)",
+        index.toString()).directory(index.getParent().toFile()).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+    assertEquals(0, p.waitFor(), out);
+    return Integer.parseInt(out);
+  }
+}
