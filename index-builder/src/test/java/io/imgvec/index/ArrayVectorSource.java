@@ -7,10 +7,19 @@ import java.util.Set;
 final class ArrayVectorSource implements VectorSource {
   final float[][] vectors;
   final String[] modelIds;
+  /** Image ids (null: "img-" + position) and content digests (null: none). */
+  private final String[] imageIds;
+  private final String[] digests;
 
   ArrayVectorSource(float[][] vectors, String[] modelIds) {
+    this(vectors, modelIds, null, null);
+  }
+
+  ArrayVectorSource(float[][] vectors, String[] modelIds, String[] imageIds, String[] digests) {
     this.vectors = vectors;
     this.modelIds = modelIds;
+    this.imageIds = imageIds;
+    this.digests = digests;
   }
 
   static ArrayVectorSource clustered(int n, int d, int clusters, long seed) {
@@ -61,13 +70,14 @@ final class ArrayVectorSource implements VectorSource {
       String[] ids = new String[n];
       String[] uris = new String[n];
       String[][] metadata = new String[n][];
+      String[] batchDigests = digests == null ? null : java.util.Arrays.copyOfRange(digests, start, start + n);
       for (int i = 0; i < n; i++) {
         System.arraycopy(vectors[start + i], 0, flat, i * d, d);
-        ids[i] = "img-" + (start + i);
+        ids[i] = imageIds == null ? "img-" + (start + i) : imageIds[start + i];
         uris[i] = "file:/images/" + (start + i) + ".jpg";
         metadata[i] = new String[] {groupOf(start + i), (start + i) % 2 == 0 ? "even" : "odd"};
       }
-      consumer.accept(new Batch(flat, ids, uris, metadata, null, n, d));
+      consumer.accept(new Batch(flat, ids, uris, metadata, batchDigests, n, d));
     }
   }
 }

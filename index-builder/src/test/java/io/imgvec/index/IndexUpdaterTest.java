@@ -1,0 +1,164 @@
+package io.imgvec.index;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class IndexUpdaterTest {
+  private static final int N = 2000;
+  private static final int D = 16;
+
+  @TempDir Path tmp;
+
+  @Test
+  void addsReplacesAndRemovesExactlyTheChangedIdsWithoutRetraining() throws Exception {
+    String root = publishBase();
+    // Upserts: img-0..9 with new content, img-10 sent again unchanged, img-2000..2099 new.
+    ArrayVectorSource fresh = ArrayVectorSource.clustered(110, D, 20, 7);
+    List<String> ids = new ArrayList<>();
+    List<String> digests = new ArrayList<>();
+    List<float[]> vectors = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      ids.add("img-" + i);
+      digests.add("changed-" + i);
+      vectors.add(fresh.vectors[i]);
+    }
+    ids.add("img-10");
+    digests.add("d-10");
+    vectors.add(base().vectors[10]);
+    for (int i = 0; i < 100; i++) {
+      ids.add("img-" + (N + i));
+      digests.add("new-" + i);
+      vectors.add(fresh.vectors[10 + i]);
+    }
+    ArrayVectorSource upserts = source(vectors, ids, digests);
+    ArrayVectorSource live = liveAfter(upserts, Set.of("img-20", "img-21"));
+
+    IndexBuilder.BuiltIndex updated = update(root, upserts, Set.of("img-20", "img-21", "not-indexed"), live, 0.5);
+    @SuppressWarnings("unchecked")
+    Map<String, Object> update = (Map<String, Object>) updated.manifest().get("update");
+    assertEquals(List.of(100L, 10L, 2L), List.of(update.get("added"), update.get("replaced"), update.get("removed")),
+        update.toString());
+    assertEquals((long) N + 100 - 2, updated.manifest().get("count"));
+    assertEquals(false, update.get("rebuild_due"), update.toString());
+    @SuppressWarnings("unchecked")
+    Map<String, Object> metrics = (Map<String, Object>) updated.manifest().get("metrics");
+    assertTrue(((Number) metrics.get("recall_at_10")).doubleValue() >= 0.95, metrics.toString());
+
+    IdMap map = IdMap.read(updated.dir().resolve(IdMap.FILE), ((Number) updated.manifest().get("id_bound")).longValue(),
+        2);
+    assertNull(map.imageId(20), "removed");
+    assertEquals("img-10", map.imageId(10), "unchanged keeps its id");
+    assertNull(map.imageId(0), "replaced: the old id is gone");
+    assertEquals(Map.of(), ContentDigests.read(updated.dir().resolve(ContentDigests.FILE)).entrySet().stream()
+        .filter(e -> map.imageId(e.getKey()) == null).collect(java.util.stream.Collectors.toMap(
+            Map.Entry::getKey, Map.Entry::getValue)), "a digest for every id in the map, none for removed ids");
+    try (var index = io.imgvec.faiss.FaissIndex.read(updated.dir().resolve(IndexBuilder.INDEX_FILE))) {
+      var hit = index.search(fresh.vectors[0], 1, 1, PublishedIndex.searchParams(updated.manifest()));
+      assertEquals("img-0", map.imageId(hit.label(0, 0)), "the replaced image is found by its new vector");
+    }
+  }
+
+  @Test
+  void saysARebuildIsDueWhenTheAddedShareExceedsTheRule() throws Exception {
+    String root = publishBase();
+    ArrayVectorSource added = ArrayVectorSource.clustered(50, D, 20, 9);
+    List<String> ids = new ArrayList<>();
+    List<String> digests = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      ids.add("new-" + i);
+      digests.add("n" + i);
+    }
+    ArrayVectorSource upserts = source(Arrays.asList(added.vectors), ids, digests);
+    IndexBuilder.BuiltIndex updated = update(root, upserts, Set.of(), liveAfter(upserts, Set.of()), 0.01);
+    @SuppressWarnings("unchecked")
+    Map<String, Object> update = (Map<String, Object>) updated.manifest().get("update");
+    assertEquals(true, update.get("rebuild_due"));
+    assertTrue(update.get("rebuild_reasons").toString().contains("50 vectors added since training"), update.toString());
+  }
+
+  @Test
+  void aVersionWithoutDigestsAsksForOneBuild() throws Exception {
+    IndexBuilder.BuiltIndex built = new IndexBuilder(base(), IndexBuilderTest.options(Map.of("index.type", "IVF-Flat",
+        "index.nlist", "16")), m -> { }).build(tmp.resolve("nodigests"));
+    java.nio.file.Files.delete(built.dir().resolve(ContentDigests.FILE));
+    String root = tmp.resolve("published-nodigests").toString();
+    IndexPublisher.publish(built, root, 5, new Configuration());
+    IndexBuildException e = assertThrows(IndexBuildException.class,
+        () -> update(root, base(), Set.of(), base(), 0.5));
+    assertTrue(e.getMessage().contains("run build-index once"), e.getMessage());
+  }
+
+  private String publishBase() throws Exception {
+    ArrayVectorSource base = base();
+    IndexBuilder.BuiltIndex built = new IndexBuilder(base, IndexBuilderTest.options(Map.of("index.type", "IVF-Flat",
+        "index.nlist", "16")), m -> { }).build(tmp.resolve("built"));
+    String root = tmp.resolve("published").toString();
+    IndexPublisher.publish(built, root, 5, new Configuration());
+    return root;
+  }
+
+  private IndexBuilder.BuiltIndex update(String root, VectorSource upserts, Set<String> deleted, ArrayVectorSource live,
+      double rebuildShare) throws Exception {
+    Map<String, Object> manifest = PublishedIndex.fetch(root, new Configuration(), tmp.resolve("cache"));
+    List<String> liveIds = new ArrayList<>();
+    live.scan(100_000, b -> liveIds.addAll(Arrays.asList(b.imageIds()).subList(0, b.size())));
+    int nq = 100;
+    float[] queries = new float[nq * D];
+    String[] queryIds = new String[nq];
+    for (int q = 0; q < nq; q++) {
+      int row = q * 17;
+      System.arraycopy(live.vectors[row], 0, queries, q * D, D);
+      queryIds[q] = liveIds.get(row);
+    }
+    IndexUpdater updater = new IndexUpdater(tmp.resolve("cache").resolve(String.valueOf(manifest.get("version"))),
+        manifest, new IndexUpdater.Options(1000, 512, rebuildShare), m -> { });
+    return updater.update(upserts, deleted, new IndexUpdater.Queries(queries, queryIds), live, tmp.resolve("updated"));
+  }
+
+  /** The base data: digests "d-i". */
+  private static ArrayVectorSource base() {
+    ArrayVectorSource clustered = ArrayVectorSource.clustered(N, D, 20, 1);
+    List<String> ids = new ArrayList<>();
+    List<String> digests = new ArrayList<>();
+    for (int i = 0; i < N; i++) {
+      ids.add("img-" + i);
+      digests.add("d-" + i);
+    }
+    return source(Arrays.asList(clustered.vectors), ids, digests);
+  }
+
+  /** Every live vector once the upserts and deletions are applied. */
+  private static ArrayVectorSource liveAfter(ArrayVectorSource upserts, Set<String> deleted) throws Exception {
+    Map<String, float[]> live = new java.util.LinkedHashMap<>();
+    ArrayVectorSource base = base();
+    for (int i = 0; i < N; i++) {
+      live.put("img-" + i, base.vectors[i]);
+    }
+    List<String> upsertIds = new ArrayList<>();
+    upserts.scan(100_000, b -> upsertIds.addAll(Arrays.asList(b.imageIds()).subList(0, b.size())));
+    for (int i = 0; i < upsertIds.size(); i++) {
+      live.put(upsertIds.get(i), upserts.vectors[i]);
+    }
+    deleted.forEach(live::remove);
+    return source(new ArrayList<>(live.values()), new ArrayList<>(live.keySet()), null);
+  }
+
+  private static ArrayVectorSource source(List<float[]> vectors, List<String> ids, List<String> digests) {
+    String[] models = new String[vectors.size()];
+    Arrays.fill(models, "test-model@sha256:00");
+    return new ArrayVectorSource(vectors.toArray(float[][]::new), models, ids.toArray(String[]::new),
+        digests == null ? null : digests.toArray(String[]::new));
+  }
+}
