@@ -305,6 +305,7 @@ public final class StreamJob {
           .put("duration_s", Numbers.round(seconds, 3))
           .put("images_per_second", Numbers.round(embedded / Math.max(seconds, 1e-9), 3))
           .put("model_loads", metrics.modelLoads().value())
+          .put("images_per_executor", metrics.rowsPerExecutor())
           .put("embeddings", output + "/embeddings")
           .put("errors_dataset", output + "/errors");
     }

@@ -65,14 +65,46 @@ class ClusterIT {
     assertEquals(photo.getFileName().toString(), query.get("neighbors").get(0).get("image_id").asText());
   }
 
+  @Test
+  void streamAndUpdateIndexThroughSubmit() throws Exception {
+    List<Path> photos = TestImages.list("photos");
+    try (KafkaBroker kafka = KafkaBroker.start(tmp.resolve("kafka"))) {
+      for (int i = 0; i < 40; i++) {
+        kafka.send("photos", "img" + i, ("{\"image_id\":\"img" + i + "\",\"uri\":\"" + photos.get(i % photos.size())
+            + "\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      }
+      kafka.send("photos", null, "not json".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      String[] stream = {"stream", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "photos", "--output",
+          tmp.resolve("stream").toString(), "--checkpoint", tmp.resolve("checkpoint").toString(), "--trigger",
+          "available-now"};
+      JsonNode first = submit(stream);
+      assertEquals(41, first.get("records").asInt(), first.toString());
+      assertEquals(40, first.get("embedded").asInt(), first.toString());
+      assertEquals(2, first.get("images_per_executor").size(), "tasks ran on both executors: " + first);
+      assertEquals(2, first.get("model_loads").asInt(), "one model load per executor JVM");
+
+      String index = tmp.resolve("stream-index").toString();
+      submit("build-index", "--embeddings", tmp.resolve("stream").toString(), "--output", index);
+      kafka.send("photos", "img0", "{\"image_id\":\"img0\",\"deleted\":true}".getBytes(
+          java.nio.charset.StandardCharsets.UTF_8));
+      kafka.send("photos", "img-new", ("{\"image_id\":\"img-new\",\"uri\":\"" + photos.get(0) + "\"}").getBytes(
+          java.nio.charset.StandardCharsets.UTF_8));
+      submit(stream);
+      JsonNode update = submit("update-index", "--index", index, "--embeddings", tmp.resolve("stream").toString());
+      assertEquals(1, update.at("/update/added").asInt(), update.toString());
+      assertEquals(1, update.at("/update/removed").asInt(), update.toString());
+      assertEquals(40, update.get("count").asInt(), update.toString());
+    }
+  }
+
   /** {@code bin/imgvec submit --master <cluster> -- <args>}; returns the run summary (the last stdout line). */
   private static JsonNode submit(String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(StandaloneCluster.HOME.resolve("bin/imgvec").toString(), "submit",
         "--master", cluster.masterUrl(), "--conf", "spark.executor.memory=1g", "--conf", "spark.executor.cores=1",
         "--"));
     cmd.addAll(List.of(args));
-    Path stdout = tmp.resolve(args[0] + ".out");
-    Path stderr = tmp.resolve(args[0] + ".err");
+    Path stdout = Files.createTempFile(tmp, args[0], ".out");
+    Path stderr = Files.createTempFile(tmp, args[0], ".err");
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(stdout.toFile()).redirectError(stderr.toFile());
     pb.environment().remove("DJL_CACHE_DIR"); // nothing of this JVM's set-up helps the cluster
     pb.environment().put("IMGVEC_BUILD", "never"); // Maven has just built the jars
