@@ -26,8 +26,10 @@ class EmrConfigIT {
   @Test
   void everyStepIsAValidSubmissionOfAnImgvecCommand() throws Exception {
     List<List<String>> submissions = new ArrayList<>();
-    for (JsonNode step : read("steps.json")) {
-      submissions.add(args(step.at("/HadoopJarStep/Args")));
+    for (String file : List.of("steps.json", "stream-steps.json")) {
+      for (JsonNode step : read(file)) {
+        submissions.add(args(step.at("/HadoopJarStep/Args")));
+      }
     }
     JsonNode states = read("nightly-state-machine.json").get("States");
     states.forEach(state -> submissions.add(args(state.at("/Parameters/Step/HadoopJarStep/Args"))));
@@ -37,7 +39,7 @@ class EmrConfigIT {
     serverlessSubmit.add(serverless.get("entryPoint").asText());
     serverlessSubmit.addAll(args(serverless.get("entryPointArguments")));
     submissions.add(serverlessSubmit);
-    assertEquals(5, submissions.size());
+    assertEquals(7, submissions.size());
     for (List<String> submit : submissions) {
       assertEquals("spark-submit", submit.get(0));
       int jar = indexOfJar(submit);
@@ -68,7 +70,7 @@ class EmrConfigIT {
     assertTrue(schedule.get("ScheduleExpression").asText().startsWith("cron("));
     assertTrue(schedule.at("/Target/Arn").asText().contains(":stateMachine:imgvec-nightly"));
     try (Stream<Path> files = Files.list(EMR)) {
-      assertEquals(7, files.count(), "every file of conf/emr is covered here");
+      assertEquals(8, files.count(), "every file of conf/emr is covered here");
     }
   }
 
