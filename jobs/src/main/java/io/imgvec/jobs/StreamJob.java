@@ -97,6 +97,8 @@ public final class StreamJob {
       StreamingQuery query = reader(spark, source, config).load().writeStream()
           .queryName("imgvec-stream").option("checkpointLocation", source.checkpoint()).trigger(trigger)
           .foreachBatch(batches).start();
+      LOG.info("stream running: topic {} at {} into {}, {}", source.topic(), source.bootstrapServers(), outputUri,
+          config.get(ConfigKeys.STREAM_TRIGGER));
       try {
         query.awaitTermination();
         break;
