@@ -6,7 +6,7 @@
 # Usage: bench/stream.sh [images] [repeats] [base vectors]                 -> bench/results/stream.json
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-IMAGES="${1:-2560}" REPEATS="${2:-2}" BASE="${3:-1000000}"
+IMAGES="${1:-5120}" REPEATS="${2:-2}" BASE="${3:-1000000}"
 (cd "$ROOT" && mvn -q -B -DskipTests install)
 source "$ROOT/bench/java-opts.sh"
 WORK="$ROOT/bench/results/tmp/stream"
