@@ -58,7 +58,7 @@ SUSTAINED=$(python3 -c 'import json,sys,statistics; print(statistics.median(json
 RATE=$(python3 -c "print(round($SUSTAINED / 2, 1))")
 PHOTO=$(ls "$ROOT"/testdata/images/photos/*.jpg | head -1)
 "$ROOT/bin/imgvec" stream --bootstrap-servers "$BROKER" --topic latency --output "$WORK/latency" \
-  --checkpoint "$WORK/latency-checkpoint" --trigger processing-time=2s --starting-offsets latest \
+  --checkpoint "$WORK/latency-checkpoint" --trigger processing-time=2s \
   > "$WORK/latency-stream.out" 2>"$WORK/latency-stream.err" &
 STREAM_PID=$!
 until grep -q "stream running" "$WORK/latency-stream.err" 2>/dev/null; do sleep 1; done  # model loaded, query started
