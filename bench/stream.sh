@@ -54,7 +54,7 @@ PY
 done
 SUSTAINED=$(python3 -c 'import json,sys,statistics; print(statistics.median(json.loads(l)["stream_images_per_s"] for l in open(sys.argv[1])))' "$RUNS")
 
-# 2. Latency at half the sustained rate, 2 s trigger, 90 s of records.
+# 2. Latency at half the sustained rate, 2 s trigger, 90 s of records (after a 15 s warm-up at that rate).
 RATE=$(python3 -c "print(round($SUSTAINED / 2, 1))")
 PHOTO=$(ls "$ROOT"/testdata/images/photos/*.jpg | head -1)
 "$ROOT/bin/imgvec" stream --bootstrap-servers "$BROKER" --topic latency --output "$WORK/latency" \

@@ -35,13 +35,16 @@ import org.apache.spark.sql.types.StructType;
  * The streaming benchmark's two Java halves (bench/stream.sh runs the jobs through bin/imgvec):
  * <ul>
  *   <li>{@code latency <bootstrap> <topic> <image> <rate/s> <seconds> <stream output>}: produces records at a fixed
- *   rate while a running stream embeds them, notes when each batch file becomes visible in {@code embeddings/}, and
+ *   rate (after a 15 s warm-up at that rate) while a running stream embeds them, notes when each batch file becomes visible in {@code embeddings/}, and
  *   reports produce-to-visible latency per record (record timestamp → first sight of its file);</li>
  *   <li>{@code generate <embeddings dir> <first id> <count> <dimension>}: appends synthetic embeddings (clustered,
  *   with image_id, uri, content_sha256, model_id) for the update-index vs rebuild comparison.</li>
  * </ul>
  */
 public final class StreamBench {
+  /** Records sent before the measured ones: the stream finds the new topic and settles into its trigger rhythm. */
+  private static final int WARMUP_SECONDS = 15;
+
   private StreamBench() {}
 
   public static void main(String[] args) throws Exception {
@@ -74,6 +77,7 @@ public final class StreamBench {
     });
     watcher.setDaemon(true);
     watcher.start();
+    int warmup = (int) Math.round(rate * WARMUP_SECONDS);
     int records = (int) Math.round(rate * seconds);
     Properties p = new Properties();
     p.put("bootstrap.servers", bootstrap);
@@ -81,13 +85,13 @@ public final class StreamBench {
     long start = System.nanoTime();
     try (KafkaProducer<String, String> producer = new KafkaProducer<>(p, new StringSerializer(),
         new StringSerializer())) {
-      for (int i = 0; i < records; i++) {
+      for (int i = 0; i < warmup + records; i++) {
         long due = start + (long) (i / rate * 1e9);
         long wait = due - System.nanoTime();
         if (wait > 0) {
           Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
         }
-        String id = "lat" + i;
+        String id = (i < warmup ? "warmup" : "lat") + i;
         producer.send(new ProducerRecord<>(topic, id, "{\"image_id\":\"" + id + "\",\"uri\":\"" + image + "\"}"));
       }
     }
@@ -138,11 +142,13 @@ public final class StreamBench {
   }
 
   /**
-   * Vectors around 1,000 fixed centres (sizes skewed: centre c drawn with weight 1/(c+1)), unit noise; the same id
-   * always gives the same vector and digest.
+   * Vectors with the low intrinsic dimension of real embeddings: a point of a 32-d latent space (around one of 1,000
+   * centres whose sizes are skewed, centre c drawn with weight 1/(c+1)) mapped into d dimensions by a fixed random
+   * linear map, plus a little noise. The same id always gives the same vector and digest.
    */
   private static final class Synthetic implements MapPartitionsFunction<Row, Row> {
     private static final long serialVersionUID = 1L;
+    private static final int LATENT = 32;
     private final int d;
 
     Synthetic(int d) {
@@ -152,10 +158,16 @@ public final class StreamBench {
     @Override
     public Iterator<Row> call(Iterator<Row> ids) {
       Random seeds = new Random(7);
-      float[][] centres = new float[1000][d];
+      float[][] centres = new float[1000][LATENT];
       for (float[] c : centres) {
-        for (int i = 0; i < d; i++) {
-          c[i] = (float) seeds.nextGaussian() * 2;
+        for (int i = 0; i < LATENT; i++) {
+          c[i] = (float) seeds.nextGaussian();
+        }
+      }
+      float[][] map = new float[d][LATENT];
+      for (float[] row : map) {
+        for (int j = 0; j < LATENT; j++) {
+          row[j] = (float) (seeds.nextGaussian() / Math.sqrt(LATENT));
         }
       }
       double[] cumulative = new double[centres.length];
@@ -171,9 +183,17 @@ public final class StreamBench {
         Random random = new Random(id * 31 + 17);
         int c = java.util.Arrays.binarySearch(cumulative, random.nextDouble() * sum);
         float[] centre = centres[c < 0 ? -c - 1 : c];
+        float[] z = new float[LATENT];
+        for (int j = 0; j < LATENT; j++) {
+          z[j] = centre[j] + (float) (0.3 * random.nextGaussian());
+        }
         float[] v = new float[d];
         for (int i = 0; i < d; i++) {
-          v[i] = centre[i] + (float) random.nextGaussian();
+          double x = 0.02 * random.nextGaussian();
+          for (int j = 0; j < LATENT; j++) {
+            x += map[i][j] * z[j];
+          }
+          v[i] = (float) x;
         }
         rows.add(RowFactory.create("s" + id, "synthetic://" + id,
             Digests.sha256(("s" + id).getBytes(StandardCharsets.UTF_8)), "synthetic@sha256:00", v));

@@ -136,6 +136,13 @@ public final class ConfigKeys {
   public static final ConfigKey<Boolean> UPDATE_REBUILD_IF_DUE = register(ConfigKey.bool("update.rebuild-if-due",
       false, "update-index rebuilds (trains a new index) instead of updating when a rebuild is due"));
 
+  // Metrics
+  public static final ConfigKey<String> METRICS_PUSHGATEWAY = register(ConfigKey.string("metrics.pushgateway", "",
+      "host:port of a Prometheus Pushgateway; batch jobs (embed, build-index, update-index, stream available-now)"
+          + " push their run summary's numbers there when they end; empty = no push"));
+  public static final ConfigKey<Integer> METRICS_PORT = register(ConfigKey.intRange("metrics.port", 0, 0, 65535,
+      "port of the streaming job's Prometheus exporter on the driver (/metrics); 0 = none"));
+
   public static final ConfigKey<String> LOG_FORMAT = register(ConfigKey.choice("log.format", "human",
       List.of("human", "json"), "log lines on stderr: human-readable, or one JSON object per line (time, level,"
           + " logger, message, run_id, command, stage) for log stores"));

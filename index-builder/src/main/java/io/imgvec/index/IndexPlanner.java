@@ -67,6 +67,13 @@ public final class IndexPlanner {
     return new IndexPlan(chosen, factory, nlist, m, nprobe, trainSize, metric, reason);
   }
 
+  /** Bytes of the planned index with {@code count} vectors (what it takes in memory when served, ids map aside). */
+  public static long estimatedBytes(IndexPlan plan, long count, int d) {
+    long codebooks = plan.pqM() > 0 ? 256L * d * 4 : 0;
+    long perVector = plan.pqM() > 0 ? plan.pqM() + 8L : 4L * d + 8;
+    return count * perVector + centroidBytes(plan.nlist(), d) + codebooks;
+  }
+
   /** Power of two nearest 4·√(count·scanCost), at most count/39. */
   static int nlistFor(long count, double scanCost) {
     double ideal = 4 * Math.sqrt(count * scanCost);

@@ -97,10 +97,7 @@ public final class EmbedJob {
         .put("embed_and_write_s", Numbers.round((System.nanoTime() - inferStart) / 1e9, 3))
         .put("model_loads", metrics.modelLoads().value())
         .put("images_per_executor", metrics.rowsPerExecutor())
-        .put("stage_ms_per_image", Map.of(
-            "read", perImage(metrics.readNanos().value(), processed),
-            "decode_preprocess", perImage(metrics.decodeNanos().value(), processed),
-            "inference", perImage(metrics.inferenceNanos().value(), counts.embedded())))
+        .put("stage_ms_per_image", metrics.stageMsPerImage(processed, counts.embedded()))
         .put("embeddings", embeddingsUri)
         .put("errors_dataset", outputUri + "/errors");
     summary.writeTo(outputUri, hadoopConf);
@@ -192,10 +189,6 @@ public final class EmbedJob {
 
   static Column[] columns(List<String> fixed, List<String> carried) {
     return Stream.concat(fixed.stream(), carried.stream()).map(functions::col).toArray(Column[]::new);
-  }
-
-  private static double perImage(long nanos, long images) {
-    return images == 0 ? 0 : Numbers.round(nanos / 1e6 / images, 3);
   }
 
 }

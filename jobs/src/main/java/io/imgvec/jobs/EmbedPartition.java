@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.NoSuchElementException;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
@@ -47,6 +46,16 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       return new Metrics(sc.longAccumulator("rows"), sc.longAccumulator("model_loads"), sc.longAccumulator("read_ns"),
           sc.longAccumulator("decode_ns"), sc.longAccumulator("inference_ns"),
           sc.collectionAccumulator("rows_by_executor"));
+    }
+
+    /** Wall time per image of each stage, summed over the tasks (reads and decodes of the rows, inference of those embedded). */
+    Map<String, Double> stageMsPerImage(long rows, long embedded) {
+      return Map.of("read", perImage(readNanos.value(), rows), "decode_preprocess", perImage(decodeNanos.value(), rows),
+          "inference", perImage(inferenceNanos.value(), embedded));
+    }
+
+    private static double perImage(long nanos, long images) {
+      return images == 0 ? 0 : io.imgvec.util.Numbers.round(nanos / 1e6 / images, 3);
     }
 
     /** Rows each executor's tasks finished ({@code executor id TAB rows} per task, summed here). */
@@ -164,7 +173,7 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
 
   /** Manifest URIs without a scheme are relative to the manifest's directory. */
   private String resolve(String uri) {
-    return ImageFetcher.hasScheme(uri) ? uri : new Path(new Path(manifestDir), uri).toString();
+    return ManifestReader.resolve(manifestDir, uri);
   }
 
   private Row toRow(Result<Row> r, String modelId) {

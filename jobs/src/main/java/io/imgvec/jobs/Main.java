@@ -62,6 +62,12 @@ public final class Main {
         "embeddings", "<uri> the embed or stream job's --output, or its embeddings/ dataset (required)",
         "rebuild-if-due", FLAG + "rebuild instead when the rebuild rule says one is due (sets update.rebuild-if-due)"),
         Map.of("rebuild-if-due", "update.rebuild-if-due")));
+    add(new Command("plan", "estimate an embed run's time and cost and its index's size before running it",
+        options(
+        "manifest", "<uri> image manifest: CSV, JSON lines or Parquet with image_id and uri (required)",
+        "sample", "<n> images measured here (default 64)",
+        "instances", "<file> instance types and prices (default conf/instances.json)",
+        "model", "<uri> model file or directory (sets model.uri)"), Map.of("model", "model.uri")));
     add(new Command("query", "nearest neighbours from a published index", options(
         "index", "<uri> build-index's --output (follows LATEST) or one version directory (required)",
         "image", "<uri> query image, embedded with the index's model",
@@ -137,6 +143,15 @@ public final class Main {
   static RunSummary run(Command command, List<String> args) throws Exception {
     JobArgs a = parse(command, args);
     RunLog.start(command.name(), a.config());
+    RunSummary summary = runParsed(command, a);
+    String pushgateway = a.config().get(ConfigKeys.METRICS_PUSHGATEWAY);
+    if (summary != null && !pushgateway.isEmpty() && !command.name().equals("query")) {
+      SummaryMetrics.push(summary, pushgateway);
+    }
+    return summary;
+  }
+
+  private static RunSummary runParsed(Command command, JobArgs a) throws Exception {
     switch (command.name()) {
       case "embed" -> {
         String manifest = a.require("manifest");
@@ -169,6 +184,17 @@ public final class Main {
           return ProduceCommand.run(spark, manifest, servers, topic, a.config());
         }
       }
+      case "plan" -> {
+        String manifest = a.require("manifest");
+        int sample = parsePositive("--sample", a.optional("sample", "64"));
+        java.nio.file.Path instances = java.nio.file.Path.of(a.optional("instances",
+            java.nio.file.Path.of(System.getProperty("imgvec.home", "."), "conf", "instances.json").toString()));
+        try (SparkSession spark = SparkSessions.create("imgvec-plan", a.config())) {
+          RunSummary plan = PlanCommand.run(spark, manifest, sample, instances, a.config());
+          System.out.print(PlanCommand.table(plan));
+          return plan;
+        }
+      }
       case "update-index" -> {
         String index = a.require("index");
         String embeddings = a.require("embeddings");
@@ -178,7 +204,7 @@ public final class Main {
       }
       case "query" -> {
         return QueryCommand.run(a.require("index"), a.optional("image", null), a.optional("vector", null),
-            parseK(a.optional("k", "10")), a.config());
+            parsePositive("-k", a.optional("k", "10")), a.config());
       }
       case "serve" -> {
         ServeMain.serve(a);
@@ -260,11 +286,15 @@ public final class Main {
     return out;
   }
 
-  private static int parseK(String k) {
+  private static int parsePositive(String option, String value) {
     try {
-      return Integer.parseInt(k);
+      int n = Integer.parseInt(value);
+      if (n > 0) {
+        return n;
+      }
     } catch (NumberFormatException e) {
-      throw new ConfigException("-k must be a whole number, got '" + k + "'");
+      // the message below
     }
+    throw new ConfigException(option + " must be a whole number above 0, got '" + value + "'");
   }
 }

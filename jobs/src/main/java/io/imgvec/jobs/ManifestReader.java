@@ -65,6 +65,12 @@ public final class ManifestReader {
     return columns.contains(CORRUPT) ? marked.drop(CORRUPT) : marked;
   }
 
+  /** A manifest row's URI: as given when it has a scheme, else relative to the manifest's directory. */
+  static String resolve(String manifestDir, String uri) {
+    return io.imgvec.pipeline.ImageFetcher.hasScheme(uri) ? uri
+        : new org.apache.hadoop.fs.Path(new org.apache.hadoop.fs.Path(manifestDir), uri).toString();
+  }
+
   /** Manifest columns other than the required ones and imgvec's markers: carried through to the output. */
   public static List<String> carriedColumns(Dataset<Row> manifest) {
     List<String> carried = new ArrayList<>();

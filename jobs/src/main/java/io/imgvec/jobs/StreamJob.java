@@ -88,7 +88,15 @@ public final class StreamJob {
     ModelRecord.write(outputUri + "/embeddings", modelId, config, hadoopConf);
 
     Batches batches = new Batches(spark, config, commit, modelId);
-    Progress progress = new Progress(batches);
+    try (StreamMetrics metrics = new StreamMetrics(config.get(ConfigKeys.METRICS_PORT))) {
+      return run(spark, source, outputUri, config, trigger, batches, metrics, start);
+    }
+  }
+
+  private static RunSummary run(SparkSession spark, Source source, String outputUri, ImgvecConfig config,
+      Trigger trigger, Batches batches, StreamMetrics metrics, long start) throws Exception {
+    Configuration hadoopConf = spark.sparkContext().hadoopConfiguration();
+    Progress progress = new Progress(batches, metrics);
     spark.streams().addListener(progress);
     RunLog.stage("stream");
     int failures = 0;
@@ -124,7 +132,7 @@ public final class StreamJob {
       }
     }
     spark.streams().removeListener(progress);
-    RunSummary summary = batches.summary(source, outputUri, modelId, (System.nanoTime() - start) / 1e9);
+    RunSummary summary = batches.summary(source, outputUri, (System.nanoTime() - start) / 1e9);
     summary.writeTo(outputUri, hadoopConf);
     return summary;
   }
@@ -285,7 +293,7 @@ public final class StreamJob {
           .select(EmbedJob.columns(EmbedOutput.ERROR_COLUMNS, columns));
     }
 
-    RunSummary summary(Source source, String output, String modelId, double seconds) {
+    RunSummary summary(Source source, String output, double seconds) {
       long embedded = sum("embedded");
       long records = sum("records");
       Map<String, Long> errorsByClass = new TreeMap<>();
@@ -308,6 +316,7 @@ public final class StreamJob {
           .put("images_per_second", Numbers.round(embedded / Math.max(seconds, 1e-9), 3))
           .put("model_loads", metrics.modelLoads().value())
           .put("images_per_executor", metrics.rowsPerExecutor())
+          .put("stage_ms_per_image", metrics.stageMsPerImage(records - sum("deleted"), embedded))
           .put("embeddings", output + "/embeddings")
           .put("errors_dataset", output + "/errors");
     }
@@ -320,9 +329,11 @@ public final class StreamJob {
   /** A JSON line per micro-batch on stdout: its counts, images/s and how far the stream is behind the topic. */
   private static final class Progress extends StreamingQueryListener {
     private final Batches batches;
+    private final StreamMetrics metrics;
 
-    Progress(Batches batches) {
+    Progress(Batches batches, StreamMetrics metrics) {
       this.batches = batches;
+      this.metrics = metrics;
     }
 
     @Override
@@ -336,8 +347,10 @@ public final class StreamJob {
       line.put("images_per_second", Numbers.round(((Number) counts.get("embedded")).doubleValue()
           / Math.max(1e-3, p.batchDuration() / 1e3), 3));
       line.put("batch_duration_s", p.batchDuration() / 1e3);
-      line.put("lag", lag(p.sources().length == 0 ? null : p.sources()[0]));
+      Map<String, Object> lag = lag(p.sources().length == 0 ? null : p.sources()[0]);
+      line.put("lag", lag);
       System.out.println(Json.line(Map.of("stream_progress", line)));
+      metrics.batch(counts, p.batchDuration() / 1e3, lag, batches.metrics.modelLoads().value());
     }
 
     /** Records behind the topic's end, per partition ({@code topic-partition}) and in total. */

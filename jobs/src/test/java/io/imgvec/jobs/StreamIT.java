@@ -195,25 +195,12 @@ class StreamIT {
     return run("stream", streamArgs(kafka, extra));
   }
 
-  /** Runs {@code bin/imgvec <command>} to its end; returns its run summary (the last stdout line). */
   private JsonNode run(String command, String... args) throws Exception {
-    Process p = start(command, args);
-    assertTrue(p.waitFor(5, TimeUnit.MINUTES), command + " did not finish");
-    assertEquals(0, p.exitValue(), Files.readString(tmp.resolve(command + ".err")));
-    List<String> lines = Files.readAllLines(tmp.resolve(command + ".out"));
-    return Json.MAPPER.readTree(lines.get(lines.size() - 1));
+    return ImgvecProcess.run(tmp, command, args);
   }
 
   private Process start(String name, String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(StandaloneCluster.HOME.resolve("bin/imgvec").toString(),
-        name.replaceAll("\\d+$", "")));
-    cmd.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(tmp.resolve(name + ".out").toFile())
-        .redirectError(tmp.resolve(name + ".err").toFile());
-    pb.environment().put("IMGVEC_JAVA_OPTS", "-Xmx2g");
-    pb.environment().put("IMGVEC_CDS", "false"); // bin/imgvec then execs the JVM: a kill reaches the driver itself
-    pb.environment().put("IMGVEC_BUILD", "never"); // Maven has just built it; a nested build would race this one
-    return pb.start();
+    return ImgvecProcess.start(tmp, name, args);
   }
 
   private static void await(BooleanSupplier condition, Process p, String name) throws Exception {
