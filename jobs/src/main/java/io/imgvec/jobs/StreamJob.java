@@ -43,7 +43,8 @@ import org.slf4j.LoggerFactory;
 import scala.jdk.javaapi.CollectionConverters;
 
 /**
- * Kafka → embeddings, as records arrive (Structured Streaming; Spark 4's Kafka integration has no DStream API).
+ * Kafka → embeddings, as records arrive (Structured Streaming: the DStream Kafka integration is not published for
+ * Spark 4.0.2).
  * Each micro-batch parses the records as manifest rows ({@link StreamRecord}), embeds them with the batch job's
  * {@link EmbedPartition}, and publishes its output exactly once ({@link StreamBatchCommit}).
  */
@@ -119,15 +120,14 @@ public final class StreamJob {
           throw user;
         }
         failures = batches.committed.get() > committedBefore ? 1 : failures + 1;
+        String reason = Exceptions.firstLine(e.getCause() == null ? e : e.getCause());
         if (failures > config.get(ConfigKeys.STREAM_RESTART_ATTEMPTS)) {
-          throw new UserException("the stream failed " + failures + " times in a row; last: "
-              + Exceptions.firstLine(e.getCause() == null ? e : e.getCause()),
+          throw new UserException("the stream failed " + failures + " times in a row; last: " + reason,
               "the log has each failure's trace (are the brokers at " + source.bootstrapServers() + " reachable?);"
                   + " restarted with the same --checkpoint, the stream resumes where it stopped");
         }
-        LOG.warn("stream failed ({}); restarting from the checkpoint in {} s (attempt {} of {})",
-            Exceptions.firstLine(e.getCause() == null ? e : e.getCause()), RESTART_DELAY_MS / 1000, failures,
-            config.get(ConfigKeys.STREAM_RESTART_ATTEMPTS));
+        LOG.warn("stream failed ({}); restarting from the checkpoint in {} s (attempt {} of {})", reason,
+            RESTART_DELAY_MS / 1000, failures, config.get(ConfigKeys.STREAM_RESTART_ATTEMPTS));
         Thread.sleep(RESTART_DELAY_MS);
       }
     }
