@@ -108,6 +108,15 @@ class StreamIT {
       }
       RunSummary rebuilt = BuildIndexJob.run(spark, out(), tmp.resolve("index2").toString(), ImgvecConfig.defaults());
       assertEquals(8L, ((Number) rebuilt.get("count")).longValue(), "the newest live row of each image_id");
+
+      // A rebuild is due once more than update.rebuild-share of the trained count was added: --rebuild-if-due.
+      send(kafka, "p-newer", "{\"image_id\":\"p-newer\",\"uri\":\"" + photos.get(9) + "\"}");
+      stream(kafka, "--trigger", "available-now");
+      RunSummary due = UpdateIndexJob.run(spark, index, out(), ImgvecConfig.of(Map.of(
+          "update.rebuild-share", "0.1", "update.rebuild-if-due", "true")));
+      assertEquals("build-index", due.get("command"), "rebuilt instead of updated");
+      assertTrue(due.get("rebuilt_because").toString().contains("added since training"), due.fields().toString());
+      assertEquals(9L, ((Number) due.get("count")).longValue());
     }
   }
 
