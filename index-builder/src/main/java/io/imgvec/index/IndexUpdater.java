@@ -51,11 +51,8 @@ public final class IndexUpdater {
   public IndexBuilder.BuiltIndex update(VectorSource upserts, Set<String> deleted, Queries queries,
       VectorSource live, Path dir) throws IOException {
     long start = System.nanoTime();
+    requireDigests(base);
     Path digestsFile = baseDir.resolve(ContentDigests.FILE);
-    if (!Files.exists(digestsFile)) {
-      throw new IndexBuildException("version " + base.get("version") + " has no " + ContentDigests.FILE + " (it was"
-          + " built before update-index existed, or from embeddings without content_sha256): run build-index once");
-    }
     List<String> columns = metadataColumns();
     IdMap ids = IdMap.read(baseDir.resolve(IdMap.FILE), PublishedIndex.idBound(base), columns.size());
     Map<Long, String> digests = ContentDigests.read(digestsFile);
@@ -98,6 +95,15 @@ public final class IndexUpdater {
       timings.put("total_s", IndexBuilder.seconds(start));
       return new IndexBuilder.BuiltIndex(dir, manifest(index, changes, metrics, queries.size(), timings,
           Files.size(dir.resolve(IndexBuilder.INDEX_FILE))));
+    }
+  }
+
+  /** Updates need the version's digests (versions built before update-index existed have none). */
+  public static void requireDigests(Map<String, Object> manifest) {
+    if (!(manifest.get("files") instanceof Map<?, ?> files) || !files.containsKey(ContentDigests.FILE)) {
+      throw new IndexBuildException("version " + manifest.get("version") + " has no " + ContentDigests.FILE + " (it"
+          + " was built before update-index existed, or from embeddings without content_sha256): run build-index"
+          + " once");
     }
   }
 

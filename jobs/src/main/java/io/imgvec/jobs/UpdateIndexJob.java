@@ -54,6 +54,7 @@ public final class UpdateIndexJob {
     Path work = Files.createTempDirectory("imgvec-update-");
     try {
       Map<String, Object> base = PublishedIndex.fetch(indexUri, hadoopConf, work);
+      IndexUpdater.requireDigests(base);
       String version = String.valueOf(base.get("version"));
       Dataset<Row> all = spark.read().parquet(dataset);
       boolean stream = LiveEmbeddings.isStream(all);
