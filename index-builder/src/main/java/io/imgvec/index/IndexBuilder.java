@@ -305,15 +305,7 @@ public final class IndexBuilder {
     index.put("max_codes", params.maxCodes());
     index.put("train_size", plan.trainSize());
     index.put("reason", plan.reason());
-    Map<String, Object> measured = new LinkedHashMap<>();
-    if (metrics != null) {
-      measured.putAll(metrics.asMap());
-      measured.put("eval_queries", nq);
-    } else {
-      measured.put("note", "fewer than 10 vectors: no held-out queries, recall not measured");
-    }
-    measured.put("index_bytes", bytes);
-    measured.put("bytes_per_vector", IndexEvaluator.round4((double) bytes / ntotal));
+    Map<String, Object> measured = measured(metrics, nq, bytes, ntotal);
     measured.put("build_heap_max_used_mb", heap.maxUsedMb());
     measured.put("build_heap_max_live_mb", heap.maxLiveMb());
     measured.put("build_heap_limit_mb", heap.limitMb());
@@ -332,6 +324,20 @@ public final class IndexBuilder {
     m.put("metrics", measured);
     m.put("timings", timings);
     return m;
+  }
+
+  /** The manifest's metrics: recall and latency at the published setting (when measured) and size. */
+  static Map<String, Object> measured(IndexEvaluator.Metrics metrics, int nq, long bytes, long ntotal) {
+    Map<String, Object> measured = new LinkedHashMap<>();
+    if (metrics != null) {
+      measured.putAll(metrics.asMap());
+      measured.put("eval_queries", nq);
+    } else {
+      measured.put("note", "fewer than 10 vectors: no held-out queries, recall not measured");
+    }
+    measured.put("index_bytes", bytes);
+    measured.put("bytes_per_vector", IndexEvaluator.round4((double) bytes / Math.max(1, ntotal)));
+    return measured;
   }
 
   /** How even the inverted lists are: a query scans whole lists, so the largest ones set the tail latency. */

@@ -220,16 +220,7 @@ public final class IndexUpdater {
     m.remove("outcome"); // the build's tuning outcome; this version keeps its search setting
     m.put("count", index.ntotal());
     m.put("id_bound", changes.nextId);
-    Map<String, Object> measured = new LinkedHashMap<>();
-    if (metrics != null) {
-      measured.putAll(metrics.asMap());
-      measured.put("eval_queries", nq);
-    } else {
-      measured.put("note", "fewer than 10 live vectors: no held-out queries, recall not measured");
-    }
-    measured.put("index_bytes", bytes);
-    measured.put("bytes_per_vector", IndexEvaluator.round4((double) bytes / Math.max(1, index.ntotal())));
-    m.put("metrics", measured);
+    m.put("metrics", IndexBuilder.measured(metrics, nq, bytes, index.ntotal()));
     Map<String, Object> lists = null;
     if (base.get("lists") != null) {
       lists = IndexBuilder.listStats(index.listSizes(), 0, ((Number) listsInfo().get("max_list_factor")).doubleValue());
