@@ -68,6 +68,11 @@ public final class Main {
         "sample", "<n> images measured here (default 64)",
         "instances", "<file> instance types and prices (default conf/instances.json)",
         "model", "<uri> model file or directory (sets model.uri)"), Map.of("model", "model.uri")));
+    add(new Command("sql", "Spark SQL over embeddings, errors and other Parquet outputs; rows as JSON lines", options(
+        "query", "<sql> the query (required)",
+        "run", "<uri> an embed or stream --output: views embeddings, errors (and live_embeddings)",
+        "views", "<name=uri,...> more Parquet datasets as views",
+        "limit", "<n> most rows printed (default 100000)"), Map.of()));
     add(new Command("query", "nearest neighbours from a published index", options(
         "index", "<uri> build-index's --output (follows LATEST) or one version directory (required)",
         "image", "<uri> query image, embedded with the index's model",
@@ -194,6 +199,14 @@ public final class Main {
           System.out.print(PlanCommand.table(plan));
           return plan;
         }
+      }
+      case "sql" -> {
+        String query = a.require("query");
+        int limit = parsePositive("--limit", a.optional("limit", "100000"));
+        try (SparkSession spark = SparkSessions.create("imgvec-sql", a.config())) {
+          SqlCommand.run(spark, query, a.optional("run", null), a.optional("views", null), limit, System.out);
+        }
+        return null;
       }
       case "update-index" -> {
         String index = a.require("index");
