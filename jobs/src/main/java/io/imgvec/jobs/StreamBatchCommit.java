@@ -82,7 +82,7 @@ final class StreamBatchCommit {
     return readJson(new Path(staging(batch), STAGED));
   }
 
-  /** Moves a staged batch's files into the datasets (those not moved yet), then records the commit. */
+  /** Moves a staged batch's files into the datasets (those not moved yet), then records the commit and its time. */
   void publish(long batch, Map<String, Object> counts) throws IOException {
     for (String dataset : DATASETS) {
       Path target = new Path(output, dataset + "/" + fileName(batch));
@@ -94,8 +94,9 @@ final class StreamBatchCommit {
         }
       }
     }
-    IndexPublisher.writeAtomically(fs, conf, commitFile(batch), Json.line(counts).getBytes(
-        StandardCharsets.UTF_8));
+    Map<String, Object> record = new java.util.LinkedHashMap<>(counts);
+    record.put("committed_at", java.time.Instant.now().toString());
+    IndexPublisher.writeAtomically(fs, conf, commitFile(batch), Json.line(record).getBytes(StandardCharsets.UTF_8));
     fs.delete(staging(batch), true);
   }
 
