@@ -85,6 +85,7 @@ public final class StreamJob {
     Locations.requireWritable("checkpoint", source.checkpoint(), hadoopConf);
     StreamBatchCommit commit = new StreamBatchCommit(outputUri, hadoopConf);
     commit.requireCheckpointOf(source.checkpoint());
+    requireTopic(source);
     String modelId = EmbedJob.join(EmbedJob.startModelCheck(spark, config)).modelId();
     ModelRecord.write(outputUri + "/embeddings", modelId, config, hadoopConf);
 
@@ -135,6 +136,26 @@ public final class StreamJob {
     RunSummary summary = batches.summary(source, outputUri, (System.nanoTime() - start) / 1e9);
     summary.writeTo(outputUri, hadoopConf);
     return summary;
+  }
+
+  /**
+   * A topic that does not exist is a user error (Spark would retry it for ever); brokers that cannot be reached now
+   * are not: the stream's restarts ride out an outage.
+   */
+  private static void requireTopic(Source source) throws InterruptedException {
+    java.util.Properties props = new java.util.Properties();
+    props.put("bootstrap.servers", source.bootstrapServers());
+    props.put("default.api.timeout.ms", "15000");
+    props.put("request.timeout.ms", "15000");
+    try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(props)) {
+      if (!admin.listTopics().names().get(20, java.util.concurrent.TimeUnit.SECONDS).contains(source.topic())) {
+        throw new UserException("topic '" + source.topic() + "' does not exist on " + source.bootstrapServers(),
+            "create it, or write to it first (bin/imgvec produce; brokers that auto-create topics make it then)");
+      }
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      LOG.warn("cannot list the topics of {} now ({}); starting anyway", source.bootstrapServers(),
+          Exceptions.firstLine(e));
+    }
   }
 
   static Trigger trigger(String setting) {
