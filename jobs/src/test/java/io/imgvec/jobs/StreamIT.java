@@ -157,6 +157,12 @@ class StreamIT {
   void theStreamRidesOutABrokerRestart() throws Exception {
     Path photo = TestImages.list("photos").get(0);
     try (KafkaBroker kafka = KafkaBroker.start(tmp.resolve("kafka"))) {
+      Process missing = start("stream9", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "no-such-topic",
+          "--output", tmp.resolve("missing").toString(), "--checkpoint", tmp.resolve("missing-checkpoint").toString());
+      assertTrue(missing.waitFor(2, TimeUnit.MINUTES));
+      assertEquals(2, missing.exitValue(), "a topic that does not exist is a user error");
+      assertTrue(Files.readString(tmp.resolve("stream9.err")).contains(
+          "imgvec stream: topic 'no-such-topic' does not exist on " + kafka.bootstrapServers()));
       sendPhotos(kafka, 0, 100, photo);
       Process p = start("stream", streamArgs(kafka, "--trigger", "processing-time=1s"));
       try {
