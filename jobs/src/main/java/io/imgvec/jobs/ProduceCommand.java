@@ -34,19 +34,19 @@ final class ProduceCommand {
     Path manifestPath = new Path(manifestUri);
     String dir = manifestPath.getFileSystem(spark.sparkContext().hadoopConfiguration())
         .makeQualified(manifestPath).getParent().toString();
-    Dataset<Row> manifest = ManifestReader.read(spark, manifestUri, config.get(ConfigKeys.MANIFEST_FORMAT))
-        .filter(col(ManifestReader.ISSUE).isNull().or(col(ManifestReader.ISSUE).notEqual("malformed_record")))
-        .cache();
+    Dataset<Row> all = ManifestReader.read(spark, manifestUri, config.get(ConfigKeys.MANIFEST_FORMAT)).cache();
+    Dataset<Row> manifest = all.filter(col(ManifestReader.ISSUE).isNull()
+        .or(col(ManifestReader.ISSUE).notEqual("malformed_record")));
     Column uri = col(ManifestReader.URI);
     Column absolute = when(uri.rlike("^[a-zA-Z][a-zA-Z0-9+.-]*:").or(uri.startsWith("/")), uri)
         .otherwise(concat(lit(dir + "/"), uri));
     Column[] fields = Arrays.stream(manifest.columns()).filter(c -> !c.startsWith("_imgvec_"))
         .map(c -> c.equals(ManifestReader.URI) ? absolute.as(c) : col(c)).toArray(Column[]::new);
-    long rows = ManifestReader.read(spark, manifestUri, config.get(ConfigKeys.MANIFEST_FORMAT)).count();
+    long rows = all.count();
     long sent = manifest.count();
     manifest.select(col(ManifestReader.IMAGE_ID).as("key"), to_json(struct(fields)).as("value"))
         .write().format("kafka").option("kafka.bootstrap.servers", bootstrapServers).option("topic", topic).save();
-    manifest.unpersist();
+    all.unpersist();
     return new RunSummary("produce")
         .put("manifest", manifestUri)
         .put("topic", topic)
