@@ -38,12 +38,23 @@ public final class ManifestReader {
   private ManifestReader() {}
 
   public static Dataset<Row> read(SparkSession spark, String uri, String format) {
+    return read(spark, uri, format, true);
+  }
+
+  /**
+   * {@code uriRequired} false: a manifest without a uri column is read too (as rows without one), as when it
+   * holds only deletions to send to a stream.
+   */
+  static Dataset<Row> read(SparkSession spark, String uri, String format, boolean uriRequired) {
     String fmt = format.equals("auto") ? formatOf(uri) : format;
     Dataset<Row> raw = switch (fmt) {
       case "csv" -> spark.read().option("header", "true").option("mode", "PERMISSIVE").csv(uri);
       case "jsonl" -> spark.read().option("mode", "PERMISSIVE").json(uri);
       default -> spark.read().parquet(uri);
     };
+    if (!uriRequired && !Arrays.asList(raw.columns()).contains(URI)) {
+      raw = raw.withColumn(URI, lit(null).cast("string"));
+    }
     List<String> columns = Arrays.asList(raw.columns());
     if (!columns.contains(IMAGE_ID) || !columns.contains(URI)) {
       throw new ConfigException("manifest " + uri + " must have columns image_id and uri; it has: " + columns);

@@ -21,8 +21,8 @@ import org.apache.spark.sql.SparkSession;
 /**
  * Backfill: a manifest's rows as Kafka records, one JSON object per row keyed by image_id (so the records of one
  * image stay in one partition, in order), written by Spark's Kafka sink. Relative URIs are made absolute against the
- * manifest's directory, as the embed job reads them. Records the manifest reader could not parse are counted, not
- * sent.
+ * manifest's directory, as the embed job reads them; a manifest may leave out uri (deletions only). Records the
+ * manifest reader could not parse are counted, not sent.
  */
 final class ProduceCommand {
   private ProduceCommand() {}
@@ -34,7 +34,7 @@ final class ProduceCommand {
     Path manifestPath = new Path(manifestUri);
     String dir = manifestPath.getFileSystem(spark.sparkContext().hadoopConfiguration())
         .makeQualified(manifestPath).getParent().toString();
-    Dataset<Row> all = ManifestReader.read(spark, manifestUri, config.get(ConfigKeys.MANIFEST_FORMAT)).cache();
+    Dataset<Row> all = ManifestReader.read(spark, manifestUri, config.get(ConfigKeys.MANIFEST_FORMAT), false).cache();
     Dataset<Row> manifest = all.filter(col(ManifestReader.ISSUE).isNull()
         .or(col(ManifestReader.ISSUE).notEqual("malformed_record")));
     Column uri = col(ManifestReader.URI);

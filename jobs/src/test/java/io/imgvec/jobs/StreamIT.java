@@ -82,7 +82,10 @@ class StreamIT {
       BuildIndexJob.run(spark, out(), index, ImgvecConfig.defaults());
       // p0 now shows another photo, p1 is deleted, p-new is new, p2 is sent again unchanged.
       send(kafka, "p0", "{\"image_id\":\"p0\",\"uri\":\"" + photos.get(7) + "\"}");
-      send(kafka, "p1", "{\"image_id\":\"p1\",\"deleted\":true}");
+      Path deletions = Files.writeString(tmp.resolve("deletions.jsonl"), "{\"image_id\":\"p1\",\"deleted\":true}\n");
+      JsonNode deletionSent = run("produce1", "--manifest", deletions.toString(), "--bootstrap-servers",
+          kafka.bootstrapServers(), "--topic", TOPIC);
+      assertEquals(1, deletionSent.get("records_sent").asInt(), "a manifest of deletions needs no uri column");
       send(kafka, "p-new", "{\"image_id\":\"p-new\",\"uri\":\"" + photos.get(8) + "\"}");
       send(kafka, "p2", "{\"image_id\":\"p2\",\"uri\":\"" + photos.get(2) + "\"}");
       JsonNode second = stream(kafka, "--trigger", "available-now");
