@@ -111,7 +111,8 @@ public final class IdMap {
     }
   }
 
-  static String escape(String s) {
+  /** A value as the map's lines hold it (also what update-index joins on). */
+  public static String escape(String s) {
     if (s == null) {
       return "";
     }

@@ -1,11 +1,9 @@
 package io.imgvec.jobs;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.concat;
-import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.to_json;
-import static org.apache.spark.sql.functions.when;
+import static org.apache.spark.sql.functions.udf;
 
 import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
@@ -17,12 +15,14 @@ import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.types.DataTypes;
 
 /**
  * Backfill: a manifest's rows as Kafka records, one JSON object per row keyed by image_id (so the records of one
- * image stay in one partition, in order), written by Spark's Kafka sink. Relative URIs are made absolute against the
- * manifest's directory, as the embed job reads them; a manifest may leave out uri (deletions only). Records the
- * manifest reader could not parse are counted, not sent.
+ * image stay in one partition, in order), written by Spark's Kafka sink. URIs are resolved as the embed job resolves
+ * them (ManifestReader.resolve: relative ones against the manifest's directory); a manifest may leave out uri
+ * (deletions only). Records the manifest reader could not parse are counted, not sent.
  */
 final class ProduceCommand {
   private ProduceCommand() {}
@@ -37,9 +37,8 @@ final class ProduceCommand {
     Dataset<Row> all = ManifestReader.read(spark, manifestUri, config.get(ConfigKeys.MANIFEST_FORMAT), false).cache();
     Dataset<Row> manifest = all.filter(col(ManifestReader.ISSUE).isNull()
         .or(col(ManifestReader.ISSUE).notEqual("malformed_record")));
-    Column uri = col(ManifestReader.URI);
-    Column absolute = when(uri.rlike("^[a-zA-Z][a-zA-Z0-9+.-]*:").or(uri.startsWith("/")), uri)
-        .otherwise(concat(lit(dir + "/"), uri));
+    Column absolute = udf((UDF1<String, String>) uri -> uri == null ? null : ManifestReader.resolve(dir, uri),
+        DataTypes.StringType).apply(col(ManifestReader.URI));
     Column[] fields = Arrays.stream(manifest.columns()).filter(c -> !c.startsWith("_imgvec_"))
         .map(c -> c.equals(ManifestReader.URI) ? absolute.as(c) : col(c)).toArray(Column[]::new);
     long rows = all.count();

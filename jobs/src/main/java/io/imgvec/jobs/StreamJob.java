@@ -22,7 +22,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.api.java.function.VoidFunction2;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -186,33 +186,12 @@ public final class StreamJob {
     return max > 0 ? reader.option("maxOffsetsPerTrigger", Long.toString(max)) : reader;
   }
 
-  /** Kafka rows → parsed records (one per row, bad ones with their issue). */
-  private static final class ParseRecords implements MapPartitionsFunction<Row, Row> {
-    private static final long serialVersionUID = 1L;
-    private final long maxBytes;
-
-    ParseRecords(long maxBytes) {
-      this.maxBytes = maxBytes;
-    }
-
-    @Override
-    public java.util.Iterator<Row> call(java.util.Iterator<Row> rows) {
-      return new java.util.Iterator<>() {
-        @Override
-        public boolean hasNext() {
-          return rows.hasNext();
-        }
-
-        @Override
-        public Row next() {
-          Row kafka = rows.next();
-          StreamRecord r = StreamRecord.parse(kafka.getAs("value"), maxBytes);
-          return RowFactory.create(r.imageId(), r.uri(), CollectionConverters.asScala(r.fields()),
-              r.deleted(), kafka.getAs("topic"), kafka.getAs("partition"), kafka.getAs("offset"),
-              kafka.<Timestamp>getAs("timestamp"), r.rawValue(), r.issue(), r.message());
-        }
-      };
-    }
+  /** A Kafka row as a parsed record (a bad one with its issue). */
+  private static Row parse(Row kafka, long maxBytes) {
+    StreamRecord r = StreamRecord.parse(kafka.getAs("value"), maxBytes);
+    return RowFactory.create(r.imageId(), r.uri(), CollectionConverters.asScala(r.fields()), r.deleted(),
+        kafka.getAs("topic"), kafka.getAs("partition"), kafka.getAs("offset"), kafka.<Timestamp>getAs("timestamp"),
+        r.rawValue(), r.issue(), r.message());
   }
 
   /** The micro-batch function: embeds a batch and publishes it exactly once; keeps the run's totals. */
@@ -252,8 +231,9 @@ public final class StreamJob {
     private Map<String, Object> stage(Dataset<Row> kafka, long batch) throws IOException {
       long start = System.nanoTime();
       commit.startStaging(batch);
-      Dataset<Row> records = kafka.mapPartitions(new ParseRecords(config.get(ConfigKeys.STREAM_MAX_RECORD_BYTES)),
-          Encoders.row(RECORDS)).persist(StorageLevel.MEMORY_AND_DISK());
+      long maxBytes = config.get(ConfigKeys.STREAM_MAX_RECORD_BYTES);
+      Dataset<Row> records = kafka.map((MapFunction<Row, Row>) row -> parse(row, maxBytes), Encoders.row(RECORDS))
+          .persist(StorageLevel.MEMORY_AND_DISK());
       Dataset<Row> toEmbed = records.filter(not(col("deleted")))
           .repartition(EmbedJob.partitions(config, spark.sparkContext().defaultParallelism(), 0));
       EmbedPartition embed = new EmbedPartition(config, EmbedJob.fetcher(spark, config), "file:/", RECORDS, CARRIED,

@@ -1,12 +1,12 @@
 package io.imgvec.jobs;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.replace;
+import static org.apache.spark.sql.functions.udf;
 
 import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.index.ContentDigests;
+import io.imgvec.index.IdMap;
 import io.imgvec.index.IndexBuilder;
 import io.imgvec.index.IndexPublisher;
 import io.imgvec.index.IndexUpdater;
@@ -27,6 +27,9 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,13 +55,15 @@ public final class UpdateIndexJob {
           "update-index updates what build-index published: run build-index first");
     }
     Path work = Files.createTempDirectory("imgvec-update-");
+    Dataset<Row> newest = null;
     try {
       Map<String, Object> base = PublishedIndex.fetch(indexUri, hadoopConf, work);
       IndexUpdater.requireDigests(base);
       String version = String.valueOf(base.get("version"));
       Dataset<Row> all = spark.read().parquet(dataset);
       boolean stream = LiveEmbeddings.isStream(all);
-      Dataset<Row> newest = stream ? LiveEmbeddings.newestRecords(all) : all;
+      // A stream's newest rows take a shuffle of every row; the joins, the query sample and the scan reuse them.
+      newest = stream ? LiveEmbeddings.newestRecords(all).persist(StorageLevel.DISK_ONLY()) : all;
       Dataset<Row> live = stream ? newest.filter(col(LiveEmbeddings.DELETED).equalTo(false)) : newest;
       Dataset<Row> indexed = spark.read().option("sep", "\t").option("quote", "\u0000")
           .schema("id LONG, content_sha256 STRING, escaped_image_id STRING")
@@ -104,14 +109,16 @@ public final class UpdateIndexJob {
       summary.writeTo(indexUri, hadoopConf);
       return summary;
     } finally {
+      if (newest != null) {
+        newest.unpersist();
+      }
       LocalFiles.deleteRecursively(work);
     }
   }
 
-  /** image_id escaped as the id map and digests files write it (IdMap), to join with them. */
+  /** image_id escaped as the id map and digests files write it ({@link IdMap#escape}), to join with them. */
   private static Column escaped(Column imageId) {
-    return replace(replace(replace(replace(imageId, lit("\\"), lit("\\\\")), lit("\t"), lit("\\t")),
-        lit("\n"), lit("\\n")), lit("\r"), lit("\\r"));
+    return udf((UDF1<String, String>) IdMap::escape, DataTypes.StringType).apply(imageId);
   }
 
   /** Up to {@code n} live vectors drawn at random (seeded), at most a tenth of them, as held-out queries. */
