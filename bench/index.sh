@@ -1,31 +1,52 @@
 #!/usr/bin/env bash
-# Index benchmark: the build-index job (driver heap capped at 1 GB) against python3-faiss doing the same build,
-# on Fashion-MNIST (60k x 784, 10k queries) and on synthetic Gaussian clusters (1M x 512 by default).
-# Usage: bench/index.sh [synthetic count] [data sets]   -> bench/results/index-<data set>.json
+# Index benchmark: the build-index job (driver heap capped at 1 GB) against python3-faiss doing the same build, and
+# the measured choice of index (index.type=auto) against a single build of the index it chose.
+# Runs (results in bench/results/index-<run>.json):
+#   fashion-mnist   Fashion-MNIST, 60k x 784, default budget
+#   synthetic       1M x 512 equal Gaussian clusters (count: first argument), 100 MB budget (<= 100 bytes/vector)
+#   zipf-30m        300k x 384, Zipf-sized anisotropic clusters (largest 17%), 30 MB budget
+#   zipf            the same data, default budget (16 GB)
+# Usage: bench/index.sh [synthetic count] [runs]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 COUNT="${1:-1000000}"
-DATASETS="${2:-fashion-mnist synthetic}"
+RUNS="${2:-fashion-mnist synthetic zipf-30m zipf}"
 "$ROOT/bin/setup-system" --bench
 (cd "$ROOT" && mvn -q -B -DskipTests install)
 source "$ROOT/bench/java-opts.sh"
-for ds in $DATASETS; do
+for run in $RUNS; do
+  opts=()
+  case "$run" in
+    synthetic) ds=synthetic; count="$COUNT"; opts=(--memory-budget 100m) ;;
+    zipf-30m) ds=zipf; count=300000; opts=(--memory-budget 30m) ;;
+    zipf) ds=zipf; count=300000 ;;
+    *) ds="$run"; count=0 ;;
+  esac
   data="$ROOT/bench/results/tmp/$ds"
   if [[ ! -f "$data/embeddings/_SUCCESS" ]]; then
-    java "${BENCH_JAVA_OPTS[@]}" -cp "$BENCH_CP" io.imgvec.bench.IndexBenchData "$ds" "$data" "$COUNT"
+    java "${BENCH_JAVA_OPTS[@]}" -cp "$BENCH_CP" io.imgvec.bench.IndexBenchData "$ds" "$data" "$count"
   fi
-  opts=()
-  [[ "$ds" == synthetic ]] && opts=(--memory-budget 100m)  # <= 100 bytes/vector: IVF-PQ
-  rm -rf "$data/published"
-  echo "[bench] $ds: build-index with -Xmx1g" >&2
+  out="$data/$run"
+  mkdir -p "$out"
+  rm -rf "$out/published" "$out/single"
+  echo "[bench] $run: build-index with -Xmx1g" >&2
   IMGVEC_JAVA_OPTS="-Xmx1g" "$ROOT/bin/imgvec" build-index --embeddings "$data/embeddings" \
-    --output "$data/published" "${opts[@]}" | tail -1 > "$data/build-summary.json"
-  version_dir="$data/published/versions/$(cat "$data/published/LATEST")"
-  read -r factory nprobe max_codes train metric < <(/usr/bin/python3 -c "
+    --output "$out/published" "${opts[@]}" | tail -1 > "$out/build-summary.json"
+  version_dir="$out/published/versions/$(cat "$out/published/LATEST")"
+  read -r factory nprobe max_codes train metric pinned < <(/usr/bin/python3 -c "
 import json; m = json.load(open('$version_dir/manifest.json')); i = m['index']
-print(i['factory'], i['nprobe'], i['max_codes'], i['train_size'], m['metric'])")
+pinned = ('--type=%s --index.nlist=%d --index.pq-m=%d' % (i['type'], i['nlist'], i['pq_m'])) if 'selection' in m else ''
+print(i['factory'], i['nprobe'], i['max_codes'], i['train_size'], m['metric'], pinned.replace(' ', ','))")
+  if [[ -n "$pinned" ]]; then  # the chosen index built alone (an HNSW quantizer cannot be pinned: its flat twin)
+    echo "[bench] $run: single build of the chosen index" >&2
+    IFS=, read -r -a single_opts <<< "$pinned"
+    IMGVEC_JAVA_OPTS="-Xmx1g" "$ROOT/bin/imgvec" build-index --embeddings "$data/embeddings" \
+      --output "$out/single" "${opts[@]}" "${single_opts[@]}" | tail -1 > "$out/single-summary.json"
+  else
+    echo '{}' > "$out/single-summary.json"
+  fi
   /usr/bin/python3 "$ROOT/bench/faiss_python.py" "$data" "$factory" "$nprobe" "$max_codes" "$train" "$metric" \
-    "$version_dir" "$data/python.json"
-  java "${BENCH_JAVA_OPTS[@]}" -cp "$BENCH_CP" io.imgvec.bench.IndexBenchEval "$data" "$data/published" \
-    "$data/python.json" "$data/build-summary.json" "$ROOT/bench/results/index-$ds.json"
+    "$version_dir" "$out/python.json"
+  java "${BENCH_JAVA_OPTS[@]}" -cp "$BENCH_CP" io.imgvec.bench.IndexBenchEval "$data" "$out/published" \
+    "$out/python.json" "$out/build-summary.json" "$out/single-summary.json" "$ROOT/bench/results/index-$run.json"
 done

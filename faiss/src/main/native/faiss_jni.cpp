@@ -7,6 +7,7 @@
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFPQ.h>
 #include <faiss/IndexPreTransform.h>
 #include <faiss/IndexRefine.h>
 #include <faiss/IVFlib.h>
@@ -129,6 +130,34 @@ JNIEXPORT jint JNICALL Java_io_imgvec_faiss_FaissNative_train(JNIEnv* env, jclas
       return 0;
     }
     return imgvec::trainBalanced(*ivf, n, xs.data, maxListFactor);
+  });
+}
+
+// Trains an IVF index on the coarse centroids of an already trained IVF index of the same nlist (copied into its own
+// quantizer, flat or HNSW), so that FAISS's train only trains the list encoder: candidates that differ in their codes
+// or quantizer share one k-means. `quick` trains a PQ encoder with 10 k-means iterations on at most 64 points per
+// codeword instead of 25 on 256: PQ training time grows with the number of sub-quantizers, not their width, and
+// would otherwise dominate a comparison of candidates.
+JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_trainFrom(JNIEnv* env, jclass, jlong h, jlong donor, jlong n,
+                                                                   jfloatArray x, jboolean quick) {
+  guarded(env, [&]() -> int {
+    Floats xs(env, x);
+    faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(idx(h));
+    faiss::IndexIVF* from = faiss::ivflib::try_extract_index_ivf(idx(donor));
+    if (ivf == nullptr || from == nullptr || ivf->nlist != from->nlist || ivf->d != from->d || !from->is_trained) {
+      throw faiss::FaissException("trainFrom needs two IVF indexes of the same nlist and dimension, the donor trained");
+    }
+    std::vector<float> centroids(from->nlist * from->d);
+    from->quantizer->reconstruct_n(0, from->nlist, centroids.data());
+    ivf->quantizer->reset();
+    ivf->quantizer->add(from->nlist, centroids.data());
+    auto* ivfpq = dynamic_cast<faiss::IndexIVFPQ*>(ivf);
+    if (quick && ivfpq != nullptr) {
+      ivfpq->pq.cp.niter = 10;
+      ivfpq->pq.cp.max_points_per_centroid = 64;
+    }
+    ivf->train(n, xs.data);
+    return 0;
   });
 }
 

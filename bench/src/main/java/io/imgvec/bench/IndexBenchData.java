@@ -21,7 +21,10 @@ import org.apache.spark.sql.types.StructType;
  * Prepares an index benchmark data set in {@code <dir>}: base.f32 and queries.f32 (for python-faiss and ground
  * truth) and the same base vectors as an imgvec embeddings Parquet data set (for the build-index job).
  *
- * <p>Usage: IndexBenchData synthetic <dir> <count> | fashion-mnist <dir>
+ * <p>Usage: IndexBenchData synthetic <dir> <count> | zipf <dir> <count> | fashion-mnist <dir>
+ *
+ * <p>synthetic: 1,000 equally likely clusters in 512 dimensions. zipf: 2,000 clusters in 384 dimensions whose sizes
+ * follow a Zipf law (the largest holds about 17%), each anisotropic (rank-16 covariance plus small isotropic noise).
  */
 public final class IndexBenchData {
   private static final String FASHION = "/usr/share/datasets/fashion-mnist/";
@@ -32,6 +35,11 @@ public final class IndexBenchData {
     if (args[0].equals("synthetic")) {
       d = 512;
       GaussianClusters gen = new GaussianClusters(d, 1000, 16, 7);
+      VectorFiles.writeSynthetic(gen, Integer.parseInt(args[2]), d, dir.resolve("base.f32"));
+      VectorFiles.writeSynthetic(gen, 1000, d, dir.resolve("queries.f32"));
+    } else if (args[0].equals("zipf")) {
+      d = 384;
+      GaussianClusters gen = new GaussianClusters(d, 2000, 16, 11, 1.1);
       VectorFiles.writeSynthetic(gen, Integer.parseInt(args[2]), d, dir.resolve("base.f32"));
       VectorFiles.writeSynthetic(gen, 1000, d, dir.resolve("queries.f32"));
     } else {

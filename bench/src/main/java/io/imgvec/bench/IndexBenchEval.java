@@ -18,9 +18,11 @@ import java.util.Map;
 
 /**
  * Scores an index published by the build-index job on the data set's own queries (exact ground truth by brute
- * force over base.f32) and sets the numbers beside python-faiss's for the same build.
+ * force over base.f32) and sets the numbers beside python-faiss's for the same build (R@10-vs-p99 frontiers of both
+ * included), and the measured choice of index beside a single build of the index it chose.
  *
- * <p>Usage: IndexBenchEval <data dir> <published root> <python results json> <build-index summary json> <out json>
+ * <p>Usage: IndexBenchEval <data dir> <published root> <python results json> <build-index summary json>
+ * <single build summary json, {} when nothing was chosen> <out json>
  */
 public final class IndexBenchEval {
 
@@ -52,6 +54,8 @@ public final class IndexBenchEval {
     report.put("dimension", d);
     report.put("queries", nq);
     report.put("index", manifest.get("index"));
+    report.put("outcome", manifest.get("outcome"));
+    report.put("selection", selectionWithoutSweeps(manifest));
     Map<String, Object> imgvec = new LinkedHashMap<>(java.asMap());
     @SuppressWarnings("unchecked")
     Map<String, Object> measured = (Map<String, Object>) manifest.get("metrics");
@@ -79,8 +83,29 @@ public final class IndexBenchEval {
     Map<String, Object> pythonOnOurs = (Map<String, Object>) python.get("on_imgvec_index");
     ratios.put("p99_imgvec_over_python_same_index", round(java.p99Ms() / num(pythonOnOurs.get("latency_p99_ms"))));
     report.put("side_by_side", ratios);
-    Json.PRETTY.writeValue(new File(args[4]), report);
+    Map<String, Object> single = Json.PRETTY.readValue(new File(args[4]), new TypeReference<Map<String, Object>>() {});
+    if (single.containsKey("duration_s")) {
+      ratios.put("auto_build_over_single_build", round(num(job.get("duration_s")) / num(single.get("duration_s"))));
+      report.put("single_build_s", single.get("duration_s"));
+    }
+    Json.PRETTY.writeValue(new File(args[5]), report);
     System.out.println("[bench] " + report.get("data") + ": imgvec " + java.asMap() + "; ratios " + ratios);
+  }
+
+  /** The manifest's candidate report, each candidate without its nprobe sweep (kept in the manifest). */
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> selectionWithoutSweeps(Map<String, Object> manifest) {
+    Map<String, Object> selection = (Map<String, Object>) manifest.get("selection");
+    if (selection == null) {
+      return null;
+    }
+    Map<String, Object> out = new LinkedHashMap<>(selection);
+    out.put("candidates", ((java.util.List<Map<String, Object>>) selection.get("candidates")).stream().map(c -> {
+      Map<String, Object> brief = new LinkedHashMap<>(c);
+      brief.remove("sweep");
+      return brief;
+    }).toList());
+    return out;
   }
 
   /** The builder numbered vectors in its scan order; image_id "v<position>" gives each one's row in base.f32. */

@@ -75,8 +75,8 @@ public final class ConfigKeys {
 
   // Index builder
   public static final ConfigKey<String> INDEX_TYPE = register(ConfigKey.choice("index.type", "auto",
-      List.of("auto", "Flat", "IVF-Flat", "PQ", "IVF-PQ"), "index type; auto picks from count, dimension and memory"
-          + " budget"));
+      List.of("auto", "Flat", "IVF-Flat", "PQ", "IVF-PQ"), "index type; auto measures IVF-Flat and IVF-PQ"
+          + " candidates on a sample and builds the best within the latency target (Flat below 10,000 vectors)"));
   public static final ConfigKey<Long> INDEX_MEMORY_BUDGET = register(ConfigKey.longRange("index.memory-budget",
       16L << 30, 1 << 20, Long.MAX_VALUE / 2, "bytes the index may take in memory when served (k/m/g suffixes)"));
   public static final ConfigKey<String> INDEX_METRIC = register(ConfigKey.choice("index.metric", "L2",
@@ -87,9 +87,12 @@ public final class ConfigKeys {
       "PQ bytes per vector (must divide the dimension); 0 = largest that fits the memory budget"));
   public static final ConfigKey<Integer> INDEX_NPROBE = register(ConfigKey.intRange("index.nprobe", 0, 0, 1 << 20,
       "IVF lists searched per query; 0 = tuned: the first reaching index.target-recall within"
-          + " index.target-latency-ms"));
+          + " index.latency-headroom x index.target-latency-ms"));
   public static final ConfigKey<Double> INDEX_TARGET_LATENCY_MS = register(ConfigKey.doubleRange(
       "index.target-latency-ms", 1.0, 0.01, 60_000, "single-query p99 latency target used to tune nprobe"));
+  public static final ConfigKey<Double> INDEX_LATENCY_HEADROOM = register(ConfigKey.doubleRange(
+      "index.latency-headroom", 0.8, 0.1, 1, "the index choice and nprobe tuning keep the measured p99 within this"
+          + " share of index.target-latency-ms, so a busier machine or a rebuild's noise still meets the target"));
   public static final ConfigKey<Double> INDEX_TARGET_RECALL = register(ConfigKey.doubleRange("index.target-recall",
       0.99, 0, 1, "nprobe tuning stops at the first nprobe whose R@10 on the held-out queries reaches this, keeping"
           + " latency headroom; 1 = the most recall the latency target allows"));

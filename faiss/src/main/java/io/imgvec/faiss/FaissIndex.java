@@ -85,6 +85,20 @@ public final class FaissIndex implements AutoCloseable {
     return exclusive(() -> FaissNative.train(live(), n, checkVectors(vectors, n), maxListFactor));
   }
 
+  /**
+   * Trains an IVF index on the coarse centroids of {@code donor}, a trained IVF index of the same nlist and
+   * dimension (its quantizer may differ, e.g. HNSW instead of flat); only this index's list encoder (e.g. PQ) is
+   * trained on the {@code n} vectors. Candidates that share an nlist thus share one k-means. {@code quick} trains a
+   * PQ encoder with 10 k-means iterations on at most 64 vectors per codeword (instead of 25 on 256): PQ training
+   * time grows with the number of sub-quantizers, and a quick encoder is good enough to compare candidates.
+   */
+  public void trainFrom(FaissIndex donor, float[] vectors, int n, boolean quick) {
+    donor.shared(() -> exclusive(() -> {
+      FaissNative.trainFrom(live(), donor.live(), n, checkVectors(vectors, n), quick);
+      return null;
+    }));
+  }
+
   /** Adds {@code n} vectors with their ids; the index must support ids (IVF, or wrapped in IDMap). */
   public void add(float[] vectors, long[] ids, int n) {
     if (ids.length < n) {

@@ -66,6 +66,8 @@ final class FaissNative {
 
   static native int train(long handle, long n, float[] vectors, double maxListFactor);
 
+  static native void trainFrom(long handle, long donor, long n, float[] vectors, boolean quick);
+
   static native void add(long handle, long n, float[] vectors, long[] ids);
 
   static native long removeIds(long handle, long[] ids);

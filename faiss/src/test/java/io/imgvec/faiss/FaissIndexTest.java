@@ -95,6 +95,29 @@ class FaissIndexTest {
   }
 
   @Test
+  void trainFromSharesTheDonorsCentroidsAcrossQuantizerAndCodeTypes() {
+    float[] data = randomVectors(6000, 10);
+    float[] queries = Arrays.copyOf(data, 50 * D);
+    try (FaissIndex donor = FaissIndex.create(D, "IVF64,Flat", Metric.L2);
+        FaissIndex hnswPq = FaissIndex.create(D, "IVF64_HNSW32,PQ8np", Metric.L2);
+        FaissIndex other = FaissIndex.create(D, "IVF32,Flat", Metric.L2)) {
+      donor.train(data, 6000);
+      hnswPq.trainFrom(donor, data, 6000, true);
+      assertTrue(hnswPq.isTrained());
+      donor.add(data, ids(6000, 0), 6000);
+      hnswPq.add(data, ids(6000, 0), 6000);
+      // same centroids: every vector lands in the same list in both indexes
+      assertArrayEquals(donor.listSizes(), hnswPq.listSizes());
+      SearchResult found = hnswPq.search(queries, 50, 1, new SearchParams(4, 16, 0));
+      for (int q = 0; q < 50; q++) {
+        assertEquals(q, found.label(q, 0));
+      }
+      FaissException mismatch = assertThrows(FaissException.class, () -> other.trainFrom(donor, data, 6000, false));
+      assertTrue(mismatch.getMessage().contains("same nlist"), mismatch.getMessage());
+    }
+  }
+
+  @Test
   void balancedTrainingSplitsTheHubListsThatPlainKMeansLeaves() {
     int n = 20_000;
     int d = 128;

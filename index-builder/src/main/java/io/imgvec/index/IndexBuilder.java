@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Consumer;
@@ -24,15 +25,22 @@ public final class IndexBuilder {
   public static final String INDEX_FILE = "index.faiss";
   private static final long SEED = 42;
 
+  /** Whether the index is chosen by measuring candidates: type auto, IVF-sized, nothing pinned by the user. */
+  private boolean measuresCandidates(IndexPlan plan) {
+    return options.type().equals("auto") && plan.isIvf() && options.nlist() == 0 && options.pqM() == 0
+        && options.nprobe() == 0;
+  }
+
   /** Build settings, from the shared configuration. */
   public record Options(String type, long memoryBudget, Metric metric, int nlist, int pqM, int nprobe,
-      double targetLatencyMs, double targetRecall, double maxCodesFactor, double maxListFactor, int pointsPerCentroid,
+      double targetLatencyMs, double latencyHeadroom, double targetRecall, double maxCodesFactor, double maxListFactor, int pointsPerCentroid,
       int evalQueries, int batchSize, boolean requireTarget) {
     public static Options from(ImgvecConfig c) {
       return new Options(c.get(ConfigKeys.INDEX_TYPE), c.get(ConfigKeys.INDEX_MEMORY_BUDGET),
           c.get(ConfigKeys.INDEX_METRIC).equals("L2") ? Metric.L2 : Metric.INNER_PRODUCT,
           c.get(ConfigKeys.INDEX_NLIST), c.get(ConfigKeys.INDEX_PQ_M), c.get(ConfigKeys.INDEX_NPROBE),
-          c.get(ConfigKeys.INDEX_TARGET_LATENCY_MS), c.get(ConfigKeys.INDEX_TARGET_RECALL),
+          c.get(ConfigKeys.INDEX_TARGET_LATENCY_MS), c.get(ConfigKeys.INDEX_LATENCY_HEADROOM),
+          c.get(ConfigKeys.INDEX_TARGET_RECALL),
           c.get(ConfigKeys.INDEX_MAX_CODES_FACTOR),
           c.get(ConfigKeys.INDEX_MAX_LIST_FACTOR), c.get(ConfigKeys.INDEX_TRAIN_POINTS_PER_CENTROID),
           c.get(ConfigKeys.INDEX_EVAL_QUERIES), c.get(ConfigKeys.INDEX_BATCH_SIZE),
@@ -66,16 +74,30 @@ public final class IndexBuilder {
     int d = stats.dimensions().iterator().next();
     IndexPlan plan = IndexPlanner.plan(options.type(), n, d, options.memoryBudget(), options.nlist(), options.pqM(),
         options.nprobe(), options.pointsPerCentroid(), options.metric());
-    progress.accept("index plan: " + plan.factory() + " (" + plan.reason() + ") for " + n + " x " + d);
+    boolean select = measuresCandidates(plan);
+    List<IndexPlan> candidates = select ? IndexPlanner.candidates(n, d, options.memoryBudget(),
+        options.pointsPerCentroid(), options.metric()) : List.of(plan);
     int nq = (int) Math.min(options.evalQueries(), n / 10);
-    Sample sample = sample(n, d, plan.trainSize(), queryPositions(n, nq));
+    int trainSize = (int) Math.min(candidates.get(0).trainSize(), n - nq); // held-out queries stay out of training
+    progress.accept(select ? "measuring " + candidates.size() + " candidate indexes for " + n + " x " + d
+        : "index plan: " + plan.factory() + " (" + plan.reason() + ") for " + n + " x " + d);
+    Sample sample = sample(n, d, trainSize, queryPositions(n, nq));
 
     Map<String, Object> timings = new LinkedHashMap<>();
     Files.createDirectories(dir);
-    try (FaissIndex index = FaissIndex.create(d, plan.factory(), plan.metric())) {
-      long t = System.nanoTime();
-      int listsSplit = 0;
-      if (plan.trainSize() > 0) {
+    long t = System.nanoTime();
+    CandidateSelector.Selection selection = select ? new CandidateSelector(options, progress, n, d, sample.train,
+        trainSize, sample.queries, nq).select(candidates) : null;
+    if (selection != null) {
+      plan = selection.plan();
+      timings.put("selection_s", seconds(t));
+    }
+    plan = plan.withTrainSize(trainSize);
+    try (FaissIndex index = selection != null ? selection.trained()
+        : FaissIndex.create(d, plan.factory(), plan.metric())) {
+      t = System.nanoTime();
+      int listsSplit = selection != null ? selection.listsSplit() : 0;
+      if (selection == null && plan.trainSize() > 0) {
         progress.accept("training on " + plan.trainSize() + " vectors");
         listsSplit = index.trainWithBalancedLists(sample.train, plan.trainSize(), options.maxListFactor());
       }
@@ -106,6 +128,9 @@ public final class IndexBuilder {
       Map<String, Object> lists = plan.isIvf() ? listStats(index.listSizes(), listsSplit, options.maxListFactor()) : null;
       Map<String, Object> manifest = manifest(stats, d, plan, lists, metrics, nq, index.ntotal(), bytes, timings, heap);
       manifest.put("outcome", outcome);
+      if (selection != null) {
+        manifest.put("selection", selection.report());
+      }
       return new BuiltIndex(dir, manifest);
     }
   }
@@ -125,7 +150,7 @@ public final class IndexBuilder {
     return stats;
   }
 
-  /** Training vectors (uniform reservoir sample) and held-out queries, gathered in one scan that also checks values. */
+  /** Training vectors (uniform reservoir sample of the rest) and held-out queries, gathered in one scan that also checks values. */
   private static final class Sample {
     float[] train;
     final float[] queries;
@@ -157,15 +182,17 @@ public final class IndexBuilder {
       checkBatch(batch, d);
       for (int i = 0; i < batch.size(); i++, position[0]++) {
         long p = position[0];
-        int target = p < trainSize ? (int) p : (int) (random.nextDouble() * (p + 1));
-        if (target < trainSize) {
-          System.arraycopy(batch.vectors(), i * d, sample.train, target * d, d);
-        }
         if (sample.isQuery(p)) {
           int q = queriesSeen[0]++;
           System.arraycopy(batch.vectors(), i * d, sample.queries, q * d, d);
           sample.queryIds[q] = p;
           sample.queryImageIds[q] = batch.imageIds()[i];
+          continue;
+        }
+        long seen = p - queriesSeen[0]; // reservoir over the vectors that are not held out
+        int target = seen < trainSize ? (int) seen : (int) (random.nextDouble() * (seen + 1));
+        if (target < trainSize) {
+          System.arraycopy(batch.vectors(), i * d, sample.train, target * d, d);
         }
       }
       progress(position[0], n, "sampled");
@@ -229,10 +256,11 @@ public final class IndexBuilder {
       return new IndexEvaluator.Tuning(fixed, IndexEvaluator.reaches(fixed, options.targetRecall()) ? fixed : null);
     }
     IndexEvaluator.Tuning tuning = evaluator.tuneNprobe(index, plan.nlist(), maxCodesPerProbe(plan, n),
-        options.targetLatencyMs(), options.targetRecall());
+        plan.hasHnswQuantizer(), options.latencyHeadroom() * options.targetLatencyMs(), options.targetRecall());
     IndexEvaluator.Metrics tuned = tuning.chosen();
     progress.accept("tuned nprobe=" + tuned.params().nprobe() + " for R@10 >= " + options.targetRecall()
-        + " within p99 <= " + options.targetLatencyMs() + " ms: R@10 " + IndexEvaluator.round4(tuned.recallAt10())
+        + " within p99 <= " + IndexEvaluator.round4(options.latencyHeadroom() * options.targetLatencyMs())
+        + " ms (the target less its headroom): R@10 " + IndexEvaluator.round4(tuned.recallAt10())
         + ", p99 " + IndexEvaluator.round4(tuned.p99Ms()) + " ms");
     return tuning;
   }
@@ -262,7 +290,7 @@ public final class IndexBuilder {
       return SearchParams.DEFAULT;
     }
     int nprobe = Math.max(1, Math.min(plan.nprobe(), plan.nlist()));
-    return new SearchParams(nprobe, 0, maxCodesPerProbe(plan, n) * nprobe);
+    return IndexEvaluator.params(nprobe, maxCodesPerProbe(plan, n), plan.hasHnswQuantizer());
   }
 
   private long maxCodesPerProbe(IndexPlan plan, long n) {
@@ -303,6 +331,9 @@ public final class IndexBuilder {
     SearchParams params = metrics == null ? fixedParams(plan, ntotal) : metrics.params();
     index.put("nprobe", params.nprobe());
     index.put("max_codes", params.maxCodes());
+    if (params.efSearch() > 0) {
+      index.put("ef_search", params.efSearch());
+    }
     index.put("train_size", plan.trainSize());
     index.put("reason", plan.reason());
     Map<String, Object> measured = measured(metrics, nq, bytes, ntotal);

@@ -4,8 +4,10 @@ import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.SearchParams;
 import io.imgvec.faiss.SearchResult;
 import io.imgvec.util.Numbers;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -23,6 +25,9 @@ public final class IndexEvaluator {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("nprobe", params.nprobe());
       m.put("max_codes", params.maxCodes());
+      if (params.efSearch() > 0) {
+        m.put("ef_search", params.efSearch());
+      }
       m.put("recall_at_1", round4(recallAt1));
       m.put("recall_at_10", round4(recallAt10));
       m.put("ten_recall_at_10", round4(tenRecallAt10));
@@ -45,37 +50,83 @@ public final class IndexEvaluator {
     this.truth = truth;
   }
 
+  /** How many held-out queries each measurement searches. */
+  public int queries() {
+    return nq;
+  }
+
   /**
    * Chooses the first nprobe (1, 2, 3, 4, 6, 8, 12, ... up to nlist: powers of two and the steps between) whose R@10
-   * reaches {@code targetRecallAt10}, or else the largest whose p99 single-query latency meets the target; each
-   * setting stops further probes after {@code maxCodesPerProbe} × nprobe codes (0: never). Stopping at the recall
-   * target rather than the latency edge leaves headroom for a busier server. When the latency target stops it short
-   * of the recall target, the sweep goes on to find what the recall target would take.
+   * reaches {@code targetRecallAt10}, or else the largest whose p99 single-query latency is within
+   * {@code limitP99Ms} (the latency target less its headroom) before the recall stops growing; each setting stops further probes after
+   * {@code maxCodesPerProbe} × nprobe codes (0: never). Stopping at the recall target rather than the latency edge
+   * leaves headroom for a busier server. When the latency limit stops it short of the recall target, the sweep goes
+   * on to find what the recall target would take.
    */
-  public Tuning tuneNprobe(FaissIndex index, int nlist, long maxCodesPerProbe, double targetP99Ms,
-      double targetRecallAt10) {
-    Metrics chosen = measure(index, new SearchParams(1, 0, maxCodesPerProbe));
-    Metrics last = chosen;
-    for (int step = 1; !reaches(last, targetRecallAt10) && last.p99Ms() <= SWEEP_LATENCY_FACTOR * targetP99Ms;
-        step++) {
-      int nprobe = (step % 2 == 1 ? 2 : 3) << ((step - 1) / 2); // 2, 3, 4, 6, 8, 12, ...
-      if (nprobe > nlist) {
-        break;
-      }
-      last = measure(index, new SearchParams(nprobe, 0, maxCodesPerProbe * nprobe));
-      if (last.p99Ms() <= targetP99Ms) {
-        chosen = last;
+  public Tuning tuneNprobe(FaissIndex index, int nlist, long maxCodesPerProbe, boolean hnswQuantizer,
+      double limitP99Ms, double targetRecallAt10) {
+    List<Metrics> swept = sweep(index, nlist, maxCodesPerProbe, hnswQuantizer,
+        SWEEP_LATENCY_FACTOR * limitP99Ms, targetRecallAt10);
+    Metrics chosen = swept.get(0);
+    for (Metrics m : swept) {
+      if (m.p99Ms() <= limitP99Ms) {
+        chosen = m;
       }
     }
+    Metrics last = swept.get(swept.size() - 1);
     return new Tuning(chosen, reaches(last, targetRecallAt10) ? last : null);
   }
 
-  /** Past the latency target the sweep goes on (to say what the recall target would cost) up to this factor. */
+  /**
+   * Measures nprobe 1, 2, 3, 4, 6, 8, 12, ... (at most nlist) until one reaches the recall target, exceeds
+   * {@code stopP99Ms} or the recall stops growing; returns every setting measured, in order.
+   */
+  public List<Metrics> sweep(FaissIndex index, int nlist, long maxCodesPerProbe, boolean hnswQuantizer,
+      double stopP99Ms, double targetRecallAt10) {
+    List<Metrics> swept = new ArrayList<>();
+    Metrics last = measure(index, params(1, maxCodesPerProbe, hnswQuantizer));
+    swept.add(last);
+    for (int step = 1; !reaches(last, targetRecallAt10) && last.p99Ms() <= stopP99Ms && !plateaued(swept); step++) {
+      int nprobe = nprobeStep(step);
+      if (nprobe > nlist) {
+        break;
+      }
+      last = measure(index, params(nprobe, maxCodesPerProbe, hnswQuantizer));
+      swept.add(last);
+    }
+    return swept;
+  }
+
+  /**
+   * Whether doubling nprobe (two steps) gained less than {@value #PLATEAU} R@10: the codes' own error bounds the
+   * recall there, and more probes would only cost time.
+   */
+  private static boolean plateaued(List<Metrics> swept) {
+    int n = swept.size();
+    return n >= 3 && swept.get(n - 1).recallAt10() - swept.get(n - 3).recallAt10() < PLATEAU;
+  }
+
+  static final double PLATEAU = 0.002;
+
+  /** The sweep's nprobe at {@code step}: 1, 2, 3, 4, 6, 8, 12, ... (powers of two and the steps between). */
+  static int nprobeStep(int step) {
+    return step == 0 ? 1 : (step % 2 == 1 ? 2 : 3) << ((step - 1) / 2);
+  }
+
+  /**
+   * Search parameters for nprobe: the codes cap scales with it, and an HNSW coarse quantizer must return nprobe
+   * centroids, so its candidate list (efSearch) is kept at twice that, at least FAISS's default 16.
+   */
+  static SearchParams params(int nprobe, long maxCodesPerProbe, boolean hnswQuantizer) {
+    return new SearchParams(nprobe, hnswQuantizer ? Math.max(16, 2 * nprobe) : 0, maxCodesPerProbe * nprobe);
+  }
+
+  /** Past the latency limit the sweep goes on (to say what the recall target would cost) up to this factor. */
   static final double SWEEP_LATENCY_FACTOR = 10;
 
   /**
-   * The chosen setting (within the latency target), and the first setting that reaches the recall target at any
-   * latency up to {@value #SWEEP_LATENCY_FACTOR} × the target (null if none does).
+   * The chosen setting (within the latency limit), and the first setting that reaches the recall target at any
+   * latency up to {@value #SWEEP_LATENCY_FACTOR} × the limit (null if none does).
    */
   public record Tuning(Metrics chosen, Metrics reachingRecallTarget) {}
 

@@ -1,6 +1,8 @@
 package io.imgvec.index;
 
 import io.imgvec.faiss.Metric;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Chooses index type and parameters, autofaiss-style, from vector count, dimension and a memory budget:
@@ -67,11 +69,48 @@ public final class IndexPlanner {
     return new IndexPlan(chosen, factory, nlist, m, nprobe, trainSize, metric, reason);
   }
 
+  /**
+   * What {@code index.type=auto} measures above {@value #FLAT_BELOW} vectors ({@link CandidateSelector}): IVF at
+   * the nlist planned for full vectors, half and a quarter of it, each with full vectors when they fit the budget,
+   * and with PQ codes: the largest code size that fits, and half of it when full vectors do not fit. Codes keep at
+   * least 4 dimensions per byte: PQ training time grows with the code size, and finer codes would only approach
+   * full vectors. All train on one sample, sized for the largest nlist.
+   */
+  public static List<IndexPlan> candidates(long count, int d, long memoryBudget, int pointsPerCentroid,
+      Metric metric) {
+    int top = nlistFor(count, 1);
+    List<IndexPlan> plans = new ArrayList<>();
+    for (int nlist = top; nlist >= Math.max(1, top / 4); nlist /= 2) {
+      boolean flatFits = count * (4L * d + 8) + centroidBytes(nlist, d) <= memoryBudget;
+      if (flatFits) {
+        plans.add(plan("IVF-Flat", count, d, memoryBudget, nlist, 0, 0, pointsPerCentroid, metric));
+      }
+      int m = largestDivisorAtMost(d, Math.min(pqMFor(count, d, nlist, memoryBudget), Math.max(1, d / 4)));
+      plans.add(plan("IVF-PQ", count, d, memoryBudget, nlist, m, 0, pointsPerCentroid, metric));
+      int half = largestDivisorAtMost(d, m / 2);
+      if (!flatFits && half > 0) {
+        plans.add(plan("IVF-PQ", count, d, memoryBudget, nlist, half, 0, pointsPerCentroid, metric));
+      }
+    }
+    int trainSize = (int) Math.min(count, Math.max(256, (long) pointsPerCentroid * Math.max(top, 256)));
+    return plans.stream().map(p -> p.withTrainSize(trainSize).withReason("measured among candidates")).toList();
+  }
+
+  private static int largestDivisorAtMost(int d, int most) {
+    for (int m = most; m >= 1; m--) {
+      if (d % m == 0) {
+        return m;
+      }
+    }
+    return 0;
+  }
+
   /** Bytes of the planned index with {@code count} vectors (what it takes in memory when served, ids map aside). */
   public static long estimatedBytes(IndexPlan plan, long count, int d) {
     long codebooks = plan.pqM() > 0 ? 256L * d * 4 : 0;
+    long hnswLinks = plan.hasHnswQuantizer() ? plan.nlist() * 2L * 32 * 4 : 0; // 2 x 32 links per centroid
     long perVector = plan.pqM() > 0 ? plan.pqM() + 8L : 4L * d + 8;
-    return count * perVector + centroidBytes(plan.nlist(), d) + codebooks;
+    return count * perVector + centroidBytes(plan.nlist(), d) + codebooks + hnswLinks;
   }
 
   /** Power of two nearest 4·√(count·scanCost), at most count/39. */

@@ -213,7 +213,8 @@ public final class PublishedIndex implements AutoCloseable {
   /** The search parameters recorded in an index manifest. */
   public static SearchParams searchParams(Map<String, Object> manifest) {
     Map<String, Object> info = indexInfo(manifest);
-    return new SearchParams(((Number) info.get("nprobe")).intValue(), 0, ((Number) info.get("max_codes")).longValue());
+    return new SearchParams(((Number) info.get("nprobe")).intValue(),
+        ((Number) info.getOrDefault("ef_search", 0)).intValue(), ((Number) info.get("max_codes")).longValue());
   }
 
   /** The model.* settings the embeddings were made with (recorded by build-index), or null if not recorded. */
@@ -255,7 +256,7 @@ public final class PublishedIndex implements AutoCloseable {
       }
       System.arraycopy(vectors[q], 0, flat, q * d, d);
     }
-    SearchParams params = nprobe > 0 ? new SearchParams(nprobe, 0, searchParams.maxCodes()) : searchParams;
+    SearchParams params = nprobe > 0 ? withNprobe(nprobe, searchParams.maxCodes()) : searchParams;
     if (filter.isEmpty()) {
       return neighbours(index.search(flat, vectors.length, k, params), vectors.length);
     }
@@ -269,8 +270,13 @@ public final class PublishedIndex implements AutoCloseable {
     int nlist = Math.max(1, ((Number) indexInfo(manifest).get("nlist")).intValue());
     int widened = (int) Math.min(nlist, Math.ceil(Math.max(1, params.nprobe()) * (double) size()
         / Math.max(1, allowed.length)));
-    return neighbours(index.search(flat, vectors.length, k, new SearchParams(widened, 0, 0), allowed),
-        vectors.length);
+    return neighbours(index.search(flat, vectors.length, k, withNprobe(widened, 0), allowed), vectors.length);
+  }
+
+  /** The published settings at another nprobe; an HNSW coarse quantizer's efSearch keeps up with it. */
+  private SearchParams withNprobe(int nprobe, long maxCodes) {
+    int efSearch = searchParams.efSearch() > 0 ? Math.max(searchParams.efSearch(), 2 * nprobe) : 0;
+    return new SearchParams(nprobe, efSearch, maxCodes);
   }
 
   /** Ids whose metadata match every column = value of {@code filter}. */

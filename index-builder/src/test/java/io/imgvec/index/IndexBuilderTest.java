@@ -43,6 +43,58 @@ class IndexBuilderTest {
   }
 
   @Test
+  void candidatesCoverNlistsAndCodeSizesWithinTheBudget() {
+    List<String> tight = IndexPlanner.candidates(1_000_000, 512, 100L << 20, 64, Metric.L2).stream()
+        .map(IndexPlan::factory).toList();
+    assertEquals(List.of("IVF4096,PQ64np", "IVF4096,PQ32np", "IVF2048,PQ64np", "IVF2048,PQ32np", "IVF1024,PQ64np",
+        "IVF1024,PQ32np"), tight);
+    List<IndexPlan> roomy = IndexPlanner.candidates(100_000, 128, 1L << 30, 64, Metric.L2);
+    assertEquals(List.of("IVF1024,Flat", "IVF1024,PQ32np", "IVF512,Flat", "IVF512,PQ32np", "IVF256,Flat",
+        "IVF256,PQ32np"), roomy.stream().map(IndexPlan::factory).toList()); // PQ: at least 4 dimensions per byte
+    roomy.forEach(p -> assertEquals(64 * 1024, p.trainSize(), "one sample, sized for the largest nlist"));
+    assertEquals("IVF1024_HNSW32,Flat", roomy.get(0).withHnswQuantizer().factory());
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void autoBuildsTheBestMeasuredCandidateAndARebuildChoosesAlike() throws Exception {
+    ArrayVectorSource source = ArrayVectorSource.clustered(40_000, 64, 200, 11);
+    IndexBuilder.Options auto = options(Map.of("index.eval-queries", "300"));
+    Map<String, Object> first = new IndexBuilder(source, auto, m -> { }).build(tmp.resolve("s1")).manifest();
+    Map<String, Object> second = new IndexBuilder(source, auto, m -> { }).build(tmp.resolve("s2")).manifest();
+
+    Map<String, Object> selection = (Map<String, Object>) first.get("selection");
+    List<Map<String, Object>> candidates = (List<Map<String, Object>>) selection.get("candidates");
+    assertTrue(candidates.size() >= 6, "3 nlists x (Flat, PQ): " + candidates);
+    Map<String, Object> index = (Map<String, Object>) first.get("index");
+    assertEquals(selection.get("winner"), index.get("factory"));
+    Map<String, Object> winner = candidates.stream().filter(c -> c.get("factory").equals(selection.get("winner")))
+        .findFirst().orElseThrow();
+    for (Map<String, Object> c : candidates) {
+      if (c != winner && (boolean) c.get("within_latency_limit")) {
+        double gain = (double) c.get("recall_at_10") - (double) winner.get("recall_at_10");
+        assertTrue(gain <= CandidateSelector.RECALL_TIE, "a better candidate lost: " + c + " vs " + winner);
+        assertTrue(gain < -CandidateSelector.RECALL_TIE || (long) c.get("bytes") >= (long) winner.get("bytes"),
+            "a tie goes to the smaller index: " + c + " vs " + winner);
+      }
+    }
+
+    Map<String, Object> rebuilt = (Map<String, Object>) second.get("index");
+    assertEquals(index.get("factory"), rebuilt.get("factory"), "a rebuild of the same data chooses the same index");
+    assertTrue(Math.abs(step((int) index.get("nprobe")) - step((int) rebuilt.get("nprobe"))) <= 1,
+        "nprobe within one step on a rebuild: " + index + " vs " + rebuilt);
+  }
+
+  /** Position of nprobe in the tuning's sequence 1, 2, 3, 4, 6, 8, ... */
+  private static int step(int nprobe) {
+    int step = 0;
+    while (IndexEvaluator.nprobeStep(step) < nprobe) {
+      step++;
+    }
+    return step;
+  }
+
+  @Test
   void ivfIndexIsTrainedMeasuredAndHoldsEveryVectorWithItsId() throws Exception {
     ArrayVectorSource source = ArrayVectorSource.clustered(20_000, 32, 50, 1);
     List<String> log = new ArrayList<>();
