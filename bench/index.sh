@@ -35,7 +35,7 @@ for run in $RUNS; do
   version_dir="$out/published/versions/$(cat "$out/published/LATEST")"
   read -r factory nprobe max_codes train metric pinned < <(/usr/bin/python3 -c "
 import json; m = json.load(open('$version_dir/manifest.json')); i = m['index']
-pinned = ('--type=%s --index.nlist=%d --index.pq-m=%d' % (i['type'], i['nlist'], i['pq_m'])) if 'selection' in m else ''
+pinned = ('--index.type=%s --index.nlist=%d --index.pq-m=%d' % (i['type'], i['nlist'], i['pq_m'])) if 'selection' in m else ''
 print(i['factory'], i['nprobe'], i['max_codes'], i['train_size'], m['metric'], pinned.replace(' ', ','))")
   if [[ -n "$pinned" ]]; then  # the chosen index built alone (an HNSW quantizer cannot be pinned: its flat twin)
     echo "[bench] $run: single build of the chosen index" >&2

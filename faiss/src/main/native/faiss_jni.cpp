@@ -161,6 +161,14 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_trainFrom(JNIEnv* env, j
   });
 }
 
+// Moves every entry of `other` (an IVF index trained alike: same quantizer and encoder) into this one, ids kept.
+JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_mergeFrom(JNIEnv* env, jclass, jlong h, jlong other) {
+  guarded(env, [&]() -> int {
+    idx(h)->merge_from(*idx(other), 0);
+    return 0;
+  });
+}
+
 JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_add(JNIEnv* env, jclass, jlong h, jlong n, jfloatArray x,
                                                              jlongArray ids) {
   guarded(env, [&]() -> int {

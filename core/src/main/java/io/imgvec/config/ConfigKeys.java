@@ -117,6 +117,19 @@ public final class ConfigKeys {
   public static final ConfigKey<Integer> INDEX_BATCH_SIZE = register(ConfigKey.intRange("index.add-batch-size",
       16384, 1, 1 << 22, "vectors streamed per add call; bounds driver memory"));
 
+  public static final ConfigKey<Boolean> INDEX_DISTRIBUTED = register(ConfigKey.bool("index.distributed", false,
+      "add the vectors on the Spark executors (each partition into a copy of the trained index, merged on the"
+          + " driver) instead of streaming them through the driver; on by itself above index.distributed-above"));
+  public static final ConfigKey<Long> INDEX_DISTRIBUTED_ABOVE = register(ConfigKey.longRange(
+      "index.distributed-above", 20_000_000L, 0, Long.MAX_VALUE / 2, "vectors above which build-index adds on the"
+          + " executors even without index.distributed=true; 0 = only when asked"));
+  public static final ConfigKey<Integer> INDEX_SHARDS = register(ConfigKey.intRange("index.shards", 0, 0, 4096,
+      "index files published, split by id range and searched together; 0 = as the memory plan needs (1 unless"
+          + " distributed and larger than index.max-shard-bytes)"));
+  public static final ConfigKey<Long> INDEX_MAX_SHARD_BYTES = register(ConfigKey.longRange("index.max-shard-bytes",
+      0L, 0, Long.MAX_VALUE / 2, "most bytes one index shard may take (k/m/g suffixes); 0 = half of the driver's"
+          + " physical memory beyond its heap"));
+
   // Streaming (bin/imgvec stream) and index updates (bin/imgvec update-index)
   public static final ConfigKey<String> STREAM_TRIGGER = register(ConfigKey.string("stream.trigger",
       "processing-time=10s", "when micro-batches start: available-now (what the topic holds now, then stop) or"

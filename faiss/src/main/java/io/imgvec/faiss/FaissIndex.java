@@ -13,7 +13,7 @@ import java.util.function.Supplier;
  * a closed index throws {@link FaissException} (never touches freed memory). Each call may itself use several
  * OpenMP threads ({@link #setThreads}).
  */
-public final class FaissIndex implements AutoCloseable {
+public final class FaissIndex implements VectorSearch, AutoCloseable {
   private final ReadWriteLock lock = new ReentrantReadWriteLock();
   private long handle;
 
@@ -99,6 +99,18 @@ public final class FaissIndex implements AutoCloseable {
     }));
   }
 
+  /**
+   * Moves every vector of {@code other}, an index trained alike (a copy of the same trained index, filled
+   * elsewhere), into this one with its ids; {@code other} is left empty. How partial indexes built on several
+   * machines become one.
+   */
+  public void mergeFrom(FaissIndex other) {
+    other.exclusive(() -> exclusive(() -> {
+      FaissNative.mergeFrom(live(), other.live());
+      return null;
+    }));
+  }
+
   /** Adds {@code n} vectors with their ids; the index must support ids (IVF, or wrapped in IDMap). */
   public void add(float[] vectors, long[] ids, int n) {
     if (ids.length < n) {
@@ -124,6 +136,7 @@ public final class FaissIndex implements AutoCloseable {
   }
 
   /** Searches {@code n} queries for their {@code k} nearest neighbours. */
+  @Override
   public SearchResult search(float[] queries, int n, int k, SearchParams params) {
     return search(queries, n, k, params, null);
   }
@@ -132,6 +145,7 @@ public final class FaissIndex implements AutoCloseable {
    * Searches among the vectors whose ids are in {@code allowedIds} only (null: all); filtering by id needs an IVF
    * index (FAISS's ID selector over the ids its lists store). Lists not probed are not searched.
    */
+  @Override
   public SearchResult search(float[] queries, int n, int k, SearchParams params, long[] allowedIds) {
     if (k <= 0) {
       throw new FaissException("k must be positive, got " + k);

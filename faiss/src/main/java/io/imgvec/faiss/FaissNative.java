@@ -68,6 +68,8 @@ final class FaissNative {
 
   static native void trainFrom(long handle, long donor, long n, float[] vectors, boolean quick);
 
+  static native void mergeFrom(long handle, long other);
+
   static native void add(long handle, long n, float[] vectors, long[] ids);
 
   static native long removeIds(long handle, long[] ids);

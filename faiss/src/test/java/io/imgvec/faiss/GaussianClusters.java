@@ -62,6 +62,11 @@ public final class GaussianClusters {
     return Math.min(centres.length - 1, k >= 0 ? k : -k - 1);
   }
 
+  /** Draws from here on follow {@code seed}; the clusters stay (how parallel writers draw different vectors). */
+  public void reseed(long seed) {
+    random.setSeed(seed);
+  }
+
   /** Writes the next vector into {@code out} (d floats). */
   public void next(float[] out) {
     int k = nextCluster();

@@ -33,7 +33,7 @@ final class CandidateSelector {
   record Selection(IndexPlan plan, FaissIndex trained, int listsSplit, Map<String, Object> report) {}
 
   /** A candidate at its operating point: the nprobe the build would choose, judged at the full count. */
-  private record Measured(IndexPlan plan, boolean feasible, double recall, double predictedP99Ms,
+  record Measured(IndexPlan plan, boolean feasible, double recall, double predictedP99Ms,
       long bytes, Map<String, Object> report) {}
 
   private final IndexBuilder.Options options;
@@ -67,7 +67,7 @@ final class CandidateSelector {
     Map<Integer, FaissIndex> centroids = new HashMap<>();
     Map<Integer, Integer> splits = new HashMap<>();
     List<Map<String, Object>> reports = new ArrayList<>();
-    Measured best = null;
+    List<Measured> measured = new ArrayList<>();
     try {
       for (Map.Entry<Integer, List<IndexPlan>> group : byNlist.entrySet()) {
         int nlist = group.getKey();
@@ -82,13 +82,12 @@ final class CandidateSelector {
           if (onlyCentroidsTooSlow(m)) {
             tried.add(measure(plan.withHnswQuantizer(), trained, 0));
           }
-          for (Measured c : tried) {
-            reports.add(c.report());
-            best = better(best, c);
-          }
+          tried.forEach(c -> reports.add(c.report()));
+          measured.addAll(tried);
           kmeansS = 0; // the shared k-means is charged to the first candidate of the group
         }
       }
+      Measured best = choose(measured);
       Map<String, Object> report = new LinkedHashMap<>();
       report.put("winner", best.plan().factory());
       report.put("why", why(best, reports.size()));
@@ -174,24 +173,18 @@ final class CandidateSelector {
     return !m.plan().hasHnswQuantizer() && oneProbe > CENTROID_SHARE * options.targetLatencyMs();
   }
 
-  /** Within the latency limit first; then recall (ties within {@link #RECALL_TIE}); then bytes; then latency. */
-  private static Measured better(Measured a, Measured b) {
-    if (a == null) {
-      return b;
+  /**
+   * Among the candidates within the latency limit, those within {@link #RECALL_TIE} of the best recall tie, and the
+   * smallest of them wins (then the fastest); if none is within the limit, the fastest.
+   */
+  static Measured choose(List<Measured> all) {
+    List<Measured> feasible = all.stream().filter(Measured::feasible).toList();
+    if (feasible.isEmpty()) {
+      return all.stream().min(Comparator.comparingDouble(Measured::predictedP99Ms)).orElseThrow();
     }
-    if (a.feasible() != b.feasible()) {
-      return a.feasible() ? a : b;
-    }
-    if (!a.feasible()) {
-      return a.predictedP99Ms() <= b.predictedP99Ms() ? a : b;
-    }
-    if (Math.abs(a.recall() - b.recall()) > RECALL_TIE) {
-      return a.recall() > b.recall() ? a : b;
-    }
-    if (a.bytes() != b.bytes()) {
-      return a.bytes() < b.bytes() ? a : b;
-    }
-    return a.predictedP99Ms() <= b.predictedP99Ms() ? a : b;
+    double best = feasible.stream().mapToDouble(Measured::recall).max().orElseThrow();
+    return feasible.stream().filter(m -> m.recall() >= best - RECALL_TIE)
+        .min(Comparator.comparingLong(Measured::bytes).thenComparingDouble(Measured::predictedP99Ms)).orElseThrow();
   }
 
   private String why(Measured best, int candidates) {
@@ -200,8 +193,8 @@ final class CandidateSelector {
           + " ms at " + count + " vectors; this one comes closest (" + IndexEvaluator.round4(best.predictedP99Ms())
           + " ms predicted)";
     }
-    return "best R@10 on the sample (" + IndexEvaluator.round4(best.recall()) + ", ties within " + RECALL_TIE
-        + " go to the smaller index) with p99 predicted within " + IndexEvaluator.round4(limitP99Ms) + " ms at "
+    return "the smallest index within " + RECALL_TIE + " of the best R@10 on the sample (this one: "
+        + IndexEvaluator.round4(best.recall()) + ") with p99 predicted within " + IndexEvaluator.round4(limitP99Ms) + " ms at "
         + count + " vectors, among " + candidates + " candidates";
   }
 

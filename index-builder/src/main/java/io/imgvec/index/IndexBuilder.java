@@ -9,11 +9,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.function.Consumer;
 
 /**
@@ -23,7 +21,6 @@ import java.util.function.Consumer;
  */
 public final class IndexBuilder {
   public static final String INDEX_FILE = "index.faiss";
-  private static final long SEED = 42;
 
   /** Whether the index is chosen by measuring candidates: type auto, IVF-sized, nothing pinned by the user. */
   private boolean measuresCandidates(IndexPlan plan) {
@@ -34,7 +31,8 @@ public final class IndexBuilder {
   /** Build settings, from the shared configuration. */
   public record Options(String type, long memoryBudget, Metric metric, int nlist, int pqM, int nprobe,
       double targetLatencyMs, double latencyHeadroom, double targetRecall, double maxCodesFactor, double maxListFactor, int pointsPerCentroid,
-      int evalQueries, int batchSize, boolean requireTarget) {
+      int evalQueries, int batchSize, boolean requireTarget, int shards, long maxShardBytes, boolean distributed,
+      long distributedAbove) {
     public static Options from(ImgvecConfig c) {
       return new Options(c.get(ConfigKeys.INDEX_TYPE), c.get(ConfigKeys.INDEX_MEMORY_BUDGET),
           c.get(ConfigKeys.INDEX_METRIC).equals("L2") ? Metric.L2 : Metric.INNER_PRODUCT,
@@ -44,21 +42,60 @@ public final class IndexBuilder {
           c.get(ConfigKeys.INDEX_MAX_CODES_FACTOR),
           c.get(ConfigKeys.INDEX_MAX_LIST_FACTOR), c.get(ConfigKeys.INDEX_TRAIN_POINTS_PER_CENTROID),
           c.get(ConfigKeys.INDEX_EVAL_QUERIES), c.get(ConfigKeys.INDEX_BATCH_SIZE),
-          c.get(ConfigKeys.INDEX_REQUIRE_TARGET));
+          c.get(ConfigKeys.INDEX_REQUIRE_TARGET), c.get(ConfigKeys.INDEX_SHARDS),
+          c.get(ConfigKeys.INDEX_MAX_SHARD_BYTES), c.get(ConfigKeys.INDEX_DISTRIBUTED),
+          c.get(ConfigKeys.INDEX_DISTRIBUTED_ABOVE));
     }
   }
 
   /** The built files in {@code dir} and the facts for the index manifest (files and version are added on publish). */
   public record BuiltIndex(Path dir, Map<String, Object> manifest) {}
 
+  /**
+   * Adds the vectors elsewhere than on this machine: {@code build-index --distributed} adds them on Spark executors,
+   * each partition into its own copy of the trained index, and merges the copies into shards here.
+   */
+  public interface DistributedAdd {
+    /**
+     * Adds every vector of the source except {@code heldOutIds} (ids are scan positions) to copies of
+     * {@code trained}, writes the id map and digests into {@code dir}, merges the exact neighbours of
+     * {@code truth}'s queries over the vectors added, and returns them as {@code shards} shards by id range,
+     * memory-mapped with {@code mapShards} (they would not fit in memory together).
+     */
+    ShardedIndex addAll(FaissIndex trained, long[] heldOutIds, ExactNeighbours truth, int shards, boolean mapShards,
+        Path dir, Map<String, Object> timings) throws IOException;
+
+    /**
+     * Called before the first scan, once the build is known to add this way: the source may repartition so that
+     * every shard gets whole partitions and every task slot has work.
+     */
+    void prepare(int shards);
+
+    /** Task slots that add at once (executor cores). */
+    int parallelism();
+
+    /** Vectors in the largest partition: what one task adds into its copy. */
+    long largestPartitionRows();
+  }
+
   private final VectorSource source;
   private final Options options;
   private final Consumer<String> progress;
+  private final DistributedAdd distributedAdd;
 
   public IndexBuilder(VectorSource source, Options options, Consumer<String> progress) {
+    this(source, options, progress, null);
+  }
+
+  /**
+   * A builder that can add through {@code distributedAdd} (null: only on this machine); it does when
+   * {@code index.distributed} is set or the input has more than {@code index.distributed-above} vectors.
+   */
+  public IndexBuilder(VectorSource source, Options options, Consumer<String> progress, DistributedAdd distributedAdd) {
     this.source = source;
     this.options = options;
     this.progress = progress;
+    this.distributedAdd = distributedAdd;
   }
 
   public BuiltIndex build(Path dir) throws IOException {
@@ -77,11 +114,18 @@ public final class IndexBuilder {
     boolean select = measuresCandidates(plan);
     List<IndexPlan> candidates = select ? IndexPlanner.candidates(n, d, options.memoryBudget(),
         options.pointsPerCentroid(), options.metric()) : List.of(plan);
+    DistributedAdd adder = options.distributed() || options.distributedAbove() > 0 && n > options.distributedAbove()
+        ? distributedAdd : null;
+    if (adder != null) {
+      adder.prepare(options.shards());
+    }
+    ResourcePlan resources = ResourcePlan.check(candidates, n, d, options, adder);
+    progress.accept(resources.describe());
     int nq = (int) Math.min(options.evalQueries(), n / 10);
     int trainSize = (int) Math.min(candidates.get(0).trainSize(), n - nq); // held-out queries stay out of training
     progress.accept(select ? "measuring " + candidates.size() + " candidate indexes for " + n + " x " + d
         : "index plan: " + plan.factory() + " (" + plan.reason() + ") for " + n + " x " + d);
-    Sample sample = sample(n, d, trainSize, queryPositions(n, nq));
+    Sample sample = sample(n, d, trainSize, nq);
 
     Map<String, Object> timings = new LinkedHashMap<>();
     Files.createDirectories(dir);
@@ -93,46 +137,59 @@ public final class IndexBuilder {
       timings.put("selection_s", seconds(t));
     }
     plan = plan.withTrainSize(trainSize);
-    try (FaissIndex index = selection != null ? selection.trained()
+    try (FaissIndex trained = selection != null ? selection.trained()
         : FaissIndex.create(d, plan.factory(), plan.metric())) {
       t = System.nanoTime();
       int listsSplit = selection != null ? selection.listsSplit() : 0;
       if (selection == null && plan.trainSize() > 0) {
         progress.accept("training on " + plan.trainSize() + " vectors");
-        listsSplit = index.trainWithBalancedLists(sample.train, plan.trainSize(), options.maxListFactor());
+        listsSplit = trained.trainWithBalancedLists(sample.train, plan.trainSize(), options.maxListFactor());
       }
       timings.put("train_s", seconds(t));
+      Map<String, Object> expected = resources.expectedAdd(trained, sample.train, trainSize, progress);
+      sample.train = null; // trained: let the sample go before the index grows
       ExactNeighbours truth = new ExactNeighbours(sample.queries, nq, d, IndexEvaluator.K, plan.metric());
-      timings.put("add_s", addAll(index, sample, truth, dir.resolve(IdMap.FILE), n, d, timings));
       t = System.nanoTime();
-      IndexEvaluator.Tuning tuning = nq == 0 ? null
-          : evaluate(index, plan, new IndexEvaluator(sample.queries, nq, d, truth), n);
-      IndexEvaluator.Metrics metrics = tuning == null ? null : tuning.chosen();
-      Map<String, Object> outcome = tuning == null ? null : outcome(tuning);
-      if (outcome != null && options.requireTarget() && !(boolean) outcome.get("target_met")) {
-        throw new IndexBuildException("index.require-target=true and the target was missed: " + outcome
-            + "; nothing is published");
+      try (ShardedIndex index = adder != null
+          ? adder.addAll(trained, sample.queryIds, truth, resources.shards(), !resources.fitsTogether(), dir,
+              timings)
+          : addLocally(trained, sample, truth, dir.resolve(IdMap.FILE), n, d, resources.shards(), timings)) {
+        timings.put("add_phase_s", seconds(t));
+        IndexEvaluator.Tuning tuning = finish(index, plan, sample, truth, nq, dir, timings, start);
+        Map<String, Object> manifest = manifest(stats, d, plan, tuning == null ? null : tuning.chosen(), listsSplit,
+            index, nq, dir, timings, heap);
+        manifest.put("outcome", tuning == null ? null : outcome(tuning));
+        resources.record(manifest, expected);
+        if (selection != null) {
+          manifest.put("selection", selection.report());
+        }
+        return new BuiltIndex(dir, manifest);
       }
-      timings.put("evaluate_s", seconds(t));
-      if (nq > 0) {
-        index.add(sample.queries, sample.queryIds, nq);
-      }
-      if (metrics != null) {
-        index.setSearchDefaults(metrics.params()); // stock FAISS readers of index.faiss search as tuned
-      }
-      t = System.nanoTime();
-      index.write(dir.resolve(INDEX_FILE));
-      timings.put("write_s", seconds(t));
-      timings.put("total_s", seconds(start));
-      long bytes = Files.size(dir.resolve(INDEX_FILE));
-      Map<String, Object> lists = plan.isIvf() ? listStats(index.listSizes(), listsSplit, options.maxListFactor()) : null;
-      Map<String, Object> manifest = manifest(stats, d, plan, lists, metrics, nq, index.ntotal(), bytes, timings, heap);
-      manifest.put("outcome", outcome);
-      if (selection != null) {
-        manifest.put("selection", selection.report());
-      }
-      return new BuiltIndex(dir, manifest);
     }
+  }
+
+  /**
+   * Measures and tunes the filled index, adds the held-out queries back, stores the tuned setting in the files and
+   * writes them. Returns the tuning (null without held-out queries).
+   */
+  private IndexEvaluator.Tuning finish(ShardedIndex index, IndexPlan plan, Sample sample, ExactNeighbours truth,
+      int nq, Path dir, Map<String, Object> timings, long start) throws IOException {
+    long t = System.nanoTime();
+    int d = index.dimension();
+    IndexEvaluator.Tuning tuning = nq == 0 ? null
+        : evaluate(index, plan, new IndexEvaluator(sample.queries, nq, d, truth), index.ntotal() + nq);
+    Map<String, Object> outcome = tuning == null ? null : outcome(tuning);
+    if (outcome != null && options.requireTarget() && !(boolean) outcome.get("target_met")) {
+      throw new IndexBuildException("index.require-target=true and the target was missed: " + outcome
+          + "; nothing is published");
+    }
+    timings.put("evaluate_s", seconds(t));
+    t = System.nanoTime();
+    // the tuned setting goes into the files: stock FAISS readers search as tuned
+    index.complete(sample.queries, sample.queryIds, nq, tuning == null ? null : tuning.chosen().params(), dir);
+    timings.put("write_s", seconds(t));
+    timings.put("total_s", seconds(start));
+    return tuning;
   }
 
   private static VectorSource.Stats validated(VectorSource.Stats stats) {
@@ -150,61 +207,39 @@ public final class IndexBuilder {
     return stats;
   }
 
-  /** Training vectors (uniform reservoir sample of the rest) and held-out queries, gathered in one scan that also checks values. */
-  private static final class Sample {
-    float[] train;
-    final float[] queries;
-    final long[] queryIds;
-    final String[] queryImageIds;
-    private final BitSet queryPositions;
-
-    Sample(int trainSize, int d, BitSet queryPositions) {
-      this.train = new float[trainSize * d];
-      int nq = queryPositions.cardinality();
-      this.queries = new float[nq * d];
-      this.queryIds = new long[nq];
-      this.queryImageIds = new String[nq];
-      this.queryPositions = queryPositions;
-    }
-
-    /** Whether the vector at this scan position is a held-out query (queries are drawn from the first 2^31). */
-    boolean isQuery(long position) {
-      return position < Integer.MAX_VALUE && queryPositions.get((int) position);
-    }
-  }
-
-  private Sample sample(long n, int d, int trainSize, BitSet queryPositions) throws IOException {
-    Sample sample = new Sample(trainSize, d, queryPositions);
-    Random random = new Random(SEED);
+  private Sample sample(long n, int d, int trainSize, int nq) throws IOException {
+    Sample sample = new Sample(trainSize, nq);
     long[] position = {0};
-    int[] queriesSeen = {0};
     source.scan(options.batchSize(), batch -> {
       checkBatch(batch, d);
       for (int i = 0; i < batch.size(); i++, position[0]++) {
-        long p = position[0];
-        if (sample.isQuery(p)) {
-          int q = queriesSeen[0]++;
-          System.arraycopy(batch.vectors(), i * d, sample.queries, q * d, d);
-          sample.queryIds[q] = p;
-          sample.queryImageIds[q] = batch.imageIds()[i];
-          continue;
-        }
-        long seen = p - queriesSeen[0]; // reservoir over the vectors that are not held out
-        int target = seen < trainSize ? (int) seen : (int) (random.nextDouble() * (seen + 1));
-        if (target < trainSize) {
-          System.arraycopy(batch.vectors(), i * d, sample.train, target * d, d);
-        }
+        sample.offer(batch.imageIds()[i], position[0], batch.vectors(), i * d, d);
       }
       progress(position[0], n, "sampled");
     });
     checkUnchanged(n, position[0]);
+    sample.finish(d);
     return sample;
   }
 
-  /** Streams every vector into the index (held-out queries aside) and the exact-search ground truth. */
-  private double addAll(FaissIndex index, Sample sample, ExactNeighbours truth, Path idFile, long n, int d,
+  /**
+   * Streams every vector into copies of the trained index (held-out queries aside), one per shard of equal id
+   * ranges, and into the exact-search ground truth.
+   */
+  private ShardedIndex addLocally(FaissIndex trained, Sample sample, ExactNeighbours truth, Path idFile, long n,
+      int d, int shards, Map<String, Object> timings) throws IOException {
+    ShardedIndex index = ShardedIndex.copies(trained, shards, n);
+    try {
+      addLocally(index, sample, truth, idFile, n, d, timings);
+      return index;
+    } catch (IOException | RuntimeException e) {
+      index.close(); // native memory is not garbage-collected
+      throw e;
+    }
+  }
+
+  private void addLocally(ShardedIndex index, Sample sample, ExactNeighbours truth, Path idFile, long n, int d,
       Map<String, Object> timings) throws IOException {
-    sample.train = null; // trained: let the sample go before the index grows
     long[] position = {0};
     long[] addNanos = {0};
     long[] truthNanos = {0};
@@ -240,8 +275,8 @@ public final class IndexBuilder {
       });
     }
     checkUnchanged(n, position[0]);
+    timings.put("add_s", addNanos[0] / 1e9);
     timings.put("ground_truth_s", truthNanos[0] / 1e9);
-    return addNanos[0] / 1e9;
   }
 
   private static void checkUnchanged(long counted, long read) {
@@ -250,7 +285,7 @@ public final class IndexBuilder {
     }
   }
 
-  private IndexEvaluator.Tuning evaluate(FaissIndex index, IndexPlan plan, IndexEvaluator evaluator, long n) {
+  private IndexEvaluator.Tuning evaluate(ShardedIndex index, IndexPlan plan, IndexEvaluator evaluator, long n) {
     if (!plan.isIvf() || plan.nprobe() > 0) {
       IndexEvaluator.Metrics fixed = evaluator.measure(index, fixedParams(plan, n));
       return new IndexEvaluator.Tuning(fixed, IndexEvaluator.reaches(fixed, options.targetRecall()) ? fixed : null);
@@ -310,19 +345,16 @@ public final class IndexBuilder {
     }
   }
 
-  private static BitSet queryPositions(long n, int nq) {
-    BitSet chosen = new BitSet();
-    Random random = new Random(SEED + 1);
-    long range = Math.min(n, Integer.MAX_VALUE);
-    while (chosen.cardinality() < nq) {
-      chosen.set((int) (random.nextDouble() * range));
+  private Map<String, Object> manifest(VectorSource.Stats stats, int d, IndexPlan plan, IndexEvaluator.Metrics metrics,
+      int listsSplit, ShardedIndex built, int nq, Path dir, Map<String, Object> timings, HeapSampler heap)
+      throws IOException {
+    long ntotal = built.ntotal();
+    List<String> files = ShardedIndex.fileNames(built.shardCount());
+    long bytes = 0;
+    for (String file : files) {
+      bytes += Files.size(dir.resolve(file));
     }
-    return chosen;
-  }
-
-  private Map<String, Object> manifest(VectorSource.Stats stats, int d, IndexPlan plan, Map<String, Object> lists,
-      IndexEvaluator.Metrics metrics, int nq, long ntotal, long bytes, Map<String, Object> timings,
-      HeapSampler heap) {
+    Map<String, Object> lists = plan.isIvf() ? listStats(built.listSizes(), listsSplit, options.maxListFactor()) : null;
     Map<String, Object> index = new LinkedHashMap<>();
     index.put("type", plan.type());
     index.put("factory", plan.factory());
@@ -354,6 +386,14 @@ public final class IndexBuilder {
     }
     m.put("metrics", measured);
     m.put("timings", timings);
+    if (built.shardCount() > 1) {
+      List<Map<String, Object>> shards = new java.util.ArrayList<>();
+      long[] firstIds = built.firstIds();
+      for (int s = 0; s < files.size(); s++) {
+        shards.add(Map.of("file", files.get(s), "first_id", firstIds[s]));
+      }
+      m.put("shards", shards);
+    }
     return m;
   }
 

@@ -3,6 +3,7 @@ package io.imgvec.index;
 import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.SearchParams;
 import io.imgvec.faiss.SearchResult;
+import io.imgvec.faiss.VectorSearch;
 import io.imgvec.util.Numbers;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -63,7 +64,7 @@ public final class IndexEvaluator {
    * leaves headroom for a busier server. When the latency limit stops it short of the recall target, the sweep goes
    * on to find what the recall target would take.
    */
-  public Tuning tuneNprobe(FaissIndex index, int nlist, long maxCodesPerProbe, boolean hnswQuantizer,
+  public Tuning tuneNprobe(VectorSearch index, int nlist, long maxCodesPerProbe, boolean hnswQuantizer,
       double limitP99Ms, double targetRecallAt10) {
     List<Metrics> swept = sweep(index, nlist, maxCodesPerProbe, hnswQuantizer,
         SWEEP_LATENCY_FACTOR * limitP99Ms, targetRecallAt10);
@@ -81,7 +82,7 @@ public final class IndexEvaluator {
    * Measures nprobe 1, 2, 3, 4, 6, 8, 12, ... (at most nlist) until one reaches the recall target, exceeds
    * {@code stopP99Ms} or the recall stops growing; returns every setting measured, in order.
    */
-  public List<Metrics> sweep(FaissIndex index, int nlist, long maxCodesPerProbe, boolean hnswQuantizer,
+  public List<Metrics> sweep(VectorSearch index, int nlist, long maxCodesPerProbe, boolean hnswQuantizer,
       double stopP99Ms, double targetRecallAt10) {
     List<Metrics> swept = new ArrayList<>();
     Metrics last = measure(index, params(1, maxCodesPerProbe, hnswQuantizer));
@@ -139,7 +140,7 @@ public final class IndexEvaluator {
    * Searches every query alone on one thread, timing each (in {@value #TIMED_PASSES} passes), then scores the
    * results.
    */
-  public Metrics measure(FaissIndex index, SearchParams params) {
+  public Metrics measure(VectorSearch index, SearchParams params) {
     int previousThreads = FaissIndex.threads();
     FaissIndex.setThreads(1);
     try {

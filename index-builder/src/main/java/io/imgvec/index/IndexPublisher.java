@@ -47,7 +47,9 @@ public final class IndexPublisher {
     org.apache.hadoop.fs.Path versionDir = new org.apache.hadoop.fs.Path(root, VERSIONS + "/" + version);
 
     Map<String, Object> files = new LinkedHashMap<>();
-    for (String name : List.of(IndexBuilder.INDEX_FILE, IdMap.FILE, ContentDigests.FILE)) {
+    List<String> names = new ArrayList<>(PublishedIndex.indexFiles(built.manifest()));
+    names.addAll(List.of(IdMap.FILE, ContentDigests.FILE));
+    for (String name : names) {
       Path local = built.dir().resolve(name);
       if (!Files.exists(local)) {
         continue; // digests: only where the embeddings carried content_sha256

@@ -52,6 +52,10 @@ public final class IndexUpdater {
       VectorSource live, Path dir) throws IOException {
     long start = System.nanoTime();
     requireDigests(base);
+    if (base.containsKey("shards")) {
+      throw new IndexBuildException("version " + base.get("version") + " is sharded; update-index updates one-file"
+          + " indexes only: rebuild with build-index");
+    }
     Path digestsFile = baseDir.resolve(ContentDigests.FILE);
     List<String> columns = metadataColumns();
     IdMap ids = IdMap.read(baseDir.resolve(IdMap.FILE), PublishedIndex.idBound(base), columns.size());

@@ -63,14 +63,14 @@ public final class PublishedIndex implements AutoCloseable {
 
   private final Map<String, Object> manifest;
   private final SearchParams searchParams;
-  private final FaissIndex index;
+  private final ShardedIndex index;
   private final IdMap ids;
   private final List<String> metadataColumns;
   private final Map<String, Long> idOfImage;
   /** column → value → ids, built on first use of a column. */
   private final Map<String, Map<String, long[]>> idsByValue = new ConcurrentHashMap<>();
 
-  private PublishedIndex(Map<String, Object> manifest, FaissIndex index, IdMap ids, boolean lookups) {
+  private PublishedIndex(Map<String, Object> manifest, ShardedIndex index, IdMap ids, boolean lookups) {
     this.manifest = manifest;
     this.searchParams = searchParams(manifest);
     this.index = index;
@@ -110,7 +110,8 @@ public final class PublishedIndex implements AutoCloseable {
       throws IOException {
     Map<String, Object> manifest = fetch(uri, conf, localCache);
     Path local = localCache.resolve(String.valueOf(manifest.get("version")));
-    FaissIndex index = FaissIndex.read(local.resolve(IndexBuilder.INDEX_FILE), options.mmap());
+    ShardedIndex index = ShardedIndex.read(indexFiles(manifest).stream().map(local::resolve).toList(),
+        firstIds(manifest), options.mmap());
     try {
       IdMap ids = IdMap.read(local.resolve(IdMap.FILE), idBound(manifest), metadataColumns(manifest).size());
       return new PublishedIndex(manifest, index, ids, options.lookups());
@@ -184,11 +185,26 @@ public final class PublishedIndex implements AutoCloseable {
     return String.valueOf(manifest.get("model_id"));
   }
 
-  /** Bytes of the index file (as published; what it takes in memory unless memory-mapped). */
+  /** Bytes of the index files (as published; what they take in memory unless memory-mapped). */
   @SuppressWarnings("unchecked")
   public long indexBytes() {
     Map<String, Map<String, Object>> files = (Map<String, Map<String, Object>>) manifest.get("files");
-    return ((Number) files.get(IndexBuilder.INDEX_FILE).get("bytes")).longValue();
+    return indexFiles(manifest).stream().mapToLong(f -> ((Number) files.get(f).get("bytes")).longValue()).sum();
+  }
+
+  /** The version's FAISS files: index.faiss, or its shards in id order. */
+  @SuppressWarnings("unchecked")
+  public static List<String> indexFiles(Map<String, Object> manifest) {
+    List<Map<String, Object>> shards = (List<Map<String, Object>>) manifest.get("shards");
+    return shards == null ? List.of(IndexBuilder.INDEX_FILE)
+        : shards.stream().map(s -> String.valueOf(s.get("file"))).toList();
+  }
+
+  @SuppressWarnings("unchecked")
+  private static long[] firstIds(Map<String, Object> manifest) {
+    List<Map<String, Object>> shards = (List<Map<String, Object>>) manifest.get("shards");
+    return shards == null ? new long[] {0}
+        : shards.stream().mapToLong(s -> ((Number) s.get("first_id")).longValue()).toArray();
   }
 
   /** Vectors in the index. */

@@ -4,6 +4,7 @@ import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.index.IndexBuilder;
 import io.imgvec.index.IndexPublisher;
+import io.imgvec.index.PublishedIndex;
 import io.imgvec.io.LocalFiles;
 import io.imgvec.util.Numbers;
 import java.io.IOException;
@@ -12,6 +13,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
@@ -37,8 +39,9 @@ public final class BuildIndexJob {
     Locations.requireWritable("output", outputUri, hadoopConf);
     Path staging = Files.createTempDirectory("imgvec-index-");
     try (SparkVectorSource source = new SparkVectorSource(spark, dataset, metadataColumns(config))) {
-      IndexBuilder builder = new IndexBuilder(source, IndexBuilder.Options.from(config),
-          msg -> LOG.info("build-index: {}", msg));
+      Consumer<String> progress = msg -> LOG.info("build-index: {}", msg);
+      IndexBuilder builder = new IndexBuilder(source, IndexBuilder.Options.from(config), progress,
+          new SparkDistributedAdd(spark, source, outputUri, hadoopConf, progress));
       RunLog.stage("build");
       IndexBuilder.BuiltIndex built = builder.build(staging);
       Map<String, Object> model = ModelRecord.read(dataset, hadoopConf);
@@ -56,6 +59,8 @@ public final class BuildIndexJob {
           .put("count", manifest.get("count"))
           .put("dimension", manifest.get("dimension"))
           .put("index", manifest.get("index"))
+          .put("shards", PublishedIndex.indexFiles(manifest).size())
+          .put("resource_plan", manifest.get("resource_plan"))
           .put("outcome", manifest.get("outcome"))
           .put("metrics", manifest.get("metrics"))
           .put("timings", manifest.get("timings"))

@@ -39,8 +39,11 @@ public final class Main {
         "embeddings", "<uri> the embed job's --output, or its embeddings/ dataset (required)",
         "output", "<uri> publish root: versions/<version>/ and LATEST (required)",
         "type", "auto|Flat|IVF-Flat|PQ|IVF-PQ (sets index.type)",
-        "memory-budget", "<bytes> memory the served index may take, k/m/g suffixes (sets index.memory-budget)"),
-        Map.of("type", "index.type", "memory-budget", "index.memory-budget")));
+        "memory-budget", "<bytes> memory the served index may take, k/m/g suffixes (sets index.memory-budget)",
+        "distributed", FLAG + "add the vectors on the executors and merge them here (sets index.distributed)",
+        "shards", "<n> index files searched together, split by id range (sets index.shards)"),
+        Map.of("type", "index.type", "memory-budget", "index.memory-budget", "distributed", "index.distributed",
+            "shards", "index.shards")));
     add(new Command("stream", "embed images as their Kafka records arrive, exactly once", options(
         "bootstrap-servers", "<hosts> Kafka brokers, host:port[,host:port...] (required)",
         "topic", "<name> topic whose records are JSON manifest rows (required)",

@@ -35,6 +35,7 @@ final class SparkVectorSource implements VectorSource, AutoCloseable {
   private final Dataset<Row> embeddings;
   private final List<String> metadataColumns;
   private Dataset<Row> scanned;
+  private int minPartitions;
 
   /**
    * The embeddings at {@code uri}; a stream's output counts only the newest live row of each image_id.
@@ -62,7 +63,18 @@ final class SparkVectorSource implements VectorSource, AutoCloseable {
     this.metadataColumns = metadataColumns;
   }
 
-  /** {@code rows}, repartitioned (once, kept on disk) if its partitions would exceed the bound. */
+  /** Scans (from the first on) read at least this many partitions. */
+  void requirePartitions(int partitions) {
+    if (scanned != null) {
+      throw new IllegalStateException("partitions must be set before the first scan");
+    }
+    minPartitions = partitions;
+  }
+
+  /**
+   * {@code rows}, repartitioned (once, kept on disk) if its partitions would exceed the bound or be fewer than
+   * required.
+   */
   private Dataset<Row> bounded(Dataset<Row> rows) throws IOException {
     long bytes = 0;
     Configuration conf = rows.sparkSession().sparkContext().hadoopConfiguration();
@@ -70,7 +82,8 @@ final class SparkVectorSource implements VectorSource, AutoCloseable {
       Path path = new Path(file);
       bytes += path.getFileSystem(conf).getFileStatus(path).getLen();
     }
-    int needed = (int) Math.min(Integer.MAX_VALUE, (bytes + SCAN_PARTITION_BYTES - 1) / SCAN_PARTITION_BYTES);
+    int needed = (int) Math.max(minPartitions,
+        Math.min(Integer.MAX_VALUE, (bytes + SCAN_PARTITION_BYTES - 1) / SCAN_PARTITION_BYTES));
     if (rows.rdd().getNumPartitions() >= needed) {
       return rows;
     }
@@ -98,17 +111,29 @@ final class SparkVectorSource implements VectorSource, AutoCloseable {
     return new Stats(r.getLong(0), dims, models);
   }
 
+  /**
+   * What the builder reads, in scan order: image_id, uri, embedding, content_sha256 (null without digests), then
+   * the metadata columns as strings; partitioned as every scan and the distributed add see it.
+   */
+  Dataset<Row> scannedRows() throws IOException {
+    if (scanned == null) {
+      List<Column> columns = new ArrayList<>(List.of(col("image_id"), col("uri"), col("embedding"),
+          hasDigests() ? col("content_sha256") : lit(null).cast("string")));
+      metadataColumns.forEach(c -> columns.add(col(c).cast("string")));
+      scanned = bounded(embeddings.select(columns.toArray(Column[]::new)));
+    }
+    return scanned;
+  }
+
+  private boolean hasDigests() {
+    return List.of(embeddings.columns()).contains("content_sha256");
+  }
+
   @Override
   public void scan(int batchSize, BatchConsumer consumer) throws IOException {
     // Only what the builder uses travels to the driver (not model_id, checked once by stats()).
-    boolean hasDigests = List.of(embeddings.columns()).contains("content_sha256");
-    List<Column> columns = new ArrayList<>(List.of(col("image_id"), col("uri"), col("embedding"),
-        hasDigests ? col("content_sha256") : lit(null).cast("string")));
-    metadataColumns.forEach(c -> columns.add(col(c).cast("string")));
-    if (scanned == null) {
-      scanned = bounded(embeddings.select(columns.toArray(Column[]::new)));
-    }
-    Iterator<Row> rows = scanned.toLocalIterator();
+    boolean hasDigests = hasDigests();
+    Iterator<Row> rows = scannedRows().toLocalIterator();
     int carried = metadataColumns.size();
     float[] vectors = null;
     String[] ids = new String[batchSize];

@@ -1,16 +1,21 @@
 package io.imgvec.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.imgvec.TestImages;
+import io.imgvec.faiss.GaussianClusters;
+import io.imgvec.index.PublishedIndex;
 import io.imgvec.io.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -97,21 +102,105 @@ class ClusterIT {
     }
   }
 
+  @Test
+  void distributedBuildMatchesTheDriverBuildShardsAnswerAlikeAndTooBigIsRefused() throws Exception {
+    Path embeddings = tmp.resolve("vectors");
+    TestEmbeddings.write(embeddings, 40_000, 64, 4, 100);
+    List<String> same = List.of("--embeddings", embeddings.toString(), "--index.type=IVF-PQ", "--index.nlist=256",
+        "--index.pq-m=16", "--index.nprobe=8", "--index.eval-queries=200");
+    JsonNode driver = submit(build(same, "--output", tmp.resolve("on-driver").toString()));
+    JsonNode distributed = submit(build(same, "--output", tmp.resolve("distributed").toString(), "--distributed"));
+    JsonNode sharded = submit(build(same, "--output", tmp.resolve("sharded").toString(), "--distributed",
+        "--shards", "3"));
+    assertTrue(distributed.at("/timings/executor_add_s").isNumber(), "added on the executors: " + distributed);
+    assertEquals(3, sharded.get("shards").asInt(), sharded.toString());
+    for (JsonNode built : List.of(driver, distributed, sharded)) {
+      assertEquals(40_000, built.get("count").asInt(), built.toString());
+    }
+
+    GaussianClusters gen = new GaussianClusters(64, 100, 8, 7);
+    gen.reseed(99);
+    float[][] queries = new float[300][64];
+    for (float[] q : queries) {
+      gen.next(q);
+    }
+    List<List<String>> onDriver = neighbours(tmp.resolve("on-driver"), queries);
+    List<List<String>> added = neighbours(tmp.resolve("distributed"), queries);
+    List<List<String>> fanOut = neighbours(tmp.resolve("sharded"), queries);
+    assertTrue(sameShare(onDriver, added) >= 0.99, "distributed vs driver: " + sameShare(onDriver, added));
+    assertTrue(sameShare(added, fanOut) >= 0.99, "sharded vs one index: " + sameShare(added, fanOut));
+
+    Path version = tmp.resolve("sharded/versions").resolve(Files.readString(tmp.resolve("sharded/LATEST")).trim());
+    Process python = new ProcessBuilder("/usr/bin/python3", "-c", "import faiss, glob, sys; print(sum("
+        + "faiss.read_index(f).ntotal for f in sorted(glob.glob(sys.argv[1] + '/index-*.faiss'))))",
+        version.toString()).directory(tmp.toFile()).redirectErrorStream(true).start();
+    String read = new String(python.getInputStream().readAllBytes()).trim();
+    assertEquals(0, python.waitFor(), read);
+    assertEquals("40000", read, "python3-faiss reads every shard");
+
+    Failed tooBig = submitFailing(build(same, "--output", tmp.resolve("too-big").toString(), "--distributed",
+        "--shards", "1", "--index.max-shard-bytes=512k"));
+    assertEquals(2, tooBig.exitCode(), tooBig.stderr());
+    assertTrue(tooBig.stderr().contains("the index does not fit: plan: index of 40000 x 64"), tooBig.stderr());
+    assertTrue(tooBig.stderr().contains("set index.shards=3 or more"), tooBig.stderr());
+    assertFalse(Files.exists(tmp.resolve("too-big/LATEST")), "nothing published");
+  }
+
+  private static String[] build(List<String> common, String... more) {
+    List<String> args = new ArrayList<>(List.of("build-index"));
+    args.addAll(common);
+    args.addAll(List.of(more));
+    return args.toArray(String[]::new);
+  }
+
+  /**
+   * The image_ids of each query's 10 nearest neighbours in the index published at {@code root}, at its nprobe (a
+   * distributed build repartitions its input, so its vector ids number the same images differently).
+   */
+  private static List<List<String>> neighbours(Path root, float[][] queries) throws Exception {
+    try (PublishedIndex index = PublishedIndex.open(root.toString(), new Configuration(), tmp.resolve("cache"))) {
+      return index.search(queries, 10, 0, Map.of()).stream()
+          .map(found -> found.stream().map(PublishedIndex.Neighbor::imageId).toList()).toList();
+    }
+  }
+
+  private static double sameShare(List<List<String>> a, List<List<String>> b) {
+    long same = 0;
+    for (int q = 0; q < a.size(); q++) {
+      same += a.get(q).equals(b.get(q)) ? 1 : 0;
+    }
+    return (double) same / a.size();
+  }
+
+  private record Failed(int exitCode, String stderr) {}
+
+  private static Failed submitFailing(String... args) throws Exception {
+    Path stderr = Files.createTempFile(tmp, args[0], ".err");
+    Process p = submitProcess(args, Files.createTempFile(tmp, args[0], ".out"), stderr);
+    assertTrue(p.waitFor(10, TimeUnit.MINUTES), "submit " + args[0] + " did not finish");
+    return new Failed(p.exitValue(), Files.readString(stderr));
+  }
+
   /** {@code bin/imgvec submit --master <cluster> -- <args>}; returns the run summary (the last stdout line). */
   private static JsonNode submit(String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(StandaloneCluster.HOME.resolve("bin/imgvec").toString(), "submit",
-        "--master", cluster.masterUrl(), "--conf", "spark.executor.memory=1g", "--conf", "spark.executor.cores=1",
-        "--"));
-    cmd.addAll(List.of(args));
     Path stdout = Files.createTempFile(tmp, args[0], ".out");
     Path stderr = Files.createTempFile(tmp, args[0], ".err");
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(stdout.toFile()).redirectError(stderr.toFile());
-    pb.environment().remove("DJL_CACHE_DIR"); // nothing of this JVM's set-up helps the cluster
-    pb.environment().put("IMGVEC_BUILD", "never"); // Maven has just built the jars
-    Process p = pb.start();
+    Process p = submitProcess(args, stdout, stderr);
     assertTrue(p.waitFor(10, TimeUnit.MINUTES), "submit " + args[0] + " did not finish");
     List<String> lines = Files.readAllLines(stdout);
     assertEquals(0, p.exitValue(), args[0] + " failed:\n" + Files.readString(stderr));
     return Json.MAPPER.readTree(lines.get(lines.size() - 1));
+  }
+
+  /** Starts {@code bin/imgvec submit}, its output going to those files. */
+  private static Process submitProcess(String[] args, Path stdout, Path stderr) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(StandaloneCluster.HOME.resolve("bin/imgvec").toString(), "submit",
+        "--master", cluster.masterUrl(), "--conf", "spark.executor.memory=1g", "--conf", "spark.executor.cores=1",
+        "--"));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(stdout.toFile()).redirectError(stderr.toFile());
+    pb.environment().remove("DJL_CACHE_DIR"); // nothing of this JVM's set-up helps the cluster
+    pb.environment().put("IMGVEC_BUILD", "never"); // Maven has just built the jars
+    return pb.start();
   }
 }

@@ -1,0 +1,142 @@
+package io.imgvec.index;
+
+import io.imgvec.faiss.FaissIndex;
+import java.lang.management.ManagementFactory;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Memory and time before the build. Memory: the index's size (for a measured choice, its largest candidate), the
+ * shards it needs so that one fits what a shard may take ({@code index.max-shard-bytes}; by default half of this
+ * machine's physical memory beyond the JVM heap: the driver holds one shard at a time while merging, a local build
+ * all of them), and what each executor task holds. A build that cannot fit is refused before anything is read,
+ * with the plan and settings that would fit. Time: after training, the add time expected from a measured
+ * per-vector cost (one thread) over the cores that add.
+ */
+final class ResourcePlan {
+  /** Vectors timed to measure the add cost. */
+  static final int TIMED_ADDS = 20_000;
+
+  private final long count;
+  private final int d;
+  private final long indexBytes;
+  private final int shards;
+  private final long shardLimit;
+  private final IndexBuilder.DistributedAdd distributed;
+
+  private ResourcePlan(long count, int d, long indexBytes, int shards, long shardLimit,
+      IndexBuilder.DistributedAdd distributed) {
+    this.count = count;
+    this.d = d;
+    this.indexBytes = indexBytes;
+    this.shards = shards;
+    this.shardLimit = shardLimit;
+    this.distributed = distributed;
+  }
+
+  static ResourcePlan check(List<IndexPlan> candidates, long count, int d, IndexBuilder.Options options,
+      IndexBuilder.DistributedAdd distributed) {
+    long bytes = candidates.stream().mapToLong(p -> IndexPlanner.estimatedBytes(p, count, d)).max().orElseThrow();
+    long limit = options.maxShardBytes() > 0 ? options.maxShardBytes() : defaultShardLimit();
+    int fitting = (int) Math.max(1, (bytes + limit - 1) / limit);
+    int shards = options.shards() > 0 ? options.shards() : distributed != null ? fitting : 1;
+    ResourcePlan plan = new ResourcePlan(count, d, bytes, shards, limit, distributed);
+    long held = distributed != null ? plan.shardBytes() : bytes; // a local build holds every shard at once
+    if (held > limit) {
+      String fix = distributed != null ? "set index.shards=" + fitting + " or more"
+          : "build with --distributed" + (fitting > 1 ? " and index.shards=" + fitting : "");
+      throw new IndexBuildException("the index does not fit: " + plan.describe() + "; " + fix
+          + ", or lower index.memory-budget for smaller codes");
+    }
+    return plan;
+  }
+
+  /** Half of the physical memory beyond the heap: FAISS indexes live in native memory. */
+  private static long defaultShardLimit() {
+    long physical = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+        .getTotalMemorySize();
+    return Math.max(1L << 20, (physical - Runtime.getRuntime().maxMemory()) / 2);
+  }
+
+  int shards() {
+    return shards;
+  }
+
+  /** Whether every shard fits in memory at once (else a distributed build maps them). */
+  boolean fitsTogether() {
+    return indexBytes <= shardLimit;
+  }
+
+  private long shardBytes() {
+    return (indexBytes + shards - 1) / shards;
+  }
+
+  String describe() {
+    StringBuilder sb = new StringBuilder("plan: index of " + count + " x " + d + " about " + mb(indexBytes) + " MB in "
+        + shards + " shard(s) of " + mb(shardBytes()) + " MB, at most " + mb(shardLimit) + " MB per shard");
+    if (distributed != null) {
+      sb.append("; each of ").append(distributed.parallelism()).append(" executor task slots holds a trained copy")
+          .append(" and the codes of its partition (largest ").append(distributed.largestPartitionRows())
+          .append(" vectors, about ").append(mb(distributed.largestPartitionRows() * bytesPerVector()))
+          .append(" MB); the driver merges one shard at a time")
+          .append(fitsTogether() ? " and then holds them all" : " and then maps them from files");
+    } else {
+      sb.append("; the driver holds the whole index");
+    }
+    return sb.toString();
+  }
+
+  private double bytesPerVector() {
+    return (double) indexBytes / Math.max(1, count);
+  }
+
+  /**
+   * Times adding up to {@value #TIMED_ADDS} sample vectors to a copy of {@code trained} on one thread, and expects
+   * the add of every vector over the cores that will add (the executors', or this machine's).
+   */
+  Map<String, Object> expectedAdd(FaissIndex trained, float[] sample, int sampleSize, Consumer<String> progress) {
+    int timed = Math.min(sampleSize, TIMED_ADDS);
+    Map<String, Object> expected = new LinkedHashMap<>();
+    if (timed == 0) {
+      return expected;
+    }
+    int threads = FaissIndex.threads();
+    long[] ids = new long[timed];
+    for (int i = 0; i < timed; i++) {
+      ids[i] = i;
+    }
+    double perVector;
+    try (FaissIndex copy = FaissIndex.fromBytes(trained.toBytes())) {
+      FaissIndex.setThreads(1);
+      long t = System.nanoTime();
+      copy.add(sample, ids, timed);
+      perVector = (System.nanoTime() - t) / 1e9 / timed;
+    } finally {
+      FaissIndex.setThreads(threads);
+    }
+    int cores = distributed != null ? distributed.parallelism() : Runtime.getRuntime().availableProcessors();
+    expected.put("add_us_per_vector_one_thread", IndexEvaluator.round4(perVector * 1e6));
+    expected.put("adding_cores", cores);
+    expected.put("expected_add_s", IndexEvaluator.round4(perVector * count / cores));
+    progress.accept("expected add: " + expected.get("expected_add_s") + " s (" + expected.get(
+        "add_us_per_vector_one_thread") + " us per vector on one thread, " + cores + " cores)");
+    return expected;
+  }
+
+  /** The plan in the manifest, beside what was expected. */
+  void record(Map<String, Object> manifest, Map<String, Object> expected) {
+    Map<String, Object> plan = new LinkedHashMap<>();
+    plan.put("estimated_index_bytes", indexBytes);
+    plan.put("shards", shards);
+    plan.put("max_shard_bytes", shardLimit);
+    plan.put("distributed", distributed != null);
+    plan.putAll(expected);
+    manifest.put("resource_plan", plan);
+  }
+
+  private static long mb(double bytes) {
+    return Math.round(bytes / (1 << 20));
+  }
+}

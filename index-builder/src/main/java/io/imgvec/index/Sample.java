@@ -1,0 +1,105 @@
+package io.imgvec.index;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.PriorityQueue;
+
+/**
+ * The training vectors and held-out queries of a build, chosen in one scan independently of the scan's order: the
+ * rows whose image_id hashes lowest (bottom-k, two seeds) are a uniform sample, and the same whatever order or
+ * partitioning the input is read in, so a build on the driver and a distributed build (which repartitions) train the
+ * same index and measure it on the same queries. Training vectors are ordered by their hash, as k-means sees them.
+ */
+final class Sample {
+  private static final long QUERY_SEED = 0x51ed270b27cc4e1bL;
+  private static final long TRAIN_SEED = 0x2545f4914f6cdd1dL;
+
+  /** One candidate row: its hash, image_id (ties), scan position and vector. */
+  private record Row(long hash, String imageId, long position, float[] vector) {}
+
+  private static final Comparator<Row> ORDER = Comparator.comparingLong(Row::hash).thenComparing(Row::imageId)
+      .thenComparingLong(Row::position);
+
+  private final int trainSize;
+  private final int nq;
+  private final PriorityQueue<Row> queryRows; // the nq lowest by query hash (largest on top)
+  private final PriorityQueue<Row> trainRows; // the trainSize + nq lowest by training hash: queries are dropped later
+
+  float[] train;
+  float[] queries;
+  long[] queryIds;
+  String[] queryImageIds;
+
+  Sample(int trainSize, int nq) {
+    this.trainSize = trainSize;
+    this.nq = nq;
+    this.queryRows = new PriorityQueue<>(Math.max(1, nq), ORDER.reversed());
+    this.trainRows = new PriorityQueue<>(Math.max(1, trainSize + nq), ORDER.reversed());
+  }
+
+  /** Offers the row at scan {@code position}; {@code vectors} holds it at {@code offset}. */
+  void offer(String imageId, long position, float[] vectors, int offset, int d) {
+    offer(queryRows, nq, hash(imageId, QUERY_SEED), imageId, position, vectors, offset, d);
+    offer(trainRows, trainSize + nq, hash(imageId, TRAIN_SEED), imageId, position, vectors, offset, d);
+  }
+
+  private static void offer(PriorityQueue<Row> heap, int size, long hash, String imageId, long position,
+      float[] vectors, int offset, int d) {
+    if (size == 0) {
+      return;
+    }
+    if (heap.size() == size) {
+      Row top = heap.peek();
+      if (hash > top.hash() || hash == top.hash() && imageId.compareTo(top.imageId()) >= 0) {
+        return;
+      }
+      heap.poll();
+    }
+    heap.add(new Row(hash, imageId, position, Arrays.copyOfRange(vectors, offset, offset + d)));
+  }
+
+  /** Lays out the queries in scan order and the training vectors (held-out queries aside) in hash order. */
+  void finish(int d) {
+    List<Row> chosen = new ArrayList<>(queryRows);
+    chosen.sort(Comparator.comparingLong(Row::position));
+    queries = new float[chosen.size() * d];
+    queryIds = new long[chosen.size()];
+    queryImageIds = new String[chosen.size()];
+    for (int q = 0; q < chosen.size(); q++) {
+      System.arraycopy(chosen.get(q).vector(), 0, queries, q * d, d);
+      queryIds[q] = chosen.get(q).position();
+      queryImageIds[q] = chosen.get(q).imageId();
+    }
+    List<Row> training = new ArrayList<>(trainRows);
+    training.sort(ORDER);
+    train = new float[trainSize * d];
+    int t = 0;
+    for (Row row : training) {
+      if (t < trainSize && !isQuery(row.position())) {
+        System.arraycopy(row.vector(), 0, train, t++ * d, d);
+      }
+    }
+    queryRows.clear();
+    trainRows.clear();
+  }
+
+  /** Whether the vector at this scan position is a held-out query. */
+  boolean isQuery(long position) {
+    return Arrays.binarySearch(queryIds, position) >= 0;
+  }
+
+  /** 64-bit FNV-1a over the id's characters, then a murmur finaliser: spreads similar ids apart. */
+  static long hash(String imageId, long seed) {
+    long h = 0xcbf29ce484222325L ^ seed;
+    for (int i = 0; i < imageId.length(); i++) {
+      h = (h ^ imageId.charAt(i)) * 0x100000001b3L;
+    }
+    h ^= h >>> 33;
+    h *= 0xff51afd7ed558ccdL;
+    h ^= h >>> 33;
+    h *= 0xc4ceb9fe1a85ec53L;
+    return h ^ (h >>> 33);
+  }
+}
