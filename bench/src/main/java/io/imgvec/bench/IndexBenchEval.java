@@ -22,7 +22,7 @@ import java.util.Map;
  * included), and the measured choice of index beside a single build of the index it chose.
  *
  * <p>Usage: IndexBenchEval <data dir> <published root> <python results json> <build-index summary json>
- * <single build summary json, {} when nothing was chosen> <out json>
+ * <single build summary json> <rebuild summary json> <out json> (the last two {} when nothing was chosen)
  */
 public final class IndexBenchEval {
 
@@ -88,7 +88,11 @@ public final class IndexBenchEval {
       ratios.put("auto_build_over_single_build", round(num(job.get("duration_s")) / num(single.get("duration_s"))));
       report.put("single_build_s", single.get("duration_s"));
     }
-    Json.PRETTY.writeValue(new File(args[5]), report);
+    Map<String, Object> rebuild = Json.PRETTY.readValue(new File(args[5]), new TypeReference<Map<String, Object>>() {});
+    if (rebuild.containsKey("index")) {
+      report.put("rebuild", Map.of("index", rebuild.get("index"), "outcome", rebuild.get("outcome")));
+    }
+    Json.PRETTY.writeValue(new File(args[6]), report);
     System.out.println("[bench] " + report.get("data") + ": imgvec " + java.asMap() + "; ratios " + ratios);
   }
 

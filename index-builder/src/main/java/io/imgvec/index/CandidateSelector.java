@@ -14,14 +14,15 @@ import java.util.function.Consumer;
  * Chooses the index to build by measurement ({@code index.type=auto}), autofaiss-style but measured rather than
  * modelled. Every candidate trains on the build's training sample (candidates with the same nlist share one
  * balanced k-means), holds the sample as its base, and is swept over nprobe on the held-out queries against exact
- * neighbours in the sample. Latency at the full count is extrapolated from two measured base sizes (half the sample
- * and all of it): a query's cost is the centroid scan plus lists that grow linearly with the base. A candidate
- * whose single probe already spends {@value #CENTROID_SHARE} of the latency target on centroids also gets a twin
- * with an HNSW coarse quantizer.
+ * neighbours in the sample (powers of two: the build tunes the winner finely). Latency at the full count is
+ * extrapolated from two measured base sizes (half the sample and all of it): a query's cost is the centroid scan
+ * plus lists that grow linearly with the base. A candidate whose single probe (median) already spends
+ * {@value #CENTROID_SHARE} of the latency target, nearly all on centroids, also gets a twin with an HNSW coarse
+ * quantizer.
  *
  * <p>Candidates train their PQ encoders quickly (see {@link FaissIndex#trainFrom}). The winner has the best R@10
- * within the latency limit (the target less its headroom); recalls within {@value #RECALL_TIE} are a tie, won by the
- * smaller index. It is handed back trained as a single build would train it, on the shared k-means.
+ * within the latency limit (the target less its headroom); candidates within {@value #RECALL_TIE} of it tie, and the
+ * smallest wins. It is handed back trained as a single build would train it, on the shared k-means.
  */
 final class CandidateSelector {
   static final double RECALL_TIE = 0.005;
@@ -33,8 +34,8 @@ final class CandidateSelector {
   record Selection(IndexPlan plan, FaissIndex trained, int listsSplit, Map<String, Object> report) {}
 
   /** A candidate at its operating point: the nprobe the build would choose, judged at the full count. */
-  record Measured(IndexPlan plan, boolean feasible, double recall, double predictedP99Ms,
-      long bytes, Map<String, Object> report) {}
+  record Measured(IndexPlan plan, boolean feasible, double recall, double predictedP99Ms, long bytes,
+      double oneProbeP50Ms, Map<String, Object> report) {}
 
   private final IndexBuilder.Options options;
   private final Consumer<String> progress;
@@ -66,7 +67,6 @@ final class CandidateSelector {
     candidates.forEach(p -> byNlist.computeIfAbsent(p.nlist(), k -> new ArrayList<>()).add(p));
     Map<Integer, FaissIndex> centroids = new HashMap<>();
     Map<Integer, Integer> splits = new HashMap<>();
-    List<Map<String, Object>> reports = new ArrayList<>();
     List<Measured> measured = new ArrayList<>();
     try {
       for (Map.Entry<Integer, List<IndexPlan>> group : byNlist.entrySet()) {
@@ -78,24 +78,22 @@ final class CandidateSelector {
         double kmeansS = IndexBuilder.seconds(t);
         for (IndexPlan plan : group.getValue()) {
           Measured m = measure(plan, trained, kmeansS);
-          List<Measured> tried = new ArrayList<>(List.of(m));
+          measured.add(m);
           if (onlyCentroidsTooSlow(m)) {
-            tried.add(measure(plan.withHnswQuantizer(), trained, 0));
+            measured.add(measure(plan.withHnswQuantizer(), trained, 0));
           }
-          tried.forEach(c -> reports.add(c.report()));
-          measured.addAll(tried);
           kmeansS = 0; // the shared k-means is charged to the first candidate of the group
         }
       }
       Measured best = choose(measured);
       Map<String, Object> report = new LinkedHashMap<>();
       report.put("winner", best.plan().factory());
-      report.put("why", why(best, reports.size()));
+      report.put("why", why(best, measured.size()));
       report.put("sample_size", sampleSize);
       report.put("queries", evaluator.queries());
       report.put("latency_limit_ms", IndexEvaluator.round4(limitP99Ms));
       report.put("selection_s", IndexBuilder.seconds(start));
-      report.put("candidates", reports);
+      report.put("candidates", measured.stream().map(Measured::report).toList());
       progress.accept("chose " + best.plan().factory() + ": " + report.get("why"));
       return new Selection(best.plan(), trainedFully(best.plan(), centroids.get(best.plan().nlist())),
           splits.get(best.plan().nlist()), report);
@@ -126,24 +124,31 @@ final class CandidateSelector {
     }
   }
 
-  /** Sweeps nprobe at the whole sample, then at half of it, and predicts each setting's p99 at the full count. */
+  /**
+   * Sweeps nprobe over powers of two at the whole sample, measures the largest setting again at half the sample,
+   * and predicts each setting's p99 at the full count: the lists a query scans grow with the base, in proportion to
+   * nprobe, so the half-sample difference per probe, scaled to the full count, is added to each measured p99.
+   */
   private Measured sweep(IndexPlan plan, FaissIndex index, double kmeansS, long start) {
     boolean hnsw = plan.hasHnswQuantizer();
     List<IndexEvaluator.Metrics> full = evaluator.sweep(index, plan.nlist(), codesPerProbe(plan, sampleSize), hnsw,
-        limitP99Ms, options.targetRecall());
+        limitP99Ms, options.targetRecall(), true);
     int half = sampleSize / 2;
     index.removeIds(sequentialIds(half, sampleSize - half));
+    IndexEvaluator.Metrics widest = full.get(full.size() - 1);
+    int widestNprobe = widest.params().nprobe();
+    double halfP99 = evaluator.measure(index, IndexEvaluator.params(widestNprobe, codesPerProbe(plan, half), hnsw))
+        .p99Ms();
+    double listMsPerProbe = Math.max(0, widest.p99Ms() - halfP99) / widestNprobe * (count - sampleSize)
+        / (sampleSize - half);
     List<Map<String, Object>> frontier = new ArrayList<>();
     IndexEvaluator.Metrics operating = null;
     double operatingP99 = Double.NaN;
     for (IndexEvaluator.Metrics m : full) {
       int nprobe = m.params().nprobe();
-      double halfP99 = evaluator.measure(index, IndexEvaluator.params(nprobe, codesPerProbe(plan, half), hnsw))
-          .p99Ms();
-      double predicted = m.p99Ms() + Math.max(0, m.p99Ms() - halfP99) * (count - sampleSize) / (sampleSize - half);
+      double predicted = m.p99Ms() + listMsPerProbe * nprobe;
       frontier.add(Map.of("nprobe", nprobe, "recall_at_10", IndexEvaluator.round4(m.recallAt10()),
-          "p99_ms_at_half_sample", IndexEvaluator.round4(halfP99), "p99_ms_at_sample", IndexEvaluator.round4(m.p99Ms()),
-          "p99_ms_predicted", IndexEvaluator.round4(predicted)));
+          "p99_ms_at_sample", IndexEvaluator.round4(m.p99Ms()), "p99_ms_predicted", IndexEvaluator.round4(predicted)));
       if (operating == null || predicted <= limitP99Ms) {
         operating = m;
         operatingP99 = predicted;
@@ -163,14 +168,12 @@ final class CandidateSelector {
     report.put("sweep", frontier);
     progress.accept("candidate " + plan.factory() + ": R@10 " + report.get("recall_at_10") + " at nprobe "
         + report.get("nprobe") + ", predicted p99 " + report.get("p99_ms_predicted") + " ms, " + bytes + " bytes");
-    return new Measured(plan, feasible, operating.recallAt10(), operatingP99, bytes, report);
+    return new Measured(plan, feasible, operating.recallAt10(), operatingP99, bytes, full.get(0).p50Ms(), report);
   }
 
-  /** Whether one probe at half the sample, nearly all centroid scan, already takes a large share of the target. */
+  /** Whether one probe, nearly all centroid scan, already takes a large share of the target (median latency). */
   private boolean onlyCentroidsTooSlow(Measured m) {
-    List<?> sweep = (List<?>) m.report().get("sweep");
-    double oneProbe = (double) ((Map<?, ?>) sweep.get(0)).get("p99_ms_at_half_sample");
-    return !m.plan().hasHnswQuantizer() && oneProbe > CENTROID_SHARE * options.targetLatencyMs();
+    return !m.plan().hasHnswQuantizer() && m.oneProbeP50Ms() > CENTROID_SHARE * options.targetLatencyMs();
   }
 
   /**

@@ -125,11 +125,12 @@ public final class IndexBuilder {
     int trainSize = (int) Math.min(candidates.get(0).trainSize(), n - nq); // held-out queries stay out of training
     progress.accept(select ? "measuring " + candidates.size() + " candidate indexes for " + n + " x " + d
         : "index plan: " + plan.factory() + " (" + plan.reason() + ") for " + n + " x " + d);
-    Sample sample = sample(n, d, trainSize, nq);
-
     Map<String, Object> timings = new LinkedHashMap<>();
-    Files.createDirectories(dir);
     long t = System.nanoTime();
+    Sample sample = sample(n, d, trainSize, nq);
+    timings.put("sample_s", seconds(t));
+    Files.createDirectories(dir);
+    t = System.nanoTime();
     CandidateSelector.Selection selection = select ? new CandidateSelector(options, progress, n, d, sample.train,
         trainSize, sample.queries, nq).select(candidates) : null;
     if (selection != null) {

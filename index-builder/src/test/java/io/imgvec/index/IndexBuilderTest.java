@@ -85,6 +85,31 @@ class IndexBuilderTest {
         "nprobe within one step on a rebuild: " + index + " vs " + rebuilt);
   }
 
+  @Test
+  void shardsAnswerLikeOneIndexAndAnIndexOverItsShardLimitIsRefused() throws Exception {
+    ArrayVectorSource source = ArrayVectorSource.clustered(20_000, 32, 50, 9);
+    Map<String, String> pinned = Map.of("index.type", "IVF-Flat", "index.nlist", "64", "index.nprobe", "4",
+        "index.eval-queries", "200");
+    Map<String, String> sharded = new java.util.HashMap<>(pinned);
+    sharded.put("index.shards", "3");
+    IndexBuilder.BuiltIndex one = new IndexBuilder(source, options(pinned), m -> { }).build(tmp.resolve("one"));
+    IndexBuilder.BuiltIndex three = new IndexBuilder(source, options(sharded), m -> { }).build(tmp.resolve("three"));
+    assertEquals(3, ((List<?>) three.manifest().get("shards")).size());
+    IndexPublisher.publish(one, tmp.resolve("pub1").toUri().toString(), 2, new Configuration());
+    IndexPublisher.publish(three, tmp.resolve("pub3").toUri().toString(), 2, new Configuration());
+    try (PublishedIndex a = PublishedIndex.open(tmp.resolve("pub1").toString(), new Configuration(),
+        tmp.resolve("c1")); PublishedIndex b = PublishedIndex.open(tmp.resolve("pub3").toString(),
+        new Configuration(), tmp.resolve("c3"))) {
+      assertEquals(20_000, b.size());
+      float[][] queries = java.util.Arrays.copyOf(source.vectors, 100);
+      assertEquals(a.search(queries, 10, 0, Map.of()), b.search(queries, 10, 0, Map.of()), "fan-out = one index");
+    }
+
+    Map<String, String> tooSmall = new java.util.HashMap<>(pinned);
+    tooSmall.put("index.max-shard-bytes", "1m"); // 20,000 x (128 + 8) bytes = 2.6 MB
+    assertMessage(source, options(tooSmall), "build with --distributed and index.shards=3");
+  }
+
   /** Position of nprobe in the tuning's sequence 1, 2, 3, 4, 6, 8, ... */
   private static int step(int nprobe) {
     int step = 0;

@@ -1,0 +1,104 @@
+"""Projects a distributed build-index of 1B x 512 vectors from per-vector costs measured on this machine.
+
+Measured here (python3-faiss, the same Debian FAISS 1.7.3 as imgvec's shim, one thread):
+  - adding to IVF65536_HNSW32,PQ64np (the index such a build would make: an HNSW coarse quantizer, since scanning
+    65,536 centroids of 512 floats per vector would cost 40x more), per vector;
+  - exact ground truth (brute force, FAISS Flat) per query x base vector at 512-d.
+Measured by bench/index-cluster.sh (10M x 128 on the standalone cluster): the driver's sample scan per vector, the
+merge per vector, and k-means throughput on the driver.
+
+Usage: projection_1b.py <index-cluster.json> <instances.json> <out json>
+"""
+import json
+import sys
+import time
+
+import faiss
+import numpy as np
+
+cluster_file, instances_file, out_file = sys.argv[1:4]
+cluster = json.load(open(cluster_file))
+instances = {i["name"]: i for i in json.load(open(instances_file))["instances"]}
+
+N, D, NLIST, M, QUERIES = 1_000_000_000, 512, 65536, 64, 1000
+TRAIN = 39 * NLIST  # index.train-points-per-centroid x nlist
+NODE = instances["m7i.8xlarge"]
+rng = np.random.default_rng(1)
+
+# Add cost: centroids are sample vectors (k-means would place them better; the assignment costs the same).
+faiss.omp_set_num_threads(2)
+quantizer = faiss.IndexHNSWFlat(D, 32)
+quantizer.add(rng.standard_normal((NLIST, D), dtype="float32"))
+index = faiss.IndexIVFPQ(quantizer, D, NLIST, M, 8)
+index.train(rng.standard_normal((20000, D), dtype="float32"))
+faiss.omp_set_num_threads(1)
+xb = rng.standard_normal((20000, D), dtype="float32")
+t = time.perf_counter()
+index.add(xb)
+add_us = (time.perf_counter() - t) / len(xb) * 1e6
+
+# Ground truth: brute force of the held-out queries over every base vector.
+flat = faiss.IndexFlatL2(D)
+flat.add(rng.standard_normal((100_000, D), dtype="float32"))
+queries = rng.standard_normal((QUERIES, D), dtype="float32")
+t = time.perf_counter()
+flat.search(queries, 10)
+truth_us_per_base = (time.perf_counter() - t) / flat.ntotal * 1e6  # all QUERIES against one base vector
+
+# From the cluster run (10M x 128): driver-side costs per vector, and k-means throughput.
+run = cluster["runs"]["distributed_2"]
+n_bench = cluster["count"]
+timings = run["timings"]
+sample_us = timings["sample_s"] / n_bench * 1e6 * (D / cluster["dimension"])  # the scan moves D floats a row
+merge_us = timings["merge_s"] / n_bench * 1e6 * ((M + 8) / (32 + 8))  # merged bytes per vector
+bench_nlist = int(cluster["index"][3:cluster["index"].index(",")])
+bench_train = 39 * bench_nlist
+kmeans_flops = 2.0 * bench_train * bench_nlist * cluster["dimension"] * 25
+kmeans_gflops = kmeans_flops / timings["train_s"] / 1e9  # this machine's cores, both
+
+codes_gb = N * (M + 8) / 1e9
+node_gb = NODE["memory_gib"] * 1.073741824
+shard_limit_gb = node_gb / 2  # index.max-shard-bytes default: half the driver's memory (heap aside)
+shards = int(np.ceil(codes_gb / shard_limit_gb))
+train_s = 2.0 * TRAIN * NLIST * D * 25 / (kmeans_gflops * 1e9 * NODE["vcpus"] / cluster["cores"])
+
+projection = {}
+for nodes in (10, 20, 40):
+    cores = nodes * NODE["vcpus"]
+    executor_h = N * (add_us + truth_us_per_base) / 1e6 / cores / 3600
+    driver_h = (N * (sample_us + merge_us) / 1e6 + train_s) / 3600
+    hours = executor_h + driver_h
+    projection[f"{nodes}_nodes"] = {
+        "instance": NODE["name"], "vcpus": cores, "executor_add_and_truth_h": round(executor_h, 2),
+        "driver_sample_train_merge_h": round(driver_h, 2), "hours": round(hours, 2),
+        "usd_ec2": round(hours * (nodes + 1) * NODE["usd_per_hour"], 2),
+    }
+
+report = {
+    "target": "1B x 512, IVF65536_HNSW32,PQ64np (72 bytes per vector with its id)",
+    "measured_here": {
+        "add_us_per_vector_one_thread": round(add_us, 2),
+        "truth_us_per_base_vector_for_1000_queries": round(truth_us_per_base, 2),
+        "sample_scan_us_per_vector_on_driver": round(sample_us, 3),
+        "merge_us_per_vector_on_driver": round(merge_us, 3),
+        "kmeans_gflops_this_machine": round(kmeans_gflops, 1),
+    },
+    "memory": {
+        "codes_gb": round(codes_gb, 1), "shard_limit_gb": round(shard_limit_gb, 1), "shards": shards,
+        "executor_task_gb": "trained copy (~0.2 GB with the PQ tables) + its partition's codes (64 MB of input is "
+                            "about 31k vectors: 2 MB of codes)",
+        "driver_gb": f"one shard while merging (~{codes_gb / shards:.0f} GB), then shards mapped from files",
+    },
+    "training_h_on_driver": round(train_s / 3600, 2),
+    "projection": projection,
+    "assumptions": [
+        "per-core speed on " + NODE["name"] + " equals this machine's (cpu_speed_vs_here = 1)",
+        "add and ground truth scale linearly over executor cores (measured 2-executor speed-up: "
+        + str(cluster.get("add_speedup_2_over_1_executors")) + ")",
+        "the driver's sample scan, k-means and merge do not parallelise across nodes (k-means uses the driver's vCPUs)",
+        "k-means: 25 iterations on 39 x nlist points; sample scan cost scales with the dimension, merge with code bytes",
+        "EC2 on-demand prices from conf/instances.json, nodes + 1 driver; EMR's fee and S3 are extra",
+    ],
+}
+json.dump(report, open(out_file, "w"), indent=2)
+print(json.dumps(report, indent=2))

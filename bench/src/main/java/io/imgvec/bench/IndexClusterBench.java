@@ -1,0 +1,135 @@
+package io.imgvec.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.imgvec.config.ImgvecConfig;
+import io.imgvec.faiss.GaussianClusters;
+import io.imgvec.io.Json;
+import io.imgvec.jobs.SparkSessions;
+import io.imgvec.jobs.StandaloneCluster;
+import io.imgvec.util.Numbers;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * The distributed index build on a standalone cluster (Master + 2 Workers of 1 core, each pinned with its executors
+ * to one CPU): {@code count} x 128 synthetic vectors in Zipf-sized clusters, built by the driver alone, then
+ * distributed over 1 and over 2 executors, all through bin/imgvec submit. Prints one JSON report: add times, the
+ * speed-up of 2 executors over 1 and over the driver, recall of each index, driver heap, and per-vector costs.
+ *
+ * <p>Usage: IndexClusterBench <work dir> <count> <nlist>
+ */
+public final class IndexClusterBench {
+  private static final int DIM = 128;
+
+  public static void main(String[] args) throws Exception {
+    Path work = Files.createDirectories(Path.of(args[0]));
+    long count = Long.parseLong(args[1]);
+    String nlist = args[2];
+    Path embeddings = work.resolve("embeddings");
+    if (!Files.exists(embeddings.resolve("_SUCCESS"))) {
+      write(embeddings, count);
+    }
+    List<String> build = List.of("build-index", "--embeddings", embeddings.toString(), "--index.type=IVF-PQ",
+        "--index.nlist=" + nlist, "--index.pq-m=32", "--index.eval-queries=500");
+    Map<String, Object> report = new LinkedHashMap<>();
+    report.put("benchmark", "index-cluster");
+    report.put("count", count);
+    report.put("dimension", DIM);
+    report.put("index", "IVF" + nlist + ",PQ32np");
+    report.put("cores", Runtime.getRuntime().availableProcessors());
+    try (StandaloneCluster cluster = StandaloneCluster.start(Files.createDirectories(work.resolve("cluster")), 2, 1,
+        "6g", true)) {
+      Map<String, Object> runs = new LinkedHashMap<>();
+      runs.put("driver", run(work, cluster, 2, build, "--output", work.resolve("driver").toString()));
+      for (int executors : new int[] {1, 2}) {
+        runs.put("distributed_" + executors, run(work, cluster, executors, build, "--output",
+            work.resolve("distributed-" + executors).toString(), "--distributed"));
+      }
+      report.put("runs", runs);
+      double one = addSeconds(runs.get("distributed_1"));
+      double two = addSeconds(runs.get("distributed_2"));
+      report.put("add_speedup_2_over_1_executors", Numbers.round(one / two, 3));
+      report.put("add_speedup_2_executors_over_driver", Numbers.round(addSeconds(runs.get("driver")) / two, 3));
+    }
+    report.put("workers", "2 of 1 core, each pinned with its executors to one CPU (taskset); the driver unpinned");
+    System.out.println(Json.PRETTY.writeValueAsString(report));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static double addSeconds(Object run) {
+    return ((Number) ((Map<String, Object>) run).get("add_phase_s")).doubleValue();
+  }
+
+  /** One build through bin/imgvec submit with {@code executors} executors of 1 core; the facts of its summary. */
+  private static Map<String, Object> run(Path work, StandaloneCluster cluster, int executors, List<String> build,
+      String... more) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(StandaloneCluster.HOME.resolve("bin/imgvec").toString(), "submit",
+        "--master", cluster.masterUrl(), "--conf", "spark.cores.max=" + executors, "--conf",
+        "spark.executor.cores=1", "--conf", "spark.executor.memory=4g", "--"));
+    cmd.addAll(build);
+    cmd.addAll(List.of(more));
+    Path log = work.resolve("last-run.log");
+    long start = System.nanoTime();
+    Process p = new ProcessBuilder(cmd).redirectError(log.toFile()).redirectOutput(work.resolve("summary.json")
+        .toFile()).start();
+    if (p.waitFor() != 0) {
+      throw new IllegalStateException("build-index failed; see " + log);
+    }
+    double wall = (System.nanoTime() - start) / 1e9;
+    List<String> lines = Files.readAllLines(work.resolve("summary.json"));
+    JsonNode summary = Json.MAPPER.readTree(lines.get(lines.size() - 1));
+    JsonNode timings = summary.get("timings");
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("executors", executors);
+    out.put("wall_s", Numbers.round(wall, 2));
+    out.put("add_phase_s", timings.get("add_phase_s").asDouble());
+    out.put("timings", timings);
+    out.put("recall_at_10", summary.at("/metrics/recall_at_10").asDouble());
+    out.put("nprobe", summary.at("/metrics/nprobe").asInt());
+    out.put("latency_p99_ms", summary.at("/metrics/latency_p99_ms").asDouble());
+    out.put("driver_heap_max_used_mb", summary.at("/metrics/build_heap_max_used_mb").asInt());
+    out.put("index_bytes", summary.at("/metrics/index_bytes").asLong());
+    out.put("resource_plan", summary.get("resource_plan"));
+    System.err.println("[bench] build-index with " + executors + " executor(s): " + out);
+    return out;
+  }
+
+  /** count x 128 vectors in 1,000 Zipf-sized anisotropic clusters, as the embed job would write them. */
+  private static void write(Path dir, long count) throws Exception {
+    StructType schema = DataTypes.createStructType(List.of(
+        DataTypes.createStructField("image_id", DataTypes.StringType, false),
+        DataTypes.createStructField("uri", DataTypes.StringType, false),
+        DataTypes.createStructField("model_id", DataTypes.StringType, false),
+        DataTypes.createStructField("embedding", DataTypes.createArrayType(DataTypes.FloatType, false), false)));
+    MapPartitionsFunction<Long, Row> rows = ids -> {
+      GaussianClusters gen = new GaussianClusters(DIM, 1000, 16, 13, 1.1);
+      List<Row> out = new ArrayList<>();
+      ids.forEachRemaining(id -> {
+        if (out.isEmpty()) {
+          gen.reseed(id); // each partition draws its own vectors from the same clusters
+        }
+        float[] v = new float[DIM];
+        gen.next(v);
+        out.add(RowFactory.create("v" + id, "bench://" + id, "bench-cluster@sha256:none", v));
+      });
+      return out.iterator();
+    };
+    int partitions = (int) Math.max(1, count * DIM * 4 / (64 << 20));
+    try (SparkSession spark = SparkSessions.create("imgvec-bench-data", ImgvecConfig.of(Map.of()))) {
+      spark.range(0, count, 1, partitions).as(Encoders.LONG()).mapPartitions(rows, Encoders.row(schema)).write()
+          .parquet(dir.toString());
+    }
+    System.err.println("[bench] wrote " + count + " x " + DIM + " vectors to " + dir);
+  }
+}
