@@ -120,8 +120,9 @@ JNIEXPORT jlong JNICALL Java_io_imgvec_faiss_FaissNative_create(JNIEnv* env, jcl
 
 JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_free(JNIEnv*, jclass, jlong h) { delete idx(h); }
 
+// kmeansIterations > 0 overrides the coarse k-means' Lloyd iterations (FAISS: 25).
 JNIEXPORT jint JNICALL Java_io_imgvec_faiss_FaissNative_train(JNIEnv* env, jclass, jlong h, jlong n, jfloatArray x,
-                                                               jdouble maxListFactor) {
+                                                               jdouble maxListFactor, jint kmeansIterations) {
   return guarded(env, [&]() -> jint {
     Floats xs(env, x);
     auto* ivf = dynamic_cast<faiss::IndexIVF*>(idx(h));
@@ -129,6 +130,7 @@ JNIEXPORT jint JNICALL Java_io_imgvec_faiss_FaissNative_train(JNIEnv* env, jclas
       idx(h)->train(n, xs.data);
       return 0;
     }
+    if (kmeansIterations > 0) ivf->cp.niter = kmeansIterations;
     return imgvec::trainBalanced(*ivf, n, xs.data, maxListFactor);
   });
 }

@@ -82,7 +82,15 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
    * {@code maxListFactor} ≤ 0, or another index type, trains as {@link #train}. Returns the number of lists split.
    */
   public int trainWithBalancedLists(float[] vectors, int n, double maxListFactor) {
-    return exclusive(() -> FaissNative.train(live(), n, checkVectors(vectors, n), maxListFactor));
+    return trainWithBalancedLists(vectors, n, maxListFactor, 0);
+  }
+
+  /**
+   * {@link #trainWithBalancedLists(float[], int, double)} with {@code kmeansIterations} Lloyd iterations of the
+   * coarse k-means (0: FAISS's 25); fewer give rougher centroids sooner, enough to compare candidate indexes.
+   */
+  public int trainWithBalancedLists(float[] vectors, int n, double maxListFactor, int kmeansIterations) {
+    return exclusive(() -> FaissNative.train(live(), n, checkVectors(vectors, n), maxListFactor, kmeansIterations));
   }
 
   /**

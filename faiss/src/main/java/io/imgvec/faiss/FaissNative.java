@@ -64,7 +64,7 @@ final class FaissNative {
 
   static native void free(long handle);
 
-  static native int train(long handle, long n, float[] vectors, double maxListFactor);
+  static native int train(long handle, long n, float[] vectors, double maxListFactor, int kmeansIterations);
 
   static native void trainFrom(long handle, long donor, long n, float[] vectors, boolean quick);
 

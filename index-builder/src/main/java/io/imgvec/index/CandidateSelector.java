@@ -2,8 +2,8 @@ package io.imgvec.index;
 
 import io.imgvec.faiss.FaissIndex;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,7 +12,7 @@ import java.util.function.Consumer;
 
 /**
  * Chooses the index to build by measurement ({@code index.type=auto}), autofaiss-style but measured rather than
- * modelled. Every candidate trains on the build's training sample (candidates with the same nlist share one
+ * modelled. Every candidate trains on the build's training sample (candidates with the same nlist share one quick
  * balanced k-means), holds the sample as its base, and is swept over nprobe on the held-out queries against exact
  * neighbours in the sample (powers of two: the build tunes the winner finely). Latency at the full count is
  * extrapolated from two measured base sizes (half the sample and all of it): a query's cost is the centroid scan
@@ -22,13 +22,15 @@ import java.util.function.Consumer;
  *
  * <p>Candidates train their PQ encoders quickly (see {@link FaissIndex#trainFrom}). The winner has the best R@10
  * within the latency limit (the target less its headroom); candidates within {@value #RECALL_TIE} of it tie, and the
- * smallest wins. It is handed back trained as a single build would train it, on the shared k-means.
+ * smallest wins. It is handed back trained as a single build would train it.
  */
 final class CandidateSelector {
   static final double RECALL_TIE = 0.005;
   static final double CENTROID_SHARE = 0.25;
-  /** Queries per measurement: enough for a p99, few enough that eight candidates stay well within one build. */
-  static final int MAX_QUERIES = 500;
+  /** Queries per measurement: enough for a p99, few enough that eight candidates stay near one build's time. */
+  static final int MAX_QUERIES = 300;
+  /** Coarse k-means iterations for candidates (FAISS: 25); the winner is trained in full. */
+  static final int QUICK_KMEANS_ITERATIONS = 10;
 
   /** The winner's plan and trained (empty) index, every candidate's measured trade-off, and why the winner won. */
   record Selection(IndexPlan plan, FaissIndex trained, int listsSplit, Map<String, Object> report) {}
@@ -65,53 +67,51 @@ final class CandidateSelector {
     long start = System.nanoTime();
     Map<Integer, List<IndexPlan>> byNlist = new TreeMap<>(Comparator.reverseOrder());
     candidates.forEach(p -> byNlist.computeIfAbsent(p.nlist(), k -> new ArrayList<>()).add(p));
-    Map<Integer, FaissIndex> centroids = new HashMap<>();
-    Map<Integer, Integer> splits = new HashMap<>();
     List<Measured> measured = new ArrayList<>();
-    try {
-      for (Map.Entry<Integer, List<IndexPlan>> group : byNlist.entrySet()) {
-        int nlist = group.getKey();
-        long t = System.nanoTime();
-        FaissIndex trained = FaissIndex.create(d, "IVF" + nlist + ",Flat", options.metric());
-        centroids.put(nlist, trained);
-        splits.put(nlist, trained.trainWithBalancedLists(sample, sampleSize, options.maxListFactor()));
+    for (Map.Entry<Integer, List<IndexPlan>> group : byNlist.entrySet()) {
+      long t = System.nanoTime();
+      try (FaissIndex centroids = FaissIndex.create(d, "IVF" + group.getKey() + ",Flat", options.metric())) {
+        centroids.trainWithBalancedLists(sample, sampleSize, options.maxListFactor(), QUICK_KMEANS_ITERATIONS);
         double kmeansS = IndexBuilder.seconds(t);
         for (IndexPlan plan : group.getValue()) {
-          Measured m = measure(plan, trained, kmeansS);
+          Measured m = measure(plan, centroids, kmeansS);
           measured.add(m);
           if (onlyCentroidsTooSlow(m)) {
-            measured.add(measure(plan.withHnswQuantizer(), trained, 0));
+            measured.add(measure(plan.withHnswQuantizer(), centroids, 0));
           }
           kmeansS = 0; // the shared k-means is charged to the first candidate of the group
         }
       }
-      Measured best = choose(measured);
-      Map<String, Object> report = new LinkedHashMap<>();
-      report.put("winner", best.plan().factory());
-      report.put("why", why(best, measured.size()));
-      report.put("sample_size", sampleSize);
-      report.put("queries", evaluator.queries());
-      report.put("latency_limit_ms", IndexEvaluator.round4(limitP99Ms));
-      report.put("selection_s", IndexBuilder.seconds(start));
-      report.put("candidates", measured.stream().map(Measured::report).toList());
-      progress.accept("chose " + best.plan().factory() + ": " + report.get("why"));
-      return new Selection(best.plan(), trainedFully(best.plan(), centroids.get(best.plan().nlist())),
-          splits.get(best.plan().nlist()), report);
-    } finally {
-      centroids.values().forEach(FaissIndex::close);
     }
+    Measured best = choose(measured);
+    Map<String, Object> report = new LinkedHashMap<>();
+    report.put("winner", best.plan().factory());
+    report.put("why", why(best, measured.size()));
+    report.put("sample_size", sampleSize);
+    report.put("queries", evaluator.queries());
+    report.put("latency_limit_ms", IndexEvaluator.round4(limitP99Ms));
+    report.put("selection_s", IndexBuilder.seconds(start));
+    report.put("candidates", measured.stream().map(Measured::report).toList());
+    progress.accept("chose " + best.plan().factory() + ": " + report.get("why"));
+    return trainedFully(best.plan(), report);
   }
 
-  /** The winner trained as a single build trains it: its encoder on the whole sample (candidates had a quick one). */
-  private FaissIndex trainedFully(IndexPlan plan, FaissIndex centroids) {
+  /**
+   * The winner trained as a single build trains it: full k-means with split hub lists, and its encoder on the whole
+   * sample (candidates had quick ones).
+   */
+  private Selection trainedFully(IndexPlan plan, Map<String, Object> report) {
     progress.accept("training " + plan.factory() + " on " + sampleSize + " vectors");
-    FaissIndex index = FaissIndex.create(d, plan.factory(), options.metric());
-    try {
-      index.trainFrom(centroids, sample, sampleSize, false);
-      return index;
-    } catch (RuntimeException e) {
-      index.close();
-      throw e;
+    try (FaissIndex centroids = FaissIndex.create(d, "IVF" + plan.nlist() + ",Flat", options.metric())) {
+      int split = centroids.trainWithBalancedLists(sample, sampleSize, options.maxListFactor());
+      FaissIndex index = FaissIndex.create(d, plan.factory(), options.metric());
+      try {
+        index.trainFrom(centroids, sample, sampleSize, false);
+        return new Selection(plan, index, split, report);
+      } catch (RuntimeException e) {
+        index.close();
+        throw e;
+      }
     }
   }
 
@@ -125,35 +125,30 @@ final class CandidateSelector {
   }
 
   /**
-   * Sweeps nprobe over powers of two at the whole sample, measures the largest setting again at half the sample,
-   * and predicts each setting's p99 at the full count: the lists a query scans grow with the base, in proportion to
-   * nprobe, so the half-sample difference per probe, scaled to the full count, is added to each measured p99.
+   * Sweeps nprobe over powers of two at the whole sample and predicts each setting's p99 at the full count (see
+   * {@link #listMsPerProbe}); then measures the step between the last power within the latency limit and the first
+   * beyond it (e.g. 24 between 16 and 32), so the candidate is judged near the nprobe the build would tune.
    */
   private Measured sweep(IndexPlan plan, FaissIndex index, double kmeansS, long start) {
     boolean hnsw = plan.hasHnswQuantizer();
-    List<IndexEvaluator.Metrics> full = evaluator.sweep(index, plan.nlist(), codesPerProbe(plan, sampleSize), hnsw,
-        limitP99Ms, options.targetRecall(), true);
-    int half = sampleSize / 2;
-    index.removeIds(sequentialIds(half, sampleSize - half));
-    IndexEvaluator.Metrics widest = full.get(full.size() - 1);
-    int widestNprobe = widest.params().nprobe();
-    double halfP99 = evaluator.measure(index, IndexEvaluator.params(widestNprobe, codesPerProbe(plan, half), hnsw))
-        .p99Ms();
-    double listMsPerProbe = Math.max(0, widest.p99Ms() - halfP99) / widestNprobe * (count - sampleSize)
-        / (sampleSize - half);
-    List<Map<String, Object>> frontier = new ArrayList<>();
-    IndexEvaluator.Metrics operating = null;
-    double operatingP99 = Double.NaN;
-    for (IndexEvaluator.Metrics m : full) {
-      int nprobe = m.params().nprobe();
-      double predicted = m.p99Ms() + listMsPerProbe * nprobe;
-      frontier.add(Map.of("nprobe", nprobe, "recall_at_10", IndexEvaluator.round4(m.recallAt10()),
-          "p99_ms_at_sample", IndexEvaluator.round4(m.p99Ms()), "p99_ms_predicted", IndexEvaluator.round4(predicted)));
-      if (operating == null || predicted <= limitP99Ms) {
-        operating = m;
-        operatingP99 = predicted;
-      }
+    List<IndexEvaluator.Metrics> swept = new ArrayList<>(evaluator.sweep(index, plan.nlist(),
+        codesPerProbe(plan, sampleSize), hnsw, limitP99Ms, options.targetRecall(), true));
+    double listMs = listMsPerProbe(plan, index, swept.get(swept.size() - 1));
+    int at = operatingPoint(swept, listMs);
+    int nprobe = swept.get(at).params().nprobe();
+    int between = nprobe * 3 / 2;
+    if (at + 1 < swept.size() && between > nprobe && !IndexEvaluator.reaches(swept.get(at), options.targetRecall())) {
+      swept.add(at + 1, evaluator.measure(index, IndexEvaluator.params(between, codesPerProbe(plan, sampleSize), hnsw)));
+      at = operatingPoint(swept, listMs);
     }
+    List<Map<String, Object>> frontier = new ArrayList<>();
+    for (IndexEvaluator.Metrics m : swept) {
+      frontier.add(Map.of("nprobe", m.params().nprobe(), "recall_at_10", IndexEvaluator.round4(m.recallAt10()),
+          "p99_ms_at_sample", IndexEvaluator.round4(m.p99Ms()),
+          "p99_ms_predicted", IndexEvaluator.round4(predicted(m, listMs))));
+    }
+    IndexEvaluator.Metrics operating = swept.get(at);
+    double operatingP99 = predicted(operating, listMs);
     boolean feasible = operatingP99 <= limitP99Ms;
     long bytes = IndexPlanner.estimatedBytes(plan, count, d);
     Map<String, Object> report = new LinkedHashMap<>();
@@ -168,7 +163,38 @@ final class CandidateSelector {
     report.put("sweep", frontier);
     progress.accept("candidate " + plan.factory() + ": R@10 " + report.get("recall_at_10") + " at nprobe "
         + report.get("nprobe") + ", predicted p99 " + report.get("p99_ms_predicted") + " ms, " + bytes + " bytes");
-    return new Measured(plan, feasible, operating.recallAt10(), operatingP99, bytes, full.get(0).p50Ms(), report);
+    return new Measured(plan, feasible, operating.recallAt10(), operatingP99, bytes, swept.get(0).p50Ms(), report);
+  }
+
+  /**
+   * What each probe adds to a query's p99 at the full count beyond what it costs at the sample: the lists a query
+   * scans grow with the base in proportion to nprobe, so the difference per probe between the sample and half of it
+   * (measured at the widest setting) scales to the full count. The half is added back afterwards.
+   */
+  private double listMsPerProbe(IndexPlan plan, FaissIndex index, IndexEvaluator.Metrics widest) {
+    int half = sampleSize / 2;
+    long[] secondHalf = sequentialIds(half, sampleSize - half);
+    index.removeIds(secondHalf);
+    int nprobe = widest.params().nprobe();
+    double halfP99 = evaluator.measure(index, IndexEvaluator.params(nprobe, codesPerProbe(plan, half),
+        plan.hasHnswQuantizer())).p99Ms();
+    index.add(Arrays.copyOfRange(sample, half * d, sampleSize * d), secondHalf, secondHalf.length);
+    return Math.max(0, widest.p99Ms() - halfP99) / nprobe * (count - sampleSize) / (sampleSize - half);
+  }
+
+  private static double predicted(IndexEvaluator.Metrics m, double listMsPerProbe) {
+    return m.p99Ms() + listMsPerProbe * m.params().nprobe();
+  }
+
+  /** The last setting predicted within the latency limit (the first if none is). */
+  private int operatingPoint(List<IndexEvaluator.Metrics> swept, double listMsPerProbe) {
+    int at = 0;
+    for (int i = 0; i < swept.size(); i++) {
+      if (predicted(swept.get(i), listMsPerProbe) <= limitP99Ms) {
+        at = i;
+      }
+    }
+    return at;
   }
 
   /** Whether one probe, nearly all centroid scan, already takes a large share of the target (median latency). */

@@ -22,16 +22,10 @@ import java.util.function.Consumer;
 public final class IndexBuilder {
   public static final String INDEX_FILE = "index.faiss";
 
-  /** Whether the index is chosen by measuring candidates: type auto, IVF-sized, nothing pinned by the user. */
-  private boolean measuresCandidates(IndexPlan plan) {
-    return options.type().equals("auto") && plan.isIvf() && options.nlist() == 0 && options.pqM() == 0
-        && options.nprobe() == 0;
-  }
-
   /** Build settings, from the shared configuration. */
   public record Options(String type, long memoryBudget, Metric metric, int nlist, int pqM, int nprobe,
-      double targetLatencyMs, double latencyHeadroom, double targetRecall, double maxCodesFactor, double maxListFactor, int pointsPerCentroid,
-      int evalQueries, int batchSize, boolean requireTarget, int shards, long maxShardBytes, boolean distributed,
+      double targetLatencyMs, double latencyHeadroom, double targetRecall, double maxCodesFactor,
+      double maxListFactor, int pointsPerCentroid, int evalQueries, int batchSize, boolean requireTarget, int shards, long maxShardBytes, boolean distributed,
       long distributedAbove) {
     public static Options from(ImgvecConfig c) {
       return new Options(c.get(ConfigKeys.INDEX_TYPE), c.get(ConfigKeys.INDEX_MEMORY_BUDGET),
@@ -167,6 +161,12 @@ public final class IndexBuilder {
         return new BuiltIndex(dir, manifest);
       }
     }
+  }
+
+  /** Whether the index is chosen by measuring candidates: type auto, IVF-sized, nothing pinned by the user. */
+  private boolean measuresCandidates(IndexPlan plan) {
+    return options.type().equals("auto") && plan.isIvf() && options.nlist() == 0 && options.pqM() == 0
+        && options.nprobe() == 0;
   }
 
   /**
