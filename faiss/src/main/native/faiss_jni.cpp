@@ -120,7 +120,7 @@ JNIEXPORT jlong JNICALL Java_io_imgvec_faiss_FaissNative_create(JNIEnv* env, jcl
 
 JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_free(JNIEnv*, jclass, jlong h) { delete idx(h); }
 
-// kmeansIterations > 0 overrides the coarse k-means' Lloyd iterations (FAISS: 25).
+// kmeansIterations > 0 overrides the coarse k-means' Lloyd iterations (FAISS's IVF default: 10).
 JNIEXPORT jint JNICALL Java_io_imgvec_faiss_FaissNative_train(JNIEnv* env, jclass, jlong h, jlong n, jfloatArray x,
                                                                jdouble maxListFactor, jint kmeansIterations) {
   return guarded(env, [&]() -> jint {

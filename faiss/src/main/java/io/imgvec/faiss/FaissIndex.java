@@ -87,7 +87,7 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
 
   /**
    * {@link #trainWithBalancedLists(float[], int, double)} with {@code kmeansIterations} Lloyd iterations of the
-   * coarse k-means (0: FAISS's 25); fewer give rougher centroids sooner, enough to compare candidate indexes.
+   * coarse k-means (0: FAISS's 10 for IVF); fewer give rougher centroids sooner, enough to compare candidates.
    */
   public int trainWithBalancedLists(float[] vectors, int n, double maxListFactor, int kmeansIterations) {
     return exclusive(() -> FaissNative.train(live(), n, checkVectors(vectors, n), maxListFactor, kmeansIterations));

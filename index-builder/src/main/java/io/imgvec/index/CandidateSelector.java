@@ -26,11 +26,11 @@ import java.util.function.Consumer;
  */
 final class CandidateSelector {
   static final double RECALL_TIE = 0.005;
-  static final double CENTROID_SHARE = 0.25;
+  static final double CENTROID_SHARE = 0.5;
   /** Queries per measurement: enough for a p99, few enough that eight candidates stay near one build's time. */
   static final int MAX_QUERIES = 300;
-  /** Coarse k-means iterations for candidates (FAISS: 25); the winner is trained in full. */
-  static final int QUICK_KMEANS_ITERATIONS = 10;
+  /** Coarse k-means iterations for candidates (FAISS's IVF training runs 10); the winner is trained in full. */
+  static final int QUICK_KMEANS_ITERATIONS = 4;
 
   /** The winner's plan and trained (empty) index, every candidate's measured trade-off, and why the winner won. */
   record Selection(IndexPlan plan, FaissIndex trained, int listsSplit, Map<String, Object> report) {}
