@@ -13,15 +13,15 @@ import java.util.function.Consumer;
 /**
  * Chooses the index to build by measurement ({@code index.type=auto}), autofaiss-style but measured rather than
  * modelled. Every candidate trains on the build's training sample (candidates with the same nlist share one quick
- * balanced k-means), holds the sample as its base, and is swept over nprobe on the held-out queries against exact
- * neighbours in the sample (powers of two: the build tunes the winner finely). Latency at the full count is
- * extrapolated from two measured base sizes (half the sample and all of it): a query's cost is the centroid scan
- * plus lists that grow linearly with the base. A candidate whose single probe (median) already spends
+ * balanced k-means), holds half the sample as its base, and is swept over nprobe on the held-out queries against
+ * exact neighbours in that base (powers of two: the build tunes the winner finely). Latency at the full count is
+ * extrapolated from two measured base sizes (that half and half of it): a query's cost is the centroid scan plus
+ * lists that grow linearly with the base. A candidate whose single probe (median) already spends
  * {@value #CENTROID_SHARE} of the latency target, nearly all on centroids, also gets a twin with an HNSW coarse
  * quantizer.
  *
- * <p>Candidates train their PQ encoders quickly (see {@link FaissIndex#trainFrom}). The winner has the best R@10
- * within the latency limit (the target less its headroom); candidates within {@value #RECALL_TIE} of it tie, and the
+ * <p>Candidates train their PQ encoders quickly (see {@link FaissIndex#trainFrom}). The winner has the best R@10 at
+ * the latency limit (the target less its headroom); candidates within {@value #RECALL_TIE} of it tie, and the
  * smallest wins. It is handed back trained as a single build would train it.
  */
 final class CandidateSelector {
@@ -45,6 +45,7 @@ final class CandidateSelector {
   private final int d;
   private final float[] sample;
   private final int sampleSize;
+  private final int base;
   private final IndexEvaluator evaluator;
   private final double limitP99Ms;
 
@@ -56,9 +57,10 @@ final class CandidateSelector {
     this.d = d;
     this.sample = sample;
     this.sampleSize = sampleSize;
+    this.base = sampleSize / 2;
     int used = Math.min(nq, MAX_QUERIES);
     ExactNeighbours truth = new ExactNeighbours(queries, used, d, IndexEvaluator.K, options.metric());
-    truth.addBase(sample, sequentialIds(0, sampleSize), sampleSize);
+    truth.addBase(sample, sequentialIds(0, base), base);
     this.evaluator = new IndexEvaluator(queries, used, d, truth);
     this.limitP99Ms = options.latencyHeadroom() * options.targetLatencyMs();
   }
@@ -88,6 +90,7 @@ final class CandidateSelector {
     report.put("winner", best.plan().factory());
     report.put("why", why(best, measured.size()));
     report.put("sample_size", sampleSize);
+    report.put("candidate_base", base);
     report.put("queries", evaluator.queries());
     report.put("latency_limit_ms", IndexEvaluator.round4(limitP99Ms));
     report.put("selection_s", IndexBuilder.seconds(start));
@@ -119,41 +122,45 @@ final class CandidateSelector {
     long start = System.nanoTime();
     try (FaissIndex index = FaissIndex.create(d, plan.factory(), options.metric())) {
       index.trainFrom(centroids, sample, sampleSize, true);
-      index.add(sample, sequentialIds(0, sampleSize), sampleSize);
+      index.add(sample, sequentialIds(0, base), base);
       return sweep(plan, index, kmeansS, start);
     }
   }
 
   /**
-   * Sweeps nprobe over powers of two at the whole sample and predicts each setting's p99 at the full count (see
+   * Sweeps nprobe over powers of two at the base and predicts each setting's p99 at the full count (see
    * {@link #listMsPerProbe}); then measures the step between the last power within the latency limit and the first
-   * beyond it (e.g. 24 between 16 and 32), so the candidate is judged near the nprobe the build would tune.
+   * beyond it (e.g. 24 between 16 and 32). The candidate's score is its R@10 interpolated at the latency limit along
+   * that frontier: a little noise in a measured latency moves the score a little, never a whole nprobe step, so a
+   * rebuild judges the candidates alike.
    */
   private Measured sweep(IndexPlan plan, FaissIndex index, double kmeansS, long start) {
     boolean hnsw = plan.hasHnswQuantizer();
     List<IndexEvaluator.Metrics> swept = new ArrayList<>(evaluator.sweep(index, plan.nlist(),
-        codesPerProbe(plan, sampleSize), hnsw, limitP99Ms, options.targetRecall(), true));
+        codesPerProbe(plan, base), hnsw, limitP99Ms, options.targetRecall(), true));
     double listMs = listMsPerProbe(plan, index, swept.get(swept.size() - 1));
     int at = operatingPoint(swept, listMs);
     int nprobe = swept.get(at).params().nprobe();
     int between = nprobe * 3 / 2;
     if (at + 1 < swept.size() && between > nprobe && !IndexEvaluator.reaches(swept.get(at), options.targetRecall())) {
-      swept.add(at + 1, evaluator.measure(index, IndexEvaluator.params(between, codesPerProbe(plan, sampleSize), hnsw)));
+      swept.add(at + 1, evaluator.measure(index, IndexEvaluator.params(between, codesPerProbe(plan, base), hnsw)));
       at = operatingPoint(swept, listMs);
     }
     List<Map<String, Object>> frontier = new ArrayList<>();
     for (IndexEvaluator.Metrics m : swept) {
       frontier.add(Map.of("nprobe", m.params().nprobe(), "recall_at_10", IndexEvaluator.round4(m.recallAt10()),
-          "p99_ms_at_sample", IndexEvaluator.round4(m.p99Ms()),
+          "p99_ms_at_base", IndexEvaluator.round4(m.p99Ms()),
           "p99_ms_predicted", IndexEvaluator.round4(predicted(m, listMs))));
     }
     IndexEvaluator.Metrics operating = swept.get(at);
     double operatingP99 = predicted(operating, listMs);
     boolean feasible = operatingP99 <= limitP99Ms;
+    double score = feasible ? recallAtLimit(swept, at, listMs) : 0;
     long bytes = IndexPlanner.estimatedBytes(plan, count, d);
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("factory", plan.factory());
     report.put("bytes", bytes);
+    report.put("recall_at_10_at_latency_limit", IndexEvaluator.round4(score));
     report.put("nprobe", operating.params().nprobe());
     report.put("recall_at_10", IndexEvaluator.round4(operating.recallAt10()));
     report.put("p99_ms_predicted", IndexEvaluator.round4(operatingP99));
@@ -161,25 +168,42 @@ final class CandidateSelector {
     report.put("kmeans_s", kmeansS);
     report.put("measure_s", IndexBuilder.seconds(start));
     report.put("sweep", frontier);
-    progress.accept("candidate " + plan.factory() + ": R@10 " + report.get("recall_at_10") + " at nprobe "
-        + report.get("nprobe") + ", predicted p99 " + report.get("p99_ms_predicted") + " ms, " + bytes + " bytes");
-    return new Measured(plan, feasible, operating.recallAt10(), operatingP99, bytes, swept.get(0).p50Ms(), report);
+    progress.accept("candidate " + plan.factory() + ": R@10 " + report.get("recall_at_10_at_latency_limit")
+        + " at the latency limit (nprobe " + report.get("nprobe") + ", predicted p99 " + report.get(
+        "p99_ms_predicted") + " ms), " + bytes + " bytes");
+    return new Measured(plan, feasible, score, operatingP99, bytes, swept.get(0).p50Ms(), report);
   }
 
   /**
-   * What each probe adds to a query's p99 at the full count beyond what it costs at the sample: the lists a query
-   * scans grow with the base in proportion to nprobe, so the difference per probe between the sample and half of it
+   * R@10 interpolated (linearly in predicted p99) between the operating point and the next setting, at the latency
+   * limit; the operating point's own recall when the sweep ended there.
+   */
+  private double recallAtLimit(List<IndexEvaluator.Metrics> swept, int at, double listMs) {
+    IndexEvaluator.Metrics within = swept.get(at);
+    if (at + 1 == swept.size()) {
+      return within.recallAt10();
+    }
+    IndexEvaluator.Metrics beyond = swept.get(at + 1);
+    double from = predicted(within, listMs);
+    double to = predicted(beyond, listMs);
+    double share = to > from ? Math.min(1, Math.max(0, (limitP99Ms - from) / (to - from))) : 0;
+    return within.recallAt10() + share * (beyond.recallAt10() - within.recallAt10());
+  }
+
+  /**
+   * What each probe adds to a query's p99 at the full count beyond what it costs at the base: the lists a query
+   * scans grow with the base in proportion to nprobe, so the difference per probe between the base and half of it
    * (measured at the widest setting) scales to the full count. The half is added back afterwards.
    */
   private double listMsPerProbe(IndexPlan plan, FaissIndex index, IndexEvaluator.Metrics widest) {
-    int half = sampleSize / 2;
-    long[] secondHalf = sequentialIds(half, sampleSize - half);
+    int half = base / 2;
+    long[] secondHalf = sequentialIds(half, base - half);
     index.removeIds(secondHalf);
     int nprobe = widest.params().nprobe();
     double halfP99 = evaluator.measure(index, IndexEvaluator.params(nprobe, codesPerProbe(plan, half),
         plan.hasHnswQuantizer())).p99Ms();
-    index.add(Arrays.copyOfRange(sample, half * d, sampleSize * d), secondHalf, secondHalf.length);
-    return Math.max(0, widest.p99Ms() - halfP99) / nprobe * (count - sampleSize) / (sampleSize - half);
+    index.add(Arrays.copyOfRange(sample, half * d, base * d), secondHalf, secondHalf.length);
+    return Math.max(0, widest.p99Ms() - halfP99) / nprobe * (count - base) / (base - half);
   }
 
   private static double predicted(IndexEvaluator.Metrics m, double listMsPerProbe) {
@@ -222,7 +246,7 @@ final class CandidateSelector {
           + " ms at " + count + " vectors; this one comes closest (" + IndexEvaluator.round4(best.predictedP99Ms())
           + " ms predicted)";
     }
-    return "the smallest index within " + RECALL_TIE + " of the best R@10 on the sample (this one: "
+    return "the smallest index within " + RECALL_TIE + " of the best R@10 at the latency limit on the sample (this one: "
         + IndexEvaluator.round4(best.recall()) + ") with p99 predicted within " + IndexEvaluator.round4(limitP99Ms) + " ms at "
         + count + " vectors, among " + candidates + " candidates";
   }
