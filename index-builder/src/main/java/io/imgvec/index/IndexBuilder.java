@@ -25,8 +25,8 @@ public final class IndexBuilder {
   /** Build settings, from the shared configuration. */
   public record Options(String type, long memoryBudget, Metric metric, int nlist, int pqM, int nprobe,
       double targetLatencyMs, double latencyHeadroom, double targetRecall, double maxCodesFactor,
-      double maxListFactor, int pointsPerCentroid, int evalQueries, int batchSize, boolean requireTarget, int shards, long maxShardBytes, boolean distributed,
-      long distributedAbove) {
+      double maxListFactor, int pointsPerCentroid, int evalQueries, int batchSize, boolean requireTarget, int shards,
+      long maxShardBytes, boolean distributed, long distributedAbove) {
     public static Options from(ImgvecConfig c) {
       return new Options(c.get(ConfigKeys.INDEX_TYPE), c.get(ConfigKeys.INDEX_MEMORY_BUDGET),
           c.get(ConfigKeys.INDEX_METRIC).equals("L2") ? Metric.L2 : Metric.INNER_PRODUCT,

@@ -58,8 +58,8 @@ public final class IndexEvaluator {
 
   /**
    * Chooses the first nprobe (1, 2, 3, 4, 6, 8, 12, ... up to nlist: powers of two and the steps between) whose R@10
-   * reaches {@code targetRecallAt10}, or else the largest whose p99 single-query latency is within
-   * {@code limitP99Ms} (the latency target less its headroom) before the recall stops growing; each setting stops further probes after
+   * reaches {@code targetRecallAt10}, or else the largest whose p99 single-query latency is within {@code limitP99Ms}
+   * (the latency target less its headroom) before the recall stops growing; each setting stops further probes after
    * {@code maxCodesPerProbe} × nprobe codes (0: never). Stopping at the recall target rather than the latency edge
    * leaves headroom for a busier server. When the latency limit stops it short of the recall target, the sweep goes
    * on to find what the recall target would take.
