@@ -64,9 +64,16 @@ final class SparkDistributedAdd implements IndexBuilder.DistributedAdd {
     source.requirePartitions(Math.max(shards, 2 * parallelism()));
   }
 
+  /**
+   * Executor cores: executors registered (the driver is listed among them) times their cores; in local mode, or
+   * before any executor has registered, Spark's default parallelism.
+   */
   @Override
   public int parallelism() {
-    return JavaSparkContext.fromSparkContext(spark.sparkContext()).defaultParallelism();
+    int executors = spark.sparkContext().getExecutorMemoryStatus().size() - 1;
+    int cores = spark.sparkContext().getConf().getInt("spark.executor.cores", 1);
+    return executors > 0 ? executors * cores
+        : JavaSparkContext.fromSparkContext(spark.sparkContext()).defaultParallelism();
   }
 
   @Override
@@ -131,6 +138,10 @@ final class SparkDistributedAdd implements IndexBuilder.DistributedAdd {
     } finally {
       task.destroy();
       fs.delete(new org.apache.hadoop.fs.Path(staging), true);
+      org.apache.hadoop.fs.Path root = new org.apache.hadoop.fs.Path(stagingRoot);
+      if (fs.exists(root) && fs.listStatus(root).length == 0) { // other builds may be staging there too
+        fs.delete(root, false);
+      }
     }
   }
 
