@@ -136,7 +136,7 @@ final class ResourcePlan {
     manifest.put("resource_plan", plan);
   }
 
-  private static long mb(double bytes) {
-    return Math.round(bytes / (1 << 20));
+  private static double mb(double bytes) {
+    return Math.round(bytes / (1 << 20) * 10) / 10.0;
   }
 }
