@@ -114,6 +114,7 @@ public final class IndexBuilder {
       adder.prepare(options.shards());
     }
     ResourcePlan resources = ResourcePlan.check(candidates, n, d, options, adder);
+    candidates = resources.candidates();
     progress.accept(resources.describe());
     int nq = (int) Math.min(options.evalQueries(), n / 10);
     int trainSize = (int) Math.min(candidates.get(0).trainSize(), n - nq); // held-out queries stay out of training

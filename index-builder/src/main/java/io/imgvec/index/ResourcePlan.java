@@ -2,16 +2,17 @@ package io.imgvec.index;
 
 import io.imgvec.faiss.FaissIndex;
 import java.lang.management.ManagementFactory;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * Memory and time before the build. Memory: the index's size (for a measured choice, its largest candidate), the
- * shards it needs so that one fits what a shard may take ({@code index.max-shard-bytes}; by default half of this
- * machine's physical memory beyond the JVM heap: the driver holds one shard at a time while merging, a local build
- * all of them), and what each executor task holds. A build that cannot fit is refused before anything is read,
+ * Memory and time before the build. Memory: the index's size (for a measured choice, its largest candidate that fits;
+ * candidates that do not fit are not measured), the shards it needs so that one fits what a shard may take
+ * ({@code index.max-shard-bytes}; by default half of this machine's physical memory beyond the JVM heap: the driver
+ * holds one shard at a time while merging, a local build all of them), and what each executor task holds. A build that cannot fit is refused before anything is read,
  * with the plan and settings that would fit. Time: after training, the add time expected from a measured
  * per-vector cost (one thread) over the cores that add.
  */
@@ -25,32 +26,51 @@ final class ResourcePlan {
   private final int shards;
   private final long shardLimit;
   private final IndexBuilder.DistributedAdd distributed;
+  private final IndexPlan candidate;
+  private List<IndexPlan> candidates;
 
-  private ResourcePlan(long count, int d, long indexBytes, int shards, long shardLimit,
-      IndexBuilder.DistributedAdd distributed) {
+  private ResourcePlan(long count, int d, long indexBytes, long shardLimit, int requestedShards,
+      IndexBuilder.DistributedAdd distributed, IndexPlan candidate) {
     this.count = count;
     this.d = d;
     this.indexBytes = indexBytes;
-    this.shards = shards;
     this.shardLimit = shardLimit;
     this.distributed = distributed;
+    this.candidate = candidate;
+    this.shards = requestedShards > 0 ? requestedShards : distributed != null ? shardsToFit() : 1;
   }
 
   static ResourcePlan check(List<IndexPlan> candidates, long count, int d, IndexBuilder.Options options,
       IndexBuilder.DistributedAdd distributed) {
-    long bytes = candidates.stream().mapToLong(p -> IndexPlanner.estimatedBytes(p, count, d)).max().orElseThrow();
     long limit = options.maxShardBytes() > 0 ? options.maxShardBytes() : defaultShardLimit();
-    int fitting = (int) Math.max(1, (bytes + limit - 1) / limit);
-    int shards = options.shards() > 0 ? options.shards() : distributed != null ? fitting : 1;
-    ResourcePlan plan = new ResourcePlan(count, d, bytes, shards, limit, distributed);
-    long held = distributed != null ? plan.shardBytes() : bytes; // a local build holds every shard at once
-    if (held > limit) {
-      String fix = distributed != null ? "set index.shards=" + fitting + " or more"
-          : "build with --distributed" + (fitting > 1 ? " and index.shards=" + fitting : "");
-      throw new IndexBuildException("the index does not fit: " + plan.describe() + "; " + fix
+    List<ResourcePlan> plans = candidates.stream().map(p -> new ResourcePlan(count, d,
+        IndexPlanner.estimatedBytes(p, count, d), limit, options.shards(), distributed, p)).toList();
+    List<ResourcePlan> fitting = plans.stream().filter(ResourcePlan::fits).toList();
+    if (fitting.isEmpty()) {
+      ResourcePlan smallest = plans.stream().min(Comparator.comparingLong(r -> r.indexBytes)).orElseThrow();
+      int shards = smallest.shardsToFit();
+      String fix = distributed != null ? "set index.shards=" + shards + " or more"
+          : "build with --distributed" + (shards > 1 ? " and index.shards=" + shards : "");
+      throw new IndexBuildException("the index does not fit: " + smallest.describe() + "; " + fix
           + ", or lower index.memory-budget for smaller codes");
     }
-    return plan;
+    ResourcePlan largest = fitting.stream().max(Comparator.comparingLong(r -> r.indexBytes)).orElseThrow();
+    largest.candidates = fitting.stream().map(r -> r.candidate).toList();
+    return largest;
+  }
+
+  /** The candidates whose index fits (those that do not are not measured). */
+  List<IndexPlan> candidates() {
+    return candidates;
+  }
+
+  private int shardsToFit() {
+    return (int) Math.max(1, (indexBytes + shardLimit - 1) / shardLimit);
+  }
+
+  /** Whether the build can hold it: a distributed build one shard at a time, a local build every shard at once. */
+  private boolean fits() {
+    return (distributed != null ? shardBytes() : indexBytes) <= shardLimit;
   }
 
   /** Half of the physical memory beyond the heap: FAISS indexes live in native memory. */

@@ -109,6 +109,13 @@ class IndexBuilderTest {
     Map<String, String> tooSmall = new java.util.HashMap<>(pinned);
     tooSmall.put("index.max-shard-bytes", "1m"); // 20,000 x (128 + 8) bytes = 2.6 MB
     assertMessage(source, options(tooSmall), "build with --distributed and index.shards=3");
+    // auto drops the candidates that do not fit (IVF-Flat) and measures those that do (IVF-PQ, 16 bytes a vector)
+    Map<String, Object> auto = new IndexBuilder(source, options(Map.of("index.max-shard-bytes", "1m",
+        "index.eval-queries", "200")), m -> { }).build(tmp.resolve("fits")).manifest();
+    @SuppressWarnings("unchecked")
+    List<Map<String, Object>> measured = (List<Map<String, Object>>) ((Map<String, Object>) auto.get("selection"))
+        .get("candidates");
+    assertTrue(measured.stream().allMatch(c -> String.valueOf(c.get("factory")).contains("PQ")), measured.toString());
   }
 
   /** Position of nprobe in the tuning's sequence 1, 2, 3, 4, 6, 8, ... */
