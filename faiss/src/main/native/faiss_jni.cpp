@@ -108,7 +108,17 @@ faiss::SearchParameters* paramsFor(faiss::Index* index, int nprobe, int efSearch
 
 }  // namespace
 
+extern "C" void openblas_set_num_threads(int);
+
 extern "C" {
+
+// FAISS parallelises with OpenMP and calls BLAS from inside that work; OpenBLAS's own thread pool then competes
+// with OpenMP's for the same cores, and both spin while waiting. One BLAS thread trained PQ encoders 3x and k-means
+// 1.8x faster here (measured with 2 cores, 2026-11-29).
+JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM*, void*) {
+  openblas_set_num_threads(1);
+  return JNI_VERSION_1_8;
+}
 
 JNIEXPORT jlong JNICALL Java_io_imgvec_faiss_FaissNative_create(JNIEnv* env, jclass, jint d, jstring factory,
                                                                  jint metric) {
@@ -167,6 +177,35 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_trainFrom(JNIEnv* env, j
 JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_mergeFrom(JNIEnv* env, jclass, jlong h, jlong other) {
   guarded(env, [&]() -> int {
     idx(h)->merge_from(*idx(other), 0);
+    return 0;
+  });
+}
+
+// Appends copies of every inverted list's own entries until the index holds about `count` entries, each list grown in
+// proportion: a search then scans as many codes as it would over `count` vectors of the sample's distribution. How
+// a candidate's latency at the full count is timed from a sample (the copies' ids repeat; recall is not measured on
+// a grown index).
+JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_growLists(JNIEnv* env, jclass, jlong h, jlong count) {
+  guarded(env, [&]() -> int {
+    faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(idx(h));
+    if (ivf == nullptr || ivf->ntotal == 0) throw faiss::FaissException("growLists needs a filled IVF index");
+    faiss::InvertedLists* lists = ivf->invlists;
+    double factor = static_cast<double>(count) / ivf->ntotal;
+    size_t added = 0;
+    for (size_t l = 0; l < ivf->nlist; l++) {
+      size_t n = lists->list_size(l);
+      size_t target = static_cast<size_t>(n * factor + 0.5);
+      if (n == 0 || target <= n) continue;
+      faiss::InvertedLists::ScopedCodes codes(lists, l);
+      faiss::InvertedLists::ScopedIds ids(lists, l);
+      std::vector<uint8_t> ownCodes(codes.get(), codes.get() + n * lists->code_size);
+      std::vector<idx_t> ownIds(ids.get(), ids.get() + n);
+      for (size_t have = n; have < target; have += std::min(n, target - have)) {
+        lists->add_entries(l, std::min(n, target - have), ownIds.data(), ownCodes.data());
+      }
+      added += target - n;
+    }
+    ivf->ntotal += added;
     return 0;
   });
 }

@@ -135,6 +135,18 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
     return exclusive(() -> FaissNative.removeIds(live(), ids));
   }
 
+  /**
+   * Grows a filled IVF index to about {@code count} entries by repeating each inverted list's own entries, lists in
+   * proportion: searching it scans as many codes as an index of {@code count} vectors like these would, so a
+   * sample's index times a query at the full count. Its results repeat ids: time it, do not score it.
+   */
+  public void growLists(long count) {
+    exclusive(() -> {
+      FaissNative.growLists(live(), count);
+      return null;
+    });
+  }
+
   /** Adds {@code n} vectors with sequential ids (indexes without id support, such as plain Flat). */
   public void add(float[] vectors, int n) {
     exclusive(() -> {

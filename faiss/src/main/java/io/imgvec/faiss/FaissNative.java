@@ -74,6 +74,8 @@ final class FaissNative {
 
   static native long removeIds(long handle, long[] ids);
 
+  static native void growLists(long handle, long count);
+
   static native void search(long handle, long n, float[] queries, int k, int nprobe, int efSearch, long maxCodes,
       long[] allowedIds, float[] distances, long[] labels);
 

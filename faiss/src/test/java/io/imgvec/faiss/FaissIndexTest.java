@@ -118,6 +118,29 @@ class FaissIndexTest {
   }
 
   @Test
+  void growListsRepeatsEachListsOwnEntriesInProportion() {
+    float[] data = randomVectors(3000, 12);
+    try (FaissIndex index = FaissIndex.create(D, "IVF16,PQ4np", Metric.L2);
+        FaissIndex flat = FaissIndex.create(D, "Flat", Metric.L2)) {
+      index.train(data, 3000);
+      index.add(data, ids(3000, 0), 3000);
+      long[] before = index.listSizes();
+      index.growLists(7500);
+      long[] after = index.listSizes();
+      for (int l = 0; l < before.length; l++) {
+        assertEquals(Math.round(before[l] * 2.5), after[l], "list " + l);
+      }
+      assertEquals(Arrays.stream(after).sum(), index.ntotal());
+      SearchResult found = index.search(data, 20, 5, SearchParams.nprobe(16));
+      for (long label : found.labels()) {
+        assertTrue(label >= 0 && label < 3000, "copies keep their entry's id: " + label);
+      }
+      FaissException notIvf = assertThrows(FaissException.class, () -> flat.growLists(10));
+      assertTrue(notIvf.getMessage().contains("filled IVF"), notIvf.getMessage());
+    }
+  }
+
+  @Test
   void balancedTrainingSplitsTheHubListsThatPlainKMeansLeaves() {
     int n = 20_000;
     int d = 128;

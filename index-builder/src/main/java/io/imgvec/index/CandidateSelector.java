@@ -2,7 +2,6 @@ package io.imgvec.index;
 
 import io.imgvec.faiss.FaissIndex;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,34 +12,39 @@ import java.util.function.Consumer;
 /**
  * Chooses the index to build by measurement ({@code index.type=auto}), autofaiss-style but measured rather than
  * modelled. Every candidate trains on the build's training sample (candidates with the same nlist share one quick
- * balanced k-means), holds half the sample as its base, and is swept over nprobe on the held-out queries against
- * exact neighbours in that base (powers of two: the build tunes the winner finely). Latency at the full count is
- * extrapolated from two measured base sizes (that half and half of it): a query's cost is the centroid scan plus
- * lists that grow linearly with the base. A candidate whose single probe (median) already spends
- * {@value #CENTROID_SHARE} of the latency target, nearly all on centroids, also gets a twin with an HNSW coarse
- * quantizer.
+ * balanced k-means) and holds half the sample as its base. Recall is measured there on every held-out query, in
+ * batches, over nprobe 1, 2, 3, 4, 6, ... until it reaches the target or stops growing. Latency is timed at the full
+ * count: the candidate's inverted lists are grown to it by repeating their own entries ({@link FaissIndex#growLists}),
+ * so a query scans as many codes as it will in the built index (a sample's own, smaller lists sit in cache and time
+ * several times too fast). The latency edge is found by bisection over the swept settings. A candidate whose single
+ * probe (median) already spends {@value #CENTROID_SHARE} of the latency target, nearly all on centroids, also gets a
+ * twin with an HNSW coarse quantizer.
  *
  * <p>Candidates train their PQ encoders quickly (see {@link FaissIndex#trainFrom}). The winner has the best R@10 at
  * the latency limit (the target less its headroom); candidates within {@value #RECALL_TIE} of it tie, and the
  * smallest wins. It is handed back trained as a single build would train it.
  */
 final class CandidateSelector {
-  /**
-   * Scores this close tie (less than one query of {@value #MAX_QUERIES}): with fewer vectors than the full index,
-   * coarse codes look closer to fine ones on the sample than they are, so measured recall is not traded for size.
-   */
+  /** Scores this close tie: the smaller index is kept rather than a difference within the measurement's noise. */
   static final double RECALL_TIE = 0.002;
   static final double CENTROID_SHARE = 0.5;
-  /** Queries per measurement: enough for a p99, few enough that eight candidates stay near one build's time. */
-  static final int MAX_QUERIES = 300;
+  /** Queries timed per setting: enough for a p99 (the 3rd slowest), few enough to time several settings quickly. */
+  static final int TIMED_QUERIES = 300;
   /** Coarse k-means iterations for candidates (FAISS's IVF training runs 10); the winner is trained in full. */
   static final int QUICK_KMEANS_ITERATIONS = 4;
+  /** A quick PQ encoder samples 64 vectors per codeword anyway; training on only those skips the rest's residuals. */
+  static final int QUICK_TRAIN_VECTORS = 64 * 256;
+  /**
+   * Grown lists stop at this many bytes of codes; beyond, the latency's growth from one probe is scaled with the
+   * count (lists then scan from memory at a steady cost per code).
+   */
+  static final long GROWN_MAX_BYTES = 512L << 20;
 
   /** The winner's plan and trained (empty) index, every candidate's measured trade-off, and why the winner won. */
   record Selection(IndexPlan plan, FaissIndex trained, int listsSplit, Map<String, Object> report) {}
 
   /** A candidate at its operating point: the nprobe the build would choose, judged at the full count. */
-  record Measured(IndexPlan plan, boolean feasible, double recall, double predictedP99Ms, long bytes,
+  record Measured(IndexPlan plan, boolean feasible, double recall, double p99Ms, long bytes,
       double oneProbeP50Ms, Map<String, Object> report) {}
 
   private final IndexBuilder.Options options;
@@ -50,7 +54,8 @@ final class CandidateSelector {
   private final float[] sample;
   private final int sampleSize;
   private final int base;
-  private final IndexEvaluator evaluator;
+  private final IndexEvaluator recallEvaluator;
+  private final IndexEvaluator timingEvaluator;
   private final double limitP99Ms;
 
   CandidateSelector(IndexBuilder.Options options, Consumer<String> progress, long count, int d, float[] sample,
@@ -62,10 +67,10 @@ final class CandidateSelector {
     this.sample = sample;
     this.sampleSize = sampleSize;
     this.base = sampleSize / 2;
-    int used = Math.min(nq, MAX_QUERIES);
-    ExactNeighbours truth = new ExactNeighbours(queries, used, d, IndexEvaluator.K, options.metric());
-    truth.addBase(sample, sequentialIds(0, base), base);
-    this.evaluator = new IndexEvaluator(queries, used, d, truth);
+    ExactNeighbours truth = new ExactNeighbours(queries, nq, d, IndexEvaluator.K, options.metric());
+    truth.addBase(sample, sequentialIds(base), base);
+    this.recallEvaluator = new IndexEvaluator(queries, nq, d, truth);
+    this.timingEvaluator = new IndexEvaluator(queries, Math.min(nq, TIMED_QUERIES), d, truth);
     this.limitP99Ms = options.latencyHeadroom() * options.targetLatencyMs();
   }
 
@@ -95,7 +100,8 @@ final class CandidateSelector {
     report.put("why", why(best, measured.size()));
     report.put("sample_size", sampleSize);
     report.put("candidate_base", base);
-    report.put("queries", evaluator.queries());
+    report.put("recall_queries", recallEvaluator.queries());
+    report.put("timed_queries", timingEvaluator.queries());
     report.put("latency_limit_ms", IndexEvaluator.round4(limitP99Ms));
     report.put("selection_s", IndexBuilder.seconds(start));
     report.put("candidates", measured.stream().map(Measured::report).toList());
@@ -125,104 +131,129 @@ final class CandidateSelector {
   private Measured measure(IndexPlan plan, FaissIndex centroids, double kmeansS) {
     long start = System.nanoTime();
     try (FaissIndex index = FaissIndex.create(d, plan.factory(), options.metric())) {
-      index.trainFrom(centroids, sample, sampleSize, true);
-      index.add(sample, sequentialIds(0, base), base);
-      return sweep(plan, index, kmeansS, start);
+      index.trainFrom(centroids, sample, Math.min(sampleSize, QUICK_TRAIN_VECTORS), true);
+      index.add(sample, sequentialIds(base), base);
+      List<IndexEvaluator.Metrics> recalls = recallEvaluator.recallSweep(index, plan.nlist(),
+          codesPerProbe(plan, base), plan.hasHnswQuantizer(), options.targetRecall());
+      long grown = grownCount(plan);
+      if (grown > base) {
+        index.growLists(grown);
+      }
+      Latencies latencies = new Latencies(plan, index, recalls, grown);
+      return measured(plan, recalls, latencies, kmeansS, start);
+    }
+  }
+
+  /** The count a candidate's lists are grown to for timing: the full count, or as many as fit GROWN_MAX_BYTES. */
+  private long grownCount(IndexPlan plan) {
+    long perVector = IndexPlanner.estimatedBytes(plan, 1, d) - IndexPlanner.estimatedBytes(plan, 0, d);
+    return Math.max(base, Math.min(count, GROWN_MAX_BYTES / perVector));
+  }
+
+  /**
+   * A candidate's p99 at the full count for the settings of its recall sweep, timed on demand (settings are timed
+   * only where the bisection needs them).
+   */
+  private final class Latencies {
+    private final IndexPlan plan;
+    private final FaissIndex grownIndex;
+    private final List<IndexEvaluator.Metrics> settings;
+    private final long grown;
+    private final IndexEvaluator.Metrics[] timed;
+
+    Latencies(IndexPlan plan, FaissIndex grownIndex, List<IndexEvaluator.Metrics> settings, long grown) {
+      this.plan = plan;
+      this.grownIndex = grownIndex;
+      this.settings = settings;
+      this.grown = grown;
+      this.timed = new IndexEvaluator.Metrics[settings.size()];
+    }
+
+    IndexEvaluator.Metrics timed(int i) {
+      if (timed[i] == null) {
+        timed[i] = timingEvaluator.measure(grownIndex, IndexEvaluator.params(settings.get(i).params().nprobe(),
+            codesPerProbe(plan, grown), plan.hasHnswQuantizer()));
+      }
+      return timed[i];
+    }
+
+    /** Timed p99, its growth beyond one probe scaled to the full count when the lists could not grow that far. */
+    double p99(int i) {
+      double oneProbe = timed(0).p99Ms();
+      return oneProbe + (timed(i).p99Ms() - oneProbe) * count / grown;
+    }
+
+    /** The last setting within the latency limit (-1 if none), by bisection: p99 grows with nprobe. */
+    int operatingPoint() {
+      if (p99(0) > limitP99Ms) {
+        return -1;
+      }
+      int within = 0;
+      int beyond = settings.size();
+      while (beyond - within > 1) {
+        int mid = (within + beyond) >>> 1;
+        if (p99(mid) <= limitP99Ms) {
+          within = mid;
+        } else {
+          beyond = mid;
+        }
+      }
+      return within;
+    }
+
+    boolean isTimed(int i) {
+      return timed[i] != null;
     }
   }
 
   /**
-   * Sweeps nprobe over powers of two at the base and predicts each setting's p99 at the full count (see
-   * {@link #listMsPerProbe}); then measures the step between the last power within the latency limit and the first
-   * beyond it (e.g. 24 between 16 and 32). The candidate's score is its R@10 interpolated at the latency limit along
-   * that frontier: a little noise in a measured latency moves the score a little, never a whole nprobe step, so a
-   * rebuild judges the candidates alike.
+   * The candidate's score: its R@10 at the latency limit, interpolated (linearly in p99) between the operating point
+   * and the next setting, so that a little noise in a timed latency moves the score a little, never a whole nprobe
+   * step, and a rebuild judges the candidates alike; the operating point's own recall when the sweep ended there.
    */
-  private Measured sweep(IndexPlan plan, FaissIndex index, double kmeansS, long start) {
-    boolean hnsw = plan.hasHnswQuantizer();
-    List<IndexEvaluator.Metrics> swept = new ArrayList<>(evaluator.sweep(index, plan.nlist(),
-        codesPerProbe(plan, base), hnsw, limitP99Ms, options.targetRecall(), true));
-    double listMs = listMsPerProbe(plan, index, swept.get(swept.size() - 1));
-    int at = operatingPoint(swept, listMs);
-    int nprobe = swept.get(at).params().nprobe();
-    int between = nprobe * 3 / 2;
-    if (at + 1 < swept.size() && between > nprobe && !IndexEvaluator.reaches(swept.get(at), options.targetRecall())) {
-      swept.add(at + 1, evaluator.measure(index, IndexEvaluator.params(between, codesPerProbe(plan, base), hnsw)));
-      at = operatingPoint(swept, listMs);
+  private Measured measured(IndexPlan plan, List<IndexEvaluator.Metrics> recalls, Latencies latencies,
+      double kmeansS, long start) {
+    int at = latencies.operatingPoint();
+    boolean feasible = at >= 0;
+    int operating = Math.max(at, 0);
+    double score = 0;
+    if (feasible) {
+      score = recalls.get(at).recallAt10();
+      if (at + 1 < recalls.size()) {
+        double from = latencies.p99(at);
+        double to = latencies.p99(at + 1);
+        double share = to > from ? Math.min(1, Math.max(0, (limitP99Ms - from) / (to - from))) : 0;
+        score += share * (recalls.get(at + 1).recallAt10() - score);
+      }
     }
     List<Map<String, Object>> frontier = new ArrayList<>();
-    for (IndexEvaluator.Metrics m : swept) {
-      frontier.add(Map.of("nprobe", m.params().nprobe(), "recall_at_10", IndexEvaluator.round4(m.recallAt10()),
-          "p99_ms_at_base", IndexEvaluator.round4(m.p99Ms()),
-          "p99_ms_predicted", IndexEvaluator.round4(predicted(m, listMs))));
+    for (int i = 0; i < recalls.size(); i++) {
+      Map<String, Object> point = new LinkedHashMap<>();
+      point.put("nprobe", recalls.get(i).params().nprobe());
+      point.put("recall_at_10", IndexEvaluator.round4(recalls.get(i).recallAt10()));
+      if (latencies.isTimed(i)) {
+        point.put("p99_ms", IndexEvaluator.round4(latencies.p99(i)));
+      }
+      frontier.add(point);
     }
-    IndexEvaluator.Metrics operating = swept.get(at);
-    double operatingP99 = predicted(operating, listMs);
-    boolean feasible = operatingP99 <= limitP99Ms;
-    double score = feasible ? recallAtLimit(swept, at, listMs) : 0;
+    double operatingP99 = latencies.p99(operating);
     long bytes = IndexPlanner.estimatedBytes(plan, count, d);
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("factory", plan.factory());
     report.put("bytes", bytes);
     report.put("recall_at_10_at_latency_limit", IndexEvaluator.round4(score));
-    report.put("nprobe", operating.params().nprobe());
-    report.put("recall_at_10", IndexEvaluator.round4(operating.recallAt10()));
-    report.put("p99_ms_predicted", IndexEvaluator.round4(operatingP99));
+    report.put("nprobe", recalls.get(operating).params().nprobe());
+    report.put("recall_at_10", IndexEvaluator.round4(recalls.get(operating).recallAt10()));
+    report.put("p99_ms", IndexEvaluator.round4(operatingP99));
     report.put("within_latency_limit", feasible);
+    report.put("timed_at_count", latencies.grown);
     report.put("kmeans_s", kmeansS);
     report.put("measure_s", IndexBuilder.seconds(start));
     report.put("sweep", frontier);
     progress.accept("candidate " + plan.factory() + ": R@10 " + report.get("recall_at_10_at_latency_limit")
-        + " at the latency limit (nprobe " + report.get("nprobe") + ", predicted p99 " + report.get(
-        "p99_ms_predicted") + " ms), " + bytes + " bytes");
-    return new Measured(plan, feasible, score, operatingP99, bytes, swept.get(0).p50Ms(), report);
-  }
-
-  /**
-   * R@10 interpolated (linearly in predicted p99) between the operating point and the next setting, at the latency
-   * limit; the operating point's own recall when the sweep ended there.
-   */
-  private double recallAtLimit(List<IndexEvaluator.Metrics> swept, int at, double listMs) {
-    IndexEvaluator.Metrics within = swept.get(at);
-    if (at + 1 == swept.size()) {
-      return within.recallAt10();
-    }
-    IndexEvaluator.Metrics beyond = swept.get(at + 1);
-    double from = predicted(within, listMs);
-    double to = predicted(beyond, listMs);
-    double share = to > from ? Math.min(1, Math.max(0, (limitP99Ms - from) / (to - from))) : 0;
-    return within.recallAt10() + share * (beyond.recallAt10() - within.recallAt10());
-  }
-
-  /**
-   * What each probe adds to a query's p99 at the full count beyond what it costs at the base: the lists a query
-   * scans grow with the base in proportion to nprobe, so the difference per probe between the base and half of it
-   * (measured at the widest setting) scales to the full count. The half is added back afterwards.
-   */
-  private double listMsPerProbe(IndexPlan plan, FaissIndex index, IndexEvaluator.Metrics widest) {
-    int half = base / 2;
-    long[] secondHalf = sequentialIds(half, base - half);
-    index.removeIds(secondHalf);
-    int nprobe = widest.params().nprobe();
-    double halfP99 = evaluator.measure(index, IndexEvaluator.params(nprobe, codesPerProbe(plan, half),
-        plan.hasHnswQuantizer())).p99Ms();
-    index.add(Arrays.copyOfRange(sample, half * d, base * d), secondHalf, secondHalf.length);
-    return Math.max(0, widest.p99Ms() - halfP99) / nprobe * (count - base) / (base - half);
-  }
-
-  private static double predicted(IndexEvaluator.Metrics m, double listMsPerProbe) {
-    return m.p99Ms() + listMsPerProbe * m.params().nprobe();
-  }
-
-  /** The last setting predicted within the latency limit (the first if none is). */
-  private int operatingPoint(List<IndexEvaluator.Metrics> swept, double listMsPerProbe) {
-    int at = 0;
-    for (int i = 0; i < swept.size(); i++) {
-      if (predicted(swept.get(i), listMsPerProbe) <= limitP99Ms) {
-        at = i;
-      }
-    }
-    return at;
+        + " at the latency limit (nprobe " + report.get("nprobe") + ", p99 " + report.get("p99_ms") + " ms at "
+        + latencies.grown + " vectors), " + bytes + " bytes");
+    return new Measured(plan, feasible, score, operatingP99, bytes, latencies.timed(0).p50Ms(), report);
   }
 
   /** Whether one probe, nearly all centroid scan, already takes a large share of the target (median latency). */
@@ -237,21 +268,21 @@ final class CandidateSelector {
   static Measured choose(List<Measured> all) {
     List<Measured> feasible = all.stream().filter(Measured::feasible).toList();
     if (feasible.isEmpty()) {
-      return all.stream().min(Comparator.comparingDouble(Measured::predictedP99Ms)).orElseThrow();
+      return all.stream().min(Comparator.comparingDouble(Measured::p99Ms)).orElseThrow();
     }
     double best = feasible.stream().mapToDouble(Measured::recall).max().orElseThrow();
     return feasible.stream().filter(m -> m.recall() >= best - RECALL_TIE)
-        .min(Comparator.comparingLong(Measured::bytes).thenComparingDouble(Measured::predictedP99Ms)).orElseThrow();
+        .min(Comparator.comparingLong(Measured::bytes).thenComparingDouble(Measured::p99Ms)).orElseThrow();
   }
 
   private String why(Measured best, int candidates) {
     if (!best.feasible()) {
       return "no candidate of " + candidates + " keeps one probe within p99 " + IndexEvaluator.round4(limitP99Ms)
-          + " ms at " + count + " vectors; this one comes closest (" + IndexEvaluator.round4(best.predictedP99Ms())
-          + " ms predicted)";
+          + " ms at " + count + " vectors; this one comes closest (" + IndexEvaluator.round4(best.p99Ms())
+          + " ms)";
     }
     return "the smallest index within " + RECALL_TIE + " of the best R@10 at the latency limit on the sample"
-        + " (this one: " + IndexEvaluator.round4(best.recall()) + ") with p99 predicted within "
+        + " (this one: " + IndexEvaluator.round4(best.recall()) + ") with p99 timed within "
         + IndexEvaluator.round4(limitP99Ms) + " ms at " + count + " vectors, among " + candidates + " candidates";
   }
 
@@ -259,11 +290,8 @@ final class CandidateSelector {
     return (long) Math.ceil(options.maxCodesFactor() * base / plan.nlist());
   }
 
-  private static long[] sequentialIds(int from, int n) {
-    long[] ids = new long[n];
-    for (int i = 0; i < n; i++) {
-      ids[i] = from + i;
-    }
-    return ids;
+  /** Ids 0 to n - 1: a sample's vectors are added under their place in it. */
+  static long[] sequentialIds(int n) {
+    return java.util.stream.LongStream.range(0, n).toArray();
   }
 }

@@ -123,10 +123,7 @@ final class ResourcePlan {
       return expected;
     }
     int threads = FaissIndex.threads();
-    long[] ids = new long[timed];
-    for (int i = 0; i < timed; i++) {
-      ids[i] = i;
-    }
+    long[] ids = CandidateSelector.sequentialIds(timed);
     double perVector;
     try (FaissIndex copy = FaissIndex.fromBytes(trained.toBytes())) {
       FaissIndex.setThreads(1);
