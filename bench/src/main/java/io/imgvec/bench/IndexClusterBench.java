@@ -1,11 +1,10 @@
 package io.imgvec.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.imgvec.config.ImgvecConfig;
 import io.imgvec.faiss.GaussianClusters;
 import io.imgvec.io.Json;
-import io.imgvec.jobs.SparkSessions;
 import io.imgvec.jobs.StandaloneCluster;
+import io.imgvec.jobs.TestEmbeddings;
 import io.imgvec.util.Numbers;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,13 +12,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.api.java.function.MapPartitionsFunction;
-import org.apache.spark.sql.Encoders;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 
 /**
  * The distributed index build on a standalone cluster (Master + 2 Workers of 1 core, each pinned with its executors
@@ -107,29 +99,9 @@ public final class IndexClusterBench {
 
   /** count x 128 vectors in 1,000 Zipf-sized anisotropic clusters, as the embed job would write them. */
   private static void write(Path dir, long count) throws Exception {
-    StructType schema = DataTypes.createStructType(List.of(
-        DataTypes.createStructField("image_id", DataTypes.StringType, false),
-        DataTypes.createStructField("uri", DataTypes.StringType, false),
-        DataTypes.createStructField("model_id", DataTypes.StringType, false),
-        DataTypes.createStructField("embedding", DataTypes.createArrayType(DataTypes.FloatType, false), false)));
-    MapPartitionsFunction<Long, Row> rows = ids -> {
-      GaussianClusters gen = new GaussianClusters(DIM, 1000, 16, 13, 1.1);
-      List<Row> out = new ArrayList<>();
-      ids.forEachRemaining(id -> {
-        if (out.isEmpty()) {
-          gen.reseed(id); // each partition draws its own vectors from the same clusters
-        }
-        float[] v = new float[DIM];
-        gen.next(v);
-        out.add(RowFactory.create("v" + id, "bench://" + id, "bench-cluster@sha256:none", v));
-      });
-      return out.iterator();
-    };
-    int partitions = (int) Math.max(1, count * DIM * 4 / (64 << 20));
-    try (SparkSession spark = SparkSessions.create("imgvec-bench-data", ImgvecConfig.of(Map.of()))) {
-      spark.range(0, count, 1, partitions).as(Encoders.LONG()).mapPartitions(rows, Encoders.row(schema)).write()
-          .parquet(dir.toString());
-    }
+    int files = (int) Math.max(1, count * DIM * 4 / (64 << 20));
+    TestEmbeddings.write(dir, count, DIM, files,
+        TestEmbeddings.clustered(() -> new GaussianClusters(DIM, 1000, 16, 13, 1.1)));
     System.err.println("[bench] wrote " + count + " x " + DIM + " vectors to " + dir);
   }
 }

@@ -12,11 +12,12 @@ import java.util.function.Consumer;
 /**
  * Chooses the index to build by measurement ({@code index.type=auto}), autofaiss-style but measured rather than
  * modelled. Every candidate trains on the build's training sample (candidates with the same nlist share one quick
- * balanced k-means) and holds half the sample as its base. Recall is measured there on every held-out query, in
- * batches, over nprobe 1, 2, 3, 4, 6, ... until it reaches the target or stops growing. Latency is timed at the full
- * count: the candidate's inverted lists are grown to it by repeating their own entries ({@link FaissIndex#growLists}),
- * so a query scans as many codes as it will in the built index (a sample's own, smaller lists sit in cache and time
- * several times too fast). The latency edge is found by bisection over the swept settings. A candidate whose single
+ * balanced k-means) and holds half the sample as its base. Latency is timed at the full count, on a copy whose
+ * inverted lists are grown to it by repeating their own entries ({@link FaissIndex#growLists}): a query scans as
+ * many codes as it will in the built index (a sample's own, smaller lists sit in cache and time twice too fast).
+ * Over nprobe 1, 2, 3, 4, 6, 8, ... (up to the first setting that reaches the recall target, where a build stops)
+ * the last setting within the latency limit is found, and recall is measured on every held-out query, in batches,
+ * up to the setting after it. A candidate whose single
  * probe (median) already spends {@value #CENTROID_SHARE} of the latency target, nearly all on centroids, also gets a
  * twin with an HNSW coarse quantizer.
  *
@@ -82,7 +83,8 @@ final class CandidateSelector {
     for (Map.Entry<Integer, List<IndexPlan>> group : byNlist.entrySet()) {
       long t = System.nanoTime();
       try (FaissIndex centroids = FaissIndex.create(d, "IVF" + group.getKey() + ",Flat", options.metric())) {
-        centroids.trainWithBalancedLists(sample, sampleSize, options.maxListFactor(), QUICK_KMEANS_ITERATIONS);
+        centroids.trainWithBalancedLists(sample, trainSize(group.getValue().get(0)), options.maxListFactor(),
+            QUICK_KMEANS_ITERATIONS);
         double kmeansS = IndexBuilder.seconds(t);
         for (IndexPlan plan : group.getValue()) {
           Measured m = measure(plan, centroids, kmeansS);
@@ -110,16 +112,17 @@ final class CandidateSelector {
   }
 
   /**
-   * The winner trained as a single build trains it: full k-means with split hub lists, and its encoder on the whole
-   * sample (candidates had quick ones).
+   * The winner trained as a single build trains it: full k-means with split hub lists and its encoder, on as many
+   * vectors (candidates had quick ones).
    */
   private Selection trainedFully(IndexPlan plan, Map<String, Object> report) {
-    progress.accept("training " + plan.factory() + " on " + sampleSize + " vectors");
+    int n = trainSize(plan);
+    progress.accept("training " + plan.factory() + " on " + n + " vectors");
     try (FaissIndex centroids = FaissIndex.create(d, "IVF" + plan.nlist() + ",Flat", options.metric())) {
-      int split = centroids.trainWithBalancedLists(sample, sampleSize, options.maxListFactor());
+      int split = centroids.trainWithBalancedLists(sample, n, options.maxListFactor());
       FaissIndex index = FaissIndex.create(d, plan.factory(), options.metric());
       try {
-        index.trainFrom(centroids, sample, sampleSize, false);
+        index.trainFrom(centroids, sample, n, false);
         return new Selection(plan, index, split, report);
       } catch (RuntimeException e) {
         index.close();
@@ -131,17 +134,44 @@ final class CandidateSelector {
   private Measured measure(IndexPlan plan, FaissIndex centroids, double kmeansS) {
     long start = System.nanoTime();
     try (FaissIndex index = FaissIndex.create(d, plan.factory(), options.metric())) {
-      index.trainFrom(centroids, sample, Math.min(sampleSize, QUICK_TRAIN_VECTORS), true);
+      index.trainFrom(centroids, sample, Math.min(trainSize(plan), QUICK_TRAIN_VECTORS), true);
       index.add(sample, sequentialIds(base), base);
-      List<IndexEvaluator.Metrics> recalls = recallEvaluator.recallSweep(index, plan.nlist(),
-          codesPerProbe(plan, base), plan.hasHnswQuantizer(), options.targetRecall());
       long grown = grownCount(plan);
-      if (grown > base) {
-        index.growLists(grown);
+      try (FaissIndex grownIndex = FaissIndex.fromBytes(index.toBytes())) {
+        if (grown > base) {
+          grownIndex.growLists(grown);
+        }
+        Latencies latencies = new Latencies(plan, grownIndex, grown);
+        int guess = latencies.guess();
+        int last = latencies.nprobes.size() - 1;
+        List<IndexEvaluator.Metrics> recalls = new ArrayList<>();
+        while (recalls.size() <= Math.min(guess + 1, last) && !reachesTarget(recalls)) {
+          recalls.add(recall(plan, index, latencies.nprobes.get(recalls.size())));
+        }
+        if (reachesTarget(recalls)) {
+          last = recalls.size() - 1; // a build stops probing at the recall target
+        }
+        int at = latencies.operatingPoint(guess, last);
+        while (recalls.size() <= Math.min(Math.max(at, 0) + 1, last)) {
+          recalls.add(recall(plan, index, latencies.nprobes.get(recalls.size())));
+        }
+        return measured(plan, at, recalls, latencies, kmeansS, start);
       }
-      Latencies latencies = new Latencies(plan, index, recalls, grown);
-      return measured(plan, recalls, latencies, kmeansS, start);
     }
+  }
+
+  /** The training vectors a single build of {@code plan} takes: the sample's first (it is in random order). */
+  private int trainSize(IndexPlan plan) {
+    return Math.min(sampleSize, plan.trainSize());
+  }
+
+  private IndexEvaluator.Metrics recall(IndexPlan plan, FaissIndex index, int nprobe) {
+    return recallEvaluator.recall(index, IndexEvaluator.params(nprobe, codesPerProbe(plan, base),
+        plan.hasHnswQuantizer()));
+  }
+
+  private boolean reachesTarget(List<IndexEvaluator.Metrics> recalls) {
+    return !recalls.isEmpty() && IndexEvaluator.reaches(recalls.get(recalls.size() - 1), options.targetRecall());
   }
 
   /** The count a candidate's lists are grown to for timing: the full count, or as many as fit GROWN_MAX_BYTES. */
@@ -151,27 +181,31 @@ final class CandidateSelector {
   }
 
   /**
-   * A candidate's p99 at the full count for the settings of its recall sweep, timed on demand (settings are timed
-   * only where the bisection needs them).
+   * A candidate's p99 at the full count over nprobe 1, 2, 3, 4, 6, 8, ... (at most nlist), timed on its grown index
+   * where the search for the latency edge needs it.
    */
   private final class Latencies {
+    /** The sweep's index of nprobe 16: with one probe, the two points of the first guess at the edge. */
+    private static final int ANCHOR = 7;
     private final IndexPlan plan;
     private final FaissIndex grownIndex;
-    private final List<IndexEvaluator.Metrics> settings;
     private final long grown;
+    private final List<Integer> nprobes = new ArrayList<>();
     private final IndexEvaluator.Metrics[] timed;
 
-    Latencies(IndexPlan plan, FaissIndex grownIndex, List<IndexEvaluator.Metrics> settings, long grown) {
+    Latencies(IndexPlan plan, FaissIndex grownIndex, long grown) {
       this.plan = plan;
       this.grownIndex = grownIndex;
-      this.settings = settings;
       this.grown = grown;
-      this.timed = new IndexEvaluator.Metrics[settings.size()];
+      for (int step = 0; IndexEvaluator.nprobeStep(step) <= plan.nlist(); step++) {
+        nprobes.add(IndexEvaluator.nprobeStep(step));
+      }
+      this.timed = new IndexEvaluator.Metrics[nprobes.size()];
     }
 
     IndexEvaluator.Metrics timed(int i) {
       if (timed[i] == null) {
-        timed[i] = timingEvaluator.measure(grownIndex, IndexEvaluator.params(settings.get(i).params().nprobe(),
+        timed[i] = timingEvaluator.measure(grownIndex, IndexEvaluator.params(nprobes.get(i),
             codesPerProbe(plan, grown), plan.hasHnswQuantizer()));
       }
       return timed[i];
@@ -183,13 +217,42 @@ final class CandidateSelector {
       return oneProbe + (timed(i).p99Ms() - oneProbe) * count / grown;
     }
 
-    /** The last setting within the latency limit (-1 if none), by bisection: p99 grows with nprobe. */
-    int operatingPoint() {
+    /**
+     * The edge guessed from the line through one probe and nprobe 16 (a query's cost grows about linearly with
+     * nprobe): the last setting it puts within the latency limit.
+     */
+    int guess() {
+      int anchor = Math.min(ANCHOR, nprobes.size() - 1);
+      if (p99(0) > limitP99Ms || anchor == 0) {
+        return 0;
+      }
+      double perProbe = Math.max(0, (p99(anchor) - p99(0)) / (nprobes.get(anchor) - 1));
+      int guess = 0;
+      while (guess + 1 < nprobes.size() && p99(0) + perProbe * (nprobes.get(guess + 1) - 1) <= limitP99Ms) {
+        guess++;
+      }
+      return guess;
+    }
+
+    /**
+     * The last setting up to {@code last} within the latency limit (-1 if none), the next one timed too: the guess
+     * and its neighbour are timed, and bisection finishes where the line was wrong (usually four settings timed).
+     */
+    int operatingPoint(int guess, int last) {
       if (p99(0) > limitP99Ms) {
         return -1;
       }
       int within = 0;
-      int beyond = settings.size();
+      int beyond = last + 1; // past the last setting: nothing there to time
+      for (int i : new int[] {Math.min(guess, last), Math.min(guess, last) + 1}) {
+        if (i > within && i < beyond) {
+          if (p99(i) <= limitP99Ms) {
+            within = i;
+          } else {
+            beyond = i;
+          }
+        }
+      }
       while (beyond - within > 1) {
         int mid = (within + beyond) >>> 1;
         if (p99(mid) <= limitP99Ms) {
@@ -209,11 +272,10 @@ final class CandidateSelector {
   /**
    * The candidate's score: its R@10 at the latency limit, interpolated (linearly in p99) between the operating point
    * and the next setting, so that a little noise in a timed latency moves the score a little, never a whole nprobe
-   * step, and a rebuild judges the candidates alike; the operating point's own recall when the sweep ended there.
+   * step, and a rebuild judges the candidates alike; the operating point's own recall when it probes every list.
    */
-  private Measured measured(IndexPlan plan, List<IndexEvaluator.Metrics> recalls, Latencies latencies,
+  private Measured measured(IndexPlan plan, int at, List<IndexEvaluator.Metrics> recalls, Latencies latencies,
       double kmeansS, long start) {
-    int at = latencies.operatingPoint();
     boolean feasible = at >= 0;
     int operating = Math.max(at, 0);
     double score = 0;
@@ -227,14 +289,18 @@ final class CandidateSelector {
       }
     }
     List<Map<String, Object>> frontier = new ArrayList<>();
-    for (int i = 0; i < recalls.size(); i++) {
-      Map<String, Object> point = new LinkedHashMap<>();
-      point.put("nprobe", recalls.get(i).params().nprobe());
-      point.put("recall_at_10", IndexEvaluator.round4(recalls.get(i).recallAt10()));
-      if (latencies.isTimed(i)) {
-        point.put("p99_ms", IndexEvaluator.round4(latencies.p99(i)));
+    for (int i = 0; i < latencies.nprobes.size(); i++) {
+      if (i < recalls.size() || latencies.isTimed(i)) {
+        Map<String, Object> point = new LinkedHashMap<>();
+        point.put("nprobe", latencies.nprobes.get(i));
+        if (i < recalls.size()) {
+          point.put("recall_at_10", IndexEvaluator.round4(recalls.get(i).recallAt10()));
+        }
+        if (latencies.isTimed(i)) {
+          point.put("p99_ms", IndexEvaluator.round4(latencies.p99(i)));
+        }
+        frontier.add(point);
       }
-      frontier.add(point);
     }
     double operatingP99 = latencies.p99(operating);
     long bytes = IndexPlanner.estimatedBytes(plan, count, d);
@@ -242,7 +308,7 @@ final class CandidateSelector {
     report.put("factory", plan.factory());
     report.put("bytes", bytes);
     report.put("recall_at_10_at_latency_limit", IndexEvaluator.round4(score));
-    report.put("nprobe", recalls.get(operating).params().nprobe());
+    report.put("nprobe", latencies.nprobes.get(operating));
     report.put("recall_at_10", IndexEvaluator.round4(recalls.get(operating).recallAt10()));
     report.put("p99_ms", IndexEvaluator.round4(operatingP99));
     report.put("within_latency_limit", feasible);

@@ -117,7 +117,8 @@ public final class IndexBuilder {
     candidates = resources.candidates();
     progress.accept(resources.describe());
     int nq = (int) Math.min(options.evalQueries(), n / 10);
-    int trainSize = (int) Math.min(candidates.get(0).trainSize(), n - nq); // held-out queries stay out of training
+    int trainSize = (int) Math.min(candidates.stream().mapToInt(IndexPlan::trainSize).max().orElseThrow(), n - nq);
+    // held-out queries stay out of training
     progress.accept(select ? "measuring " + candidates.size() + " candidate indexes for " + n + " x " + d
         : "index plan: " + plan.factory() + " (" + plan.reason() + ") for " + n + " x " + d);
     Map<String, Object> timings = new LinkedHashMap<>();
@@ -132,7 +133,7 @@ public final class IndexBuilder {
       plan = selection.plan();
       timings.put("selection_s", seconds(t));
     }
-    plan = plan.withTrainSize(trainSize);
+    plan = plan.withTrainSize(Math.min(plan.trainSize(), trainSize));
     try (FaissIndex trained = selection != null ? selection.trained()
         : FaissIndex.create(d, plan.factory(), plan.metric())) {
       t = System.nanoTime();

@@ -105,23 +105,6 @@ public final class IndexEvaluator {
     return swept;
   }
 
-  /**
-   * Recall at nprobe 1, 2, 3, 4, 6, 8, 12, ... (at most nlist) until one reaches the recall target or the recall stops
-   * growing; every query is searched in one batch on all FAISS threads and nothing is timed (see {@link #recall}).
-   */
-  public List<Metrics> recallSweep(VectorSearch index, int nlist, long maxCodesPerProbe, boolean hnswQuantizer,
-      double targetRecallAt10) {
-    List<Metrics> swept = new ArrayList<>();
-    Metrics last = recall(index, params(1, maxCodesPerProbe, hnswQuantizer));
-    swept.add(last);
-    for (int step = 1; !reaches(last, targetRecallAt10) && !plateaued(swept, false) && nprobeStep(step) <= nlist;
-        step++) {
-      last = recall(index, params(nprobeStep(step), maxCodesPerProbe, hnswQuantizer));
-      swept.add(last);
-    }
-    return swept;
-  }
-
   /** Recall of one batched search of every query; latency is not timed (NaN): batching hides a query's own cost. */
   public Metrics recall(VectorSearch index, SearchParams params) {
     long[] labels = index.search(queries, nq, K, params).labels();

@@ -74,7 +74,7 @@ public final class IndexPlanner {
    * the nlist planned for full vectors, half and a quarter of it, each with full vectors when they fit the budget,
    * and with PQ codes: the largest code size that fits, and half of it when full vectors do not fit. Codes keep at
    * least 4 dimensions per byte: PQ training time grows with the code size, and finer codes would only approach
-   * full vectors. All train on one sample, sized for the largest nlist.
+   * full vectors. Each trains on as many vectors as it would alone (one sample holds enough for the largest nlist).
    */
   public static List<IndexPlan> candidates(long count, int d, long memoryBudget, int pointsPerCentroid,
       Metric metric) {
@@ -92,8 +92,7 @@ public final class IndexPlanner {
         plans.add(plan("IVF-PQ", count, d, memoryBudget, nlist, half, 0, pointsPerCentroid, metric));
       }
     }
-    int trainSize = (int) Math.min(count, Math.max(256, (long) pointsPerCentroid * Math.max(top, 256)));
-    return plans.stream().map(p -> p.withTrainSize(trainSize).withReason("measured among candidates")).toList();
+    return plans.stream().map(p -> p.withReason("measured among candidates")).toList();
   }
 
   private static int largestDivisorAtMost(int d, int most) {

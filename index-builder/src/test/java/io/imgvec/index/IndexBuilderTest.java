@@ -51,7 +51,7 @@ class IndexBuilderTest {
     List<IndexPlan> roomy = IndexPlanner.candidates(100_000, 128, 1L << 30, 64, Metric.L2);
     assertEquals(List.of("IVF1024,Flat", "IVF1024,PQ32np", "IVF512,Flat", "IVF512,PQ32np", "IVF256,Flat",
         "IVF256,PQ32np"), roomy.stream().map(IndexPlan::factory).toList()); // PQ: at least 4 dimensions per byte
-    roomy.forEach(p -> assertEquals(64 * 1024, p.trainSize(), "one sample, sized for the largest nlist"));
+    roomy.forEach(p -> assertEquals(64 * Math.max(256, p.nlist()), p.trainSize(), "as a single build trains: " + p));
     assertEquals("IVF1024_HNSW32,Flat", roomy.get(0).withHnswQuantizer().factory());
   }
 
@@ -75,6 +75,10 @@ class IndexBuilderTest {
         .mapToDouble(c -> (double) c.get(score)).max().orElseThrow();
     assertTrue((double) winner.get(score) >= best - CandidateSelector.RECALL_TIE, "a better one lost");
     for (Map<String, Object> c : candidates) {
+      assertEquals(40_000L, ((Number) c.get("timed_at_count")).longValue(), "latency timed at the full count: " + c);
+      if ((boolean) c.get("within_latency_limit")) {
+        assertTrue((double) c.get("p99_ms") <= (double) selection.get("latency_limit_ms"), c.toString());
+      }
       if ((boolean) c.get("within_latency_limit") && (double) c.get(score) >= best - CandidateSelector.RECALL_TIE) {
         assertTrue((long) c.get("bytes") >= (long) winner.get("bytes"), "a tie goes to the smaller index: " + c);
       }

@@ -59,7 +59,6 @@ class EmrConfigIT {
     JsonNode cpu = read("configurations.json").get(0);
     assertEquals("spark-defaults", cpu.get("Classification").asText());
     assertEquals("1", cpu.at("/Properties/spark.task.cpus").asText(), "one task per core (README, thread layout)");
-    assertEquals("1", cpu.at("/Properties/spark.executorEnv.OPENBLAS_NUM_THREADS").asText());
     JsonNode gpu = read("gpu-configurations.json").get(0).get("Properties");
     assertEquals("1", gpu.get("spark.executor.resource.gpu.amount").asText());
     assertEquals(gpu.get("spark.executor.cores").asText(), gpu.get("spark.task.cpus").asText(),
