@@ -28,6 +28,12 @@ import java.util.function.Consumer;
 final class CandidateSelector {
   /** Scores this close tie: the smaller index is kept rather than a difference within the measurement's noise. */
   static final double RECALL_TIE = 0.002;
+  /**
+   * How far a candidate's timed p99 can move between two builds of the same data: one setting timed 0.83-0.91 ms
+   * over four builds here (±5% about its mean; the memory its lists landed in, not noise that more timing in one
+   * build would average out). Scores are judged within it.
+   */
+  static final double LATENCY_NOISE = 0.10;
   static final double CENTROID_SHARE = 0.5;
   /** Queries timed per setting: enough for a p99 (the 3rd slowest), few enough to time several settings quickly. */
   static final int TIMED_QUERIES = 300;
@@ -45,8 +51,8 @@ final class CandidateSelector {
   record Selection(IndexPlan plan, FaissIndex trained, int listsSplit, Map<String, Object> report) {}
 
   /** A candidate at its operating point: the nprobe the build would choose, judged at the full count. */
-  record Measured(IndexPlan plan, boolean feasible, double recall, double p99Ms, long bytes,
-      double oneProbeP50Ms, Map<String, Object> report) {}
+  record Measured(IndexPlan plan, boolean feasible, double recall, double recallLow, double recallHigh,
+      double p99Ms, long bytes, double oneProbeP50Ms, Map<String, Object> report) {}
 
   private final IndexBuilder.Options options;
   private final Consumer<String> progress;
@@ -151,8 +157,8 @@ final class CandidateSelector {
         if (reachesTarget(recalls)) {
           last = recalls.size() - 1; // a build stops probing at the recall target
         }
-        int at = latencies.operatingPoint(guess, last);
-        while (recalls.size() <= Math.min(Math.max(at, 0) + 1, last)) {
+        int at = latencies.operatingPoint(last);
+        while (recalls.size() <= Math.min(Math.max(at, 0) + 2, last)) { // two beyond: the noise band's top
           recalls.add(recall(plan, index, latencies.nprobes.get(recalls.size())));
         }
         return measured(plan, at, recalls, latencies, kmeansS, start);
@@ -185,7 +191,7 @@ final class CandidateSelector {
    * where the search for the latency edge needs it.
    */
   private final class Latencies {
-    /** The sweep's index of nprobe 16: with one probe, the two points of the first guess at the edge. */
+    /** The sweep's index of nprobe 16: with one probe, the two points of the first line. */
     private static final int ANCHOR = 7;
     private final IndexPlan plan;
     private final FaissIndex grownIndex;
@@ -217,35 +223,28 @@ final class CandidateSelector {
       return oneProbe + (timed(i).p99Ms() - oneProbe) * count / grown;
     }
 
-    /**
-     * The edge guessed from the line through one probe and nprobe 16 (a query's cost grows about linearly with
-     * nprobe): the last setting it puts within the latency limit.
-     */
+    /** The last setting the line through one probe and nprobe 16 puts within the latency limit. */
     int guess() {
-      int anchor = Math.min(ANCHOR, nprobes.size() - 1);
-      if (p99(0) > limitP99Ms || anchor == 0) {
-        return 0;
-      }
-      double perProbe = Math.max(0, (p99(anchor) - p99(0)) / (nprobes.get(anchor) - 1));
-      int guess = 0;
-      while (guess + 1 < nprobes.size() && p99(0) + perProbe * (nprobes.get(guess + 1) - 1) <= limitP99Ms) {
-        guess++;
-      }
-      return guess;
+      timed(0);
+      timed(Math.min(ANCHOR, nprobes.size() - 1));
+      return settingAtOrBelow(edgeNprobe(limitP99Ms));
     }
 
     /**
-     * The last setting up to {@code last} within the latency limit (-1 if none), the next one timed too: the guess
-     * and its neighbour are timed, and bisection finishes where the line was wrong (usually four settings timed).
+     * The last setting up to {@code last} within the latency limit (-1 if none), the next one timed too. A query's
+     * cost grows about linearly with nprobe: each round times the setting where the line through every timing so
+     * far crosses the limit, and the one after it, so the edge is usually found with four settings timed, none far
+     * beyond the limit.
      */
-    int operatingPoint(int guess, int last) {
+    int operatingPoint(int last) {
       if (p99(0) > limitP99Ms) {
         return -1;
       }
       int within = 0;
       int beyond = last + 1; // past the last setting: nothing there to time
-      for (int i : new int[] {Math.min(guess, last), Math.min(guess, last) + 1}) {
-        if (i > within && i < beyond) {
+      while (beyond - within > 1) {
+        int edge = Math.max(within + 1, Math.min(beyond - 1, settingAtOrBelow(edgeNprobe(limitP99Ms))));
+        for (int i = edge; i < Math.min(edge + 2, beyond); i++) {
           if (p99(i) <= limitP99Ms) {
             within = i;
           } else {
@@ -253,15 +252,40 @@ final class CandidateSelector {
           }
         }
       }
-      while (beyond - within > 1) {
-        int mid = (within + beyond) >>> 1;
-        if (p99(mid) <= limitP99Ms) {
-          within = mid;
-        } else {
-          beyond = mid;
+      return within;
+    }
+
+    private int settingAtOrBelow(double nprobe) {
+      int i = 0;
+      while (i + 1 < nprobes.size() && nprobes.get(i + 1) <= nprobe) {
+        i++;
+      }
+      return i;
+    }
+
+    /**
+     * Where the least-squares line through every timed setting (p99 against nprobe) crosses {@code limitMs}: from
+     * all timings rather than the two around it, so one timing's noise moves it less.
+     */
+    double edgeNprobe(double limitMs) {
+      double n = 0;
+      double sx = 0;
+      double sy = 0;
+      double sxx = 0;
+      double sxy = 0;
+      for (int i = 0; i < timed.length; i++) {
+        if (timed[i] != null) {
+          double x = nprobes.get(i);
+          double y = p99(i);
+          n++;
+          sx += x;
+          sy += y;
+          sxx += x * x;
+          sxy += x * y;
         }
       }
-      return within;
+      double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+      return slope > 0 ? (limitMs - (sy - slope * sx) / n) / slope : Double.POSITIVE_INFINITY;
     }
 
     boolean isTimed(int i) {
@@ -270,24 +294,16 @@ final class CandidateSelector {
   }
 
   /**
-   * The candidate's score: its R@10 at the latency limit, interpolated (linearly in p99) between the operating point
-   * and the next setting, so that a little noise in a timed latency moves the score a little, never a whole nprobe
-   * step, and a rebuild judges the candidates alike; the operating point's own recall when it probes every list.
+   * The candidate's score, its R@10 at the latency limit, and the scores at the limit less and more
+   * {@value #LATENCY_NOISE} of it: the band a rebuild's timings could move the score within.
    */
   private Measured measured(IndexPlan plan, int at, List<IndexEvaluator.Metrics> recalls, Latencies latencies,
       double kmeansS, long start) {
     boolean feasible = at >= 0;
     int operating = Math.max(at, 0);
-    double score = 0;
-    if (feasible) {
-      score = recalls.get(at).recallAt10();
-      if (at + 1 < recalls.size()) {
-        double from = latencies.p99(at);
-        double to = latencies.p99(at + 1);
-        double share = to > from ? Math.min(1, Math.max(0, (limitP99Ms - from) / (to - from))) : 0;
-        score += share * (recalls.get(at + 1).recallAt10() - score);
-      }
-    }
+    double score = feasible ? recallAt(limitP99Ms, recalls, latencies) : 0;
+    double low = feasible ? recallAt((1 - LATENCY_NOISE) * limitP99Ms, recalls, latencies) : 0;
+    double high = feasible ? recallAt((1 + LATENCY_NOISE) * limitP99Ms, recalls, latencies) : 0;
     List<Map<String, Object>> frontier = new ArrayList<>();
     for (int i = 0; i < latencies.nprobes.size(); i++) {
       if (i < recalls.size() || latencies.isTimed(i)) {
@@ -308,6 +324,7 @@ final class CandidateSelector {
     report.put("factory", plan.factory());
     report.put("bytes", bytes);
     report.put("recall_at_10_at_latency_limit", IndexEvaluator.round4(score));
+    report.put("recall_at_10_within_latency_noise", List.of(IndexEvaluator.round4(low), IndexEvaluator.round4(high)));
     report.put("nprobe", latencies.nprobes.get(operating));
     report.put("recall_at_10", IndexEvaluator.round4(recalls.get(operating).recallAt10()));
     report.put("p99_ms", IndexEvaluator.round4(operatingP99));
@@ -319,7 +336,28 @@ final class CandidateSelector {
     progress.accept("candidate " + plan.factory() + ": R@10 " + report.get("recall_at_10_at_latency_limit")
         + " at the latency limit (nprobe " + report.get("nprobe") + ", p99 " + report.get("p99_ms") + " ms at "
         + latencies.grown + " vectors), " + bytes + " bytes");
-    return new Measured(plan, feasible, score, operatingP99, bytes, latencies.timed(0).p50Ms(), report);
+    return new Measured(plan, feasible, score, low, high, operatingP99, bytes, latencies.timed(0).p50Ms(), report);
+  }
+
+  /**
+   * R@10 at a p99 limit: interpolated between the two swept settings around the nprobe where the timed line crosses
+   * it ({@link Latencies#edgeNprobe}), so that a little noise in a timing moves a score a little, never a whole
+   * nprobe step; the last swept setting's recall beyond it (where a build stops: the recall target, or every list).
+   */
+  private static double recallAt(double limitMs, List<IndexEvaluator.Metrics> recalls, Latencies latencies) {
+    double edge = latencies.edgeNprobe(limitMs);
+    int below = 0;
+    while (below + 1 < recalls.size() && latencies.nprobes.get(below + 1) <= edge) {
+      below++;
+    }
+    double recall = recalls.get(below).recallAt10();
+    if (below + 1 == recalls.size()) {
+      return recall;
+    }
+    int from = latencies.nprobes.get(below);
+    int to = latencies.nprobes.get(below + 1);
+    double share = Math.max(0, (edge - from) / (to - from));
+    return recall + share * (recalls.get(below + 1).recallAt10() - recall);
   }
 
   /** Whether one probe, nearly all centroid scan, already takes a large share of the target (median latency). */
@@ -328,16 +366,17 @@ final class CandidateSelector {
   }
 
   /**
-   * Among the candidates within the latency limit, those within {@link #RECALL_TIE} of the best recall tie, and the
-   * smallest of them wins (then the fastest); if none is within the limit, the fastest.
+   * Among the candidates within the latency limit, the best score's and those whose band (see {@link #measured})
+   * reaches the best's band (within {@link #RECALL_TIE}) tie, and the smallest of them wins (then the fastest): a
+   * rebuild whose timings differ a little sees the same tie. If none is within the limit, the fastest.
    */
   static Measured choose(List<Measured> all) {
     List<Measured> feasible = all.stream().filter(Measured::feasible).toList();
     if (feasible.isEmpty()) {
       return all.stream().min(Comparator.comparingDouble(Measured::p99Ms)).orElseThrow();
     }
-    double best = feasible.stream().mapToDouble(Measured::recall).max().orElseThrow();
-    return feasible.stream().filter(m -> m.recall() >= best - RECALL_TIE)
+    Measured best = feasible.stream().max(Comparator.comparingDouble(Measured::recall)).orElseThrow();
+    return feasible.stream().filter(m -> m.recallHigh() + RECALL_TIE >= best.recallLow())
         .min(Comparator.comparingLong(Measured::bytes).thenComparingDouble(Measured::p99Ms)).orElseThrow();
   }
 
@@ -347,9 +386,10 @@ final class CandidateSelector {
           + " ms at " + count + " vectors; this one comes closest (" + IndexEvaluator.round4(best.p99Ms())
           + " ms)";
     }
-    return "the smallest index within " + RECALL_TIE + " of the best R@10 at the latency limit on the sample"
-        + " (this one: " + IndexEvaluator.round4(best.recall()) + ") with p99 timed within "
-        + IndexEvaluator.round4(limitP99Ms) + " ms at " + count + " vectors, among " + candidates + " candidates";
+    return "the smallest index that ties the best R@10 at the latency limit on the sample (within " + RECALL_TIE
+        + ", with latency " + (int) (100 * LATENCY_NOISE) + "% either way; this one: "
+        + IndexEvaluator.round4(best.recall()) + ") with p99 timed within " + IndexEvaluator.round4(limitP99Ms)
+        + " ms at " + count + " vectors, among " + candidates + " candidates";
   }
 
   private long codesPerProbe(IndexPlan plan, long base) {
