@@ -28,7 +28,7 @@ for run in $RUNS; do
   fi
   out="$data/$run"
   mkdir -p "$out"
-  rm -rf "$out/published" "$out/single" "$out/rebuild"
+  rm -rf "$out/published" "$out/single"
   echo "[bench] $run: build-index with -Xmx1g" >&2
   IMGVEC_JAVA_OPTS="-Xmx1g" "$ROOT/bin/imgvec" build-index --embeddings "$data/embeddings" \
     --output "$out/published" "${opts[@]}" | tail -1 > "$out/build-summary.json"
@@ -37,10 +37,10 @@ for run in $RUNS; do
 import json; m = json.load(open('$version_dir/manifest.json')); i = m['index']
 pinned = ('--index.type=%s --index.nlist=%d --index.pq-m=%d' % (i['type'], i['nlist'], i['pq_m'])) if 'selection' in m else ''
 print(i['factory'], i['nprobe'], i['max_codes'], i['train_size'], m['metric'], pinned.replace(' ', ','))")
-  if [[ -n "$pinned" ]]; then  # a rebuild (stable choice?), and the chosen index built alone (an HNSW quantizer
-    echo "[bench] $run: rebuild" >&2  # cannot be pinned: its flat twin)
+  if [[ -n "$pinned" ]]; then  # a rebuild publishing the next version (stable choice?), and the chosen index built
+    echo "[bench] $run: rebuild" >&2  # alone (an HNSW quantizer cannot be pinned: its flat twin)
     IMGVEC_JAVA_OPTS="-Xmx1g" "$ROOT/bin/imgvec" build-index --embeddings "$data/embeddings" \
-      --output "$out/rebuild" "${opts[@]}" | tail -1 > "$out/rebuild-summary.json"
+      --output "$out/published" "${opts[@]}" | tail -1 > "$out/rebuild-summary.json"
     echo "[bench] $run: single build of the chosen index" >&2
     IFS=, read -r -a single_opts <<< "$pinned"
     IMGVEC_JAVA_OPTS="-Xmx1g" "$ROOT/bin/imgvec" build-index --embeddings "$data/embeddings" \
@@ -51,7 +51,7 @@ print(i['factory'], i['nprobe'], i['max_codes'], i['train_size'], m['metric'], p
   fi
   /usr/bin/python3 "$ROOT/bench/faiss_python.py" "$data" "$factory" "$nprobe" "$max_codes" "$train" "$metric" \
     "$version_dir" "$out/python.json"
-  java "${BENCH_JAVA_OPTS[@]}" -cp "$BENCH_CP" io.imgvec.bench.IndexBenchEval "$data" "$out/published" \
+  java "${BENCH_JAVA_OPTS[@]}" -cp "$BENCH_CP" io.imgvec.bench.IndexBenchEval "$data" "$version_dir" \
     "$out/python.json" "$out/build-summary.json" "$out/single-summary.json" "$out/rebuild-summary.json" \
     "$ROOT/bench/results/index-$run.json"
 done

@@ -147,7 +147,7 @@ JNIEXPORT jint JNICALL Java_io_imgvec_faiss_FaissNative_train(JNIEnv* env, jclas
 
 // Trains an IVF index on the coarse centroids of an already trained IVF index of the same nlist (copied into its own
 // quantizer, flat or HNSW), so that FAISS's train only trains the list encoder: candidates that differ in their codes
-// or quantizer share one k-means. `quick` trains a PQ encoder with 5 k-means iterations on at most 64 points per
+// or quantizer share one k-means. `quick` trains a PQ encoder with 5 k-means iterations on at most 32 points per
 // codeword instead of 25 on 256: PQ training time grows with the number of sub-quantizers, not their width, and
 // would otherwise dominate a comparison of candidates.
 JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_trainFrom(JNIEnv* env, jclass, jlong h, jlong donor, jlong n,
@@ -166,7 +166,8 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_trainFrom(JNIEnv* env, j
     auto* ivfpq = dynamic_cast<faiss::IndexIVFPQ*>(ivf);
     if (quick && ivfpq != nullptr) {
       ivfpq->pq.cp.niter = 5;
-      ivfpq->pq.cp.max_points_per_centroid = 64;
+      ivfpq->pq.cp.max_points_per_centroid = 32;
+      ivfpq->pq.cp.min_points_per_centroid = 32;  // no warning for the few points asked for
     }
     ivf->train(n, xs.data);
     return 0;

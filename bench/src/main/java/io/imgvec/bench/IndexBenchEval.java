@@ -21,16 +21,15 @@ import java.util.Map;
  * force over base.f32) and sets the numbers beside python-faiss's for the same build (R@10-vs-p99 frontiers of both
  * included), and the measured choice of index beside a single build of the index it chose.
  *
- * <p>Usage: IndexBenchEval <data dir> <published root> <python results json> <build-index summary json>
+ * <p>Usage: IndexBenchEval <data dir> <published version dir> <python results json> <build-index summary json>
  * <single build summary json> <rebuild summary json> <out json> (the last two {} when nothing was chosen)
  */
 public final class IndexBenchEval {
 
   public static void main(String[] args) throws Exception {
     Path data = Path.of(args[0]);
-    Path root = Path.of(args[1]);
+    Path versionDir = Path.of(args[1]);
     int d = Integer.parseInt(Files.readString(data.resolve("dimension")).trim());
-    Path versionDir = root.resolve("versions").resolve(Files.readString(root.resolve("LATEST")).trim());
     Map<String, Object> manifest = Json.PRETTY.readValue(versionDir.resolve("manifest.json").toFile(),
         new TypeReference<Map<String, Object>>() {});
     long n = ((Number) manifest.get("count")).longValue();

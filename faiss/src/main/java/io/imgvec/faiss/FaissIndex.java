@@ -97,7 +97,7 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
    * Trains an IVF index on the coarse centroids of {@code donor}, a trained IVF index of the same nlist and
    * dimension (its quantizer may differ, e.g. HNSW instead of flat); only this index's list encoder (e.g. PQ) is
    * trained on the {@code n} vectors. Candidates that share an nlist thus share one k-means. {@code quick} trains a
-   * PQ encoder with 5 k-means iterations on at most 64 vectors per codeword (instead of 25 on 256): PQ training
+   * PQ encoder with 5 k-means iterations on at most 32 vectors per codeword (instead of 25 on 256): PQ training
    * time grows with the number of sub-quantizers, and a quick encoder is good enough to compare candidates.
    */
   public void trainFrom(FaissIndex donor, float[] vectors, int n, boolean quick) {

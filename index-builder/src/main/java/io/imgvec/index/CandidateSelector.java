@@ -11,36 +11,36 @@ import java.util.function.Consumer;
 
 /**
  * Chooses the index to build by measurement ({@code index.type=auto}), autofaiss-style but measured rather than
- * modelled. Every candidate trains on the build's training sample (candidates with the same nlist share one quick
- * balanced k-means) and holds half the sample as its base. Latency is timed at the full count, on a copy whose
- * inverted lists are grown to it by repeating their own entries ({@link FaissIndex#growLists}): a query scans as
- * many codes as it will in the built index (a sample's own, smaller lists sit in cache and time twice too fast).
- * Over nprobe 1, 2, 3, 4, 6, 8, ... (up to the first setting that reaches the recall target, where a build stops)
- * the last setting within the latency limit is found, and recall is measured on every held-out query, in batches,
- * up to the setting after it. A candidate whose single
- * probe (median) already spends {@value #CENTROID_SHARE} of the latency target, nearly all on centroids, also gets a
- * twin with an HNSW coarse quantizer.
+ * modelled. Every candidate trains as a single build would, only quicker (candidates with the same nlist share one
+ * quick balanced k-means; PQ encoders train quickly, see {@link FaissIndex#trainFrom}), and holds half the sample as
+ * its base. Latency is timed at the full count, on a copy whose inverted lists are grown to it by repeating their
+ * own entries ({@link FaissIndex#growLists}): a query scans as many codes as it will in the built index (a sample's
+ * own, smaller lists sit in cache and time twice too fast). Over nprobe 1, 2, 3, 4, 6, 8, ... (up to the first
+ * setting that reaches the recall target, where a build stops) the last setting within the latency limit is found,
+ * and recall is measured on every held-out query, in batches, up to just beyond it. A candidate whose single probe
+ * (median) already spends {@value #CENTROID_SHARE} of the latency target, nearly all on centroids, also gets a twin
+ * with an HNSW coarse quantizer.
  *
- * <p>Candidates train their PQ encoders quickly (see {@link FaissIndex#trainFrom}). The winner has the best R@10 at
- * the latency limit (the target less its headroom); candidates within {@value #RECALL_TIE} of it tie, and the
- * smallest wins. It is handed back trained as a single build would train it.
+ * <p>The winner has the best R@10 at the latency limit (the target less its headroom); among candidates that tie it
+ * within the timings' noise ({@link #choose}), a rebuild keeps its previous choice, else the smallest wins. It is
+ * handed back trained as a single build would train it.
  */
 final class CandidateSelector {
   /** Scores this close tie: the smaller index is kept rather than a difference within the measurement's noise. */
   static final double RECALL_TIE = 0.002;
   /**
-   * How far a candidate's timed p99 can move between two builds of the same data: one setting timed 0.83-0.91 ms
-   * over four builds here (±5% about its mean; the memory its lists landed in, not noise that more timing in one
-   * build would average out). Scores are judged within it.
+   * How far a candidate's timed p99 moves between two builds of the same data: one setting timed 0.83-0.91 ms over
+   * four builds here (±5% about its mean; a build-wide effect, not noise that more timing in one build would average
+   * out). Scores are judged within it.
    */
-  static final double LATENCY_NOISE = 0.10;
+  static final double LATENCY_NOISE = 0.05;
   static final double CENTROID_SHARE = 0.5;
   /** Queries timed per setting: enough for a p99 (the 3rd slowest), few enough to time several settings quickly. */
   static final int TIMED_QUERIES = 300;
   /** Coarse k-means iterations for candidates (FAISS's IVF training runs 10); the winner is trained in full. */
-  static final int QUICK_KMEANS_ITERATIONS = 4;
-  /** A quick PQ encoder samples 64 vectors per codeword anyway; training on only those skips the rest's residuals. */
-  static final int QUICK_TRAIN_VECTORS = 64 * 256;
+  static final int QUICK_KMEANS_ITERATIONS = 3;
+  /** A quick PQ encoder samples 32 vectors per codeword anyway; training on only those skips the rest's residuals. */
+  static final int QUICK_TRAIN_VECTORS = 32 * 256;
   /**
    * Grown lists stop at this many bytes of codes; beyond, the latency's growth from one probe is scaled with the
    * count (lists then scan from memory at a steady cost per code).
@@ -81,7 +81,8 @@ final class CandidateSelector {
     this.limitP99Ms = options.latencyHeadroom() * options.targetLatencyMs();
   }
 
-  Selection select(List<IndexPlan> candidates) {
+  /** Measures the candidates and trains the winner; {@code previousChoice} (nullable) is kept while it ties. */
+  Selection select(List<IndexPlan> candidates, String previousChoice) {
     long start = System.nanoTime();
     Map<Integer, List<IndexPlan>> byNlist = new TreeMap<>(Comparator.reverseOrder());
     candidates.forEach(p -> byNlist.computeIfAbsent(p.nlist(), k -> new ArrayList<>()).add(p));
@@ -102,10 +103,10 @@ final class CandidateSelector {
         }
       }
     }
-    Measured best = choose(measured);
+    Measured best = choose(measured, previousChoice);
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("winner", best.plan().factory());
-    report.put("why", why(best, measured.size()));
+    report.put("why", why(best, measured.size(), best.plan().factory().equals(previousChoice)));
     report.put("sample_size", sampleSize);
     report.put("candidate_base", base);
     report.put("recall_queries", recallEvaluator.queries());
@@ -148,22 +149,32 @@ final class CandidateSelector {
           grownIndex.growLists(grown);
         }
         Latencies latencies = new Latencies(plan, grownIndex, grown);
-        int guess = latencies.guess();
-        int last = latencies.nprobes.size() - 1;
         List<IndexEvaluator.Metrics> recalls = new ArrayList<>();
-        while (recalls.size() <= Math.min(guess + 1, last) && !reachesTarget(recalls)) {
-          recalls.add(recall(plan, index, latencies.nprobes.get(recalls.size())));
-        }
-        if (reachesTarget(recalls)) {
-          last = recalls.size() - 1; // a build stops probing at the recall target
-        }
-        int at = latencies.operatingPoint(last);
-        while (recalls.size() <= Math.min(Math.max(at, 0) + 2, last)) { // two beyond: the noise band's top
-          recalls.add(recall(plan, index, latencies.nprobes.get(recalls.size())));
-        }
+        int at = operatingPoint(plan, index, latencies, recalls);
         return measured(plan, at, recalls, latencies, kmeansS, start);
       }
     }
+  }
+
+  /**
+   * The last setting within the latency limit (-1 if none), with {@code recalls} measured on {@code index} up to two
+   * settings beyond it (the top of the noise band) or the first that reaches the recall target.
+   */
+  private int operatingPoint(IndexPlan plan, FaissIndex index, Latencies latencies,
+      List<IndexEvaluator.Metrics> recalls) {
+    int guess = latencies.guess();
+    int last = latencies.nprobes.size() - 1;
+    while (recalls.size() <= Math.min(guess + 1, last) && !reachesTarget(recalls)) {
+      recalls.add(recall(plan, index, latencies.nprobes.get(recalls.size())));
+    }
+    if (reachesTarget(recalls)) {
+      last = recalls.size() - 1; // a build stops probing at the recall target
+    }
+    int at = latencies.operatingPoint(last);
+    while (recalls.size() <= Math.min(Math.max(at, 0) + 2, last)) {
+      recalls.add(recall(plan, index, latencies.nprobes.get(recalls.size())));
+    }
+    return at;
   }
 
   /** The training vectors a single build of {@code plan} takes: the sample's first (it is in random order). */
@@ -367,29 +378,33 @@ final class CandidateSelector {
 
   /**
    * Among the candidates within the latency limit, the best score's and those whose band (see {@link #measured})
-   * reaches the best's band (within {@link #RECALL_TIE}) tie, and the smallest of them wins (then the fastest): a
-   * rebuild whose timings differ a little sees the same tie. If none is within the limit, the fastest.
+   * reaches the best's band (within {@link #RECALL_TIE}) tie: the timings cannot tell them apart. A rebuild keeps
+   * its previous choice if that ties; otherwise the smallest tied candidate wins (then the fastest). If none is
+   * within the limit, the fastest.
    */
-  static Measured choose(List<Measured> all) {
+  static Measured choose(List<Measured> all, String previousChoice) {
     List<Measured> feasible = all.stream().filter(Measured::feasible).toList();
     if (feasible.isEmpty()) {
       return all.stream().min(Comparator.comparingDouble(Measured::p99Ms)).orElseThrow();
     }
     Measured best = feasible.stream().max(Comparator.comparingDouble(Measured::recall)).orElseThrow();
-    return feasible.stream().filter(m -> m.recallHigh() + RECALL_TIE >= best.recallLow())
-        .min(Comparator.comparingLong(Measured::bytes).thenComparingDouble(Measured::p99Ms)).orElseThrow();
+    List<Measured> tied = feasible.stream().filter(m -> m.recallHigh() + RECALL_TIE >= best.recallLow()).toList();
+    return tied.stream().filter(m -> m.plan().factory().equals(previousChoice)).findFirst()
+        .orElseGet(() -> tied.stream().min(Comparator.comparingLong(Measured::bytes)
+            .thenComparingDouble(Measured::p99Ms)).orElseThrow());
   }
 
-  private String why(Measured best, int candidates) {
+  private String why(Measured best, int candidates, boolean kept) {
     if (!best.feasible()) {
       return "no candidate of " + candidates + " keeps one probe within p99 " + IndexEvaluator.round4(limitP99Ms)
           + " ms at " + count + " vectors; this one comes closest (" + IndexEvaluator.round4(best.p99Ms())
           + " ms)";
     }
-    return "the smallest index that ties the best R@10 at the latency limit on the sample (within " + RECALL_TIE
-        + ", with latency " + (int) (100 * LATENCY_NOISE) + "% either way; this one: "
-        + IndexEvaluator.round4(best.recall()) + ") with p99 timed within " + IndexEvaluator.round4(limitP99Ms)
-        + " ms at " + count + " vectors, among " + candidates + " candidates";
+    return (kept ? "the published index's choice, still tying" : "the smallest index that ties")
+        + " the best R@10 at the latency limit on the sample (within " + RECALL_TIE + ", with latency "
+        + Math.round(100 * LATENCY_NOISE) + "% either way; this one: " + IndexEvaluator.round4(best.recall())
+        + ") with p99 timed within " + IndexEvaluator.round4(limitP99Ms) + " ms at " + count + " vectors, among "
+        + candidates + " candidates";
   }
 
   private long codesPerProbe(IndexPlan plan, long base) {

@@ -76,6 +76,7 @@ public final class IndexBuilder {
   private final Options options;
   private final Consumer<String> progress;
   private final DistributedAdd distributedAdd;
+  private String previousChoice; // the factory a rebuilt index's auto build chose (null: none)
 
   public IndexBuilder(VectorSource source, Options options, Consumer<String> progress) {
     this(source, options, progress, null);
@@ -90,6 +91,17 @@ public final class IndexBuilder {
     this.options = options;
     this.progress = progress;
     this.distributedAdd = distributedAdd;
+  }
+
+  /**
+   * A rebuild of a published index: {@code index.type=auto} keeps the factory it chose before (from that version's
+   * manifest) while that candidate still ties the best, so timing noise does not flip between equals.
+   */
+  public IndexBuilder rebuilding(Map<String, Object> publishedManifest) {
+    if (publishedManifest != null && publishedManifest.get("selection") instanceof Map<?, ?> selection) {
+      this.previousChoice = String.valueOf(selection.get("winner"));
+    }
+    return this;
   }
 
   public BuiltIndex build(Path dir) throws IOException {
@@ -128,7 +140,7 @@ public final class IndexBuilder {
     Files.createDirectories(dir);
     t = System.nanoTime();
     CandidateSelector.Selection selection = select ? new CandidateSelector(options, progress, n, d, sample.train,
-        trainSize, sample.queries, nq).select(candidates) : null;
+        trainSize, sample.queries, nq).select(candidates, previousChoice) : null;
     if (selection != null) {
       plan = selection.plan();
       timings.put("selection_s", seconds(t));

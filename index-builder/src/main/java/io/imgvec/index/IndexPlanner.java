@@ -72,7 +72,8 @@ public final class IndexPlanner {
   /**
    * What {@code index.type=auto} measures above {@value #FLAT_BELOW} vectors ({@link CandidateSelector}): IVF at
    * the nlist planned for full vectors, half and a quarter of it, each with full vectors when they fit the budget,
-   * and with PQ codes: the largest code size that fits, and half of it when full vectors do not fit. Codes keep at
+   * and with PQ codes: the largest code size that fits, and half of it (fewer bytes a probe: where the latency
+   * target binds, more probes of coarser codes can beat fewer of fine ones). Codes keep at
    * least 4 dimensions per byte: PQ training time grows with the code size, and finer codes would only approach
    * full vectors. Each trains on as many vectors as it would alone (one sample holds enough for the largest nlist).
    */
@@ -88,7 +89,7 @@ public final class IndexPlanner {
       int m = largestDivisorAtMost(d, Math.min(pqMFor(count, d, nlist, memoryBudget), Math.max(1, d / 4)));
       plans.add(plan("IVF-PQ", count, d, memoryBudget, nlist, m, 0, pointsPerCentroid, metric));
       int half = largestDivisorAtMost(d, m / 2);
-      if (!flatFits && half > 0) {
+      if (half > 0) {
         plans.add(plan("IVF-PQ", count, d, memoryBudget, nlist, half, 0, pointsPerCentroid, metric));
       }
     }

@@ -151,12 +151,26 @@ public final class PublishedIndex implements AutoCloseable {
     }
   }
 
+  /** The manifest of the version LATEST names under publish root {@code uri}, or null if nothing is published. */
+  public static Map<String, Object> latestManifest(String uri, Configuration conf) throws IOException {
+    String version = latestVersion(uri, conf);
+    if (version == null) {
+      return null;
+    }
+    org.apache.hadoop.fs.Path versionDir = new org.apache.hadoop.fs.Path(uri, IndexPublisher.VERSIONS + "/" + version);
+    return readManifest(versionDir.getFileSystem(conf), versionDir);
+  }
+
+  private static Map<String, Object> readManifest(FileSystem fs, org.apache.hadoop.fs.Path versionDir)
+      throws IOException {
+    try (InputStream in = fs.open(new org.apache.hadoop.fs.Path(versionDir, IndexPublisher.MANIFEST))) {
+      return Json.MAPPER.readValue(in, new TypeReference<Map<String, Object>>() {});
+    }
+  }
+
   private static Map<String, Object> fetchVersion(FileSystem fs, org.apache.hadoop.fs.Path versionDir,
       Path localCache) throws IOException {
-    Map<String, Object> manifest;
-    try (InputStream in = fs.open(new org.apache.hadoop.fs.Path(versionDir, IndexPublisher.MANIFEST))) {
-      manifest = Json.MAPPER.readValue(in, new TypeReference<Map<String, Object>>() {});
-    }
+    Map<String, Object> manifest = readManifest(fs, versionDir);
     Path local = Files.createDirectories(localCache.resolve(String.valueOf(manifest.get("version"))));
     @SuppressWarnings("unchecked")
     Map<String, Map<String, Object>> files = (Map<String, Map<String, Object>>) manifest.get("files");

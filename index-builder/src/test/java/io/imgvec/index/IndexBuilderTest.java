@@ -49,8 +49,9 @@ class IndexBuilderTest {
     assertEquals(List.of("IVF4096,PQ64np", "IVF4096,PQ32np", "IVF2048,PQ64np", "IVF2048,PQ32np", "IVF1024,PQ64np",
         "IVF1024,PQ32np"), tight);
     List<IndexPlan> roomy = IndexPlanner.candidates(100_000, 128, 1L << 30, 64, Metric.L2);
-    assertEquals(List.of("IVF1024,Flat", "IVF1024,PQ32np", "IVF512,Flat", "IVF512,PQ32np", "IVF256,Flat",
-        "IVF256,PQ32np"), roomy.stream().map(IndexPlan::factory).toList()); // PQ: at least 4 dimensions per byte
+    assertEquals(List.of("IVF1024,Flat", "IVF1024,PQ32np", "IVF1024,PQ16np", "IVF512,Flat", "IVF512,PQ32np",
+        "IVF512,PQ16np", "IVF256,Flat", "IVF256,PQ32np", "IVF256,PQ16np"),
+        roomy.stream().map(IndexPlan::factory).toList()); // PQ: at least 4 dimensions per byte
     roomy.forEach(p -> assertEquals(64 * Math.max(256, p.nlist()), p.trainSize(), "as a single build trains: " + p));
     assertEquals("IVF1024_HNSW32,Flat", roomy.get(0).withHnswQuantizer().factory());
   }
@@ -61,11 +62,12 @@ class IndexBuilderTest {
     ArrayVectorSource source = ArrayVectorSource.clustered(40_000, 64, 200, 11);
     IndexBuilder.Options auto = options(Map.of("index.eval-queries", "300"));
     Map<String, Object> first = new IndexBuilder(source, auto, m -> { }).build(tmp.resolve("s1")).manifest();
-    Map<String, Object> second = new IndexBuilder(source, auto, m -> { }).build(tmp.resolve("s2")).manifest();
+    Map<String, Object> second = new IndexBuilder(source, auto, m -> { }).rebuilding(first).build(tmp.resolve("s2"))
+        .manifest();
 
     Map<String, Object> selection = (Map<String, Object>) first.get("selection");
     List<Map<String, Object>> candidates = (List<Map<String, Object>>) selection.get("candidates");
-    assertTrue(candidates.size() >= 6, "3 nlists x (Flat, PQ): " + candidates);
+    assertTrue(candidates.size() >= 9, "3 nlists x (Flat, PQ, half the PQ code): " + candidates);
     Map<String, Object> index = (Map<String, Object>) first.get("index");
     assertEquals(selection.get("winner"), index.get("factory"));
     Map<String, Object> winner = candidates.stream().filter(c -> c.get("factory").equals(selection.get("winner")))
@@ -88,6 +90,26 @@ class IndexBuilderTest {
     assertEquals(index.get("factory"), rebuilt.get("factory"), "a rebuild of the same data chooses the same index");
     assertTrue(Math.abs(step((int) index.get("nprobe")) - step((int) rebuilt.get("nprobe"))) <= 1,
         "nprobe within one step on a rebuild: " + index + " vs " + rebuilt);
+  }
+
+  @Test
+  void candidatesTieWithinTheTimingNoiseAndARebuildKeepsItsChoiceWhileItTies() {
+    CandidateSelector.Measured best = measured("IVF1024,PQ64np", 0.960, 0.955, 0.965, 24_000_000);
+    CandidateSelector.Measured close = measured("IVF512,PQ64np", 0.957, 0.951, 0.963, 23_000_000);
+    CandidateSelector.Measured small = measured("IVF512,PQ32np", 0.946, 0.945, 0.948, 13_000_000);
+    CandidateSelector.Measured tooSlow = new CandidateSelector.Measured(new IndexPlan("IVF-PQ", "IVF64,PQ8np", 64, 8, 0,
+        0, Metric.L2, ""), false, 0, 0, 0, 2.0, 1, 1.0, Map.of());
+    List<CandidateSelector.Measured> all = List.of(best, close, small, tooSlow);
+    assertEquals(close, CandidateSelector.choose(all, null), "bands overlap: the smaller of the two");
+    assertEquals(best, CandidateSelector.choose(all, "IVF1024,PQ64np"), "a rebuild keeps its choice while it ties");
+    assertEquals(close, CandidateSelector.choose(all, "IVF512,PQ32np"), "not when it is clearly worse");
+    assertEquals(tooSlow, CandidateSelector.choose(List.of(tooSlow), null), "none within the limit: the fastest");
+  }
+
+  private static CandidateSelector.Measured measured(String factory, double recall, double low, double high,
+      long bytes) {
+    IndexPlan plan = new IndexPlan("IVF-PQ", factory, 512, 64, 0, 0, Metric.L2, "");
+    return new CandidateSelector.Measured(plan, true, recall, low, high, 0.7, bytes, 0.2, Map.of());
   }
 
   @Test

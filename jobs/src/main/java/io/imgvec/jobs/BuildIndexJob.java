@@ -41,7 +41,8 @@ public final class BuildIndexJob {
     try (SparkVectorSource source = new SparkVectorSource(spark, dataset, metadataColumns(config))) {
       Consumer<String> progress = msg -> LOG.info("build-index: {}", msg);
       IndexBuilder builder = new IndexBuilder(source, IndexBuilder.Options.from(config), progress,
-          new SparkDistributedAdd(spark, source, outputUri, hadoopConf, progress));
+          new SparkDistributedAdd(spark, source, outputUri, hadoopConf, progress))
+          .rebuilding(PublishedIndex.latestManifest(outputUri, hadoopConf));
       RunLog.stage("build");
       IndexBuilder.BuiltIndex built = builder.build(staging);
       Map<String, Object> model = ModelRecord.read(dataset, hadoopConf);
