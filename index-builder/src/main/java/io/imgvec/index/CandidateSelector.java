@@ -30,8 +30,8 @@ final class CandidateSelector {
   static final double RECALL_TIE = 0.002;
   /**
    * How far a candidate's timed p99 moves between two builds of the same data: one setting timed 0.83-0.91 ms over
-   * four builds here (±5% about its mean; a build-wide effect, not noise that more timing in one build would average
-   * out). Scores are judged within it.
+   * four builds here (±5% about its mean; it differs between builds more than between the passes of one, so more
+   * timing within a build would not average it out). Scores are judged within it.
    */
   static final double LATENCY_NOISE = 0.05;
   static final double CENTROID_SHARE = 0.5;

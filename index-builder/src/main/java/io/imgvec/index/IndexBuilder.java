@@ -129,8 +129,8 @@ public final class IndexBuilder {
     candidates = resources.candidates();
     progress.accept(resources.describe());
     int nq = (int) Math.min(options.evalQueries(), n / 10);
+    // one sample for every candidate; held-out queries stay out of training
     int trainSize = (int) Math.min(candidates.stream().mapToInt(IndexPlan::trainSize).max().orElseThrow(), n - nq);
-    // held-out queries stay out of training
     progress.accept(select ? "measuring " + candidates.size() + " candidate indexes for " + n + " x " + d
         : "index plan: " + plan.factory() + " (" + plan.reason() + ") for " + n + " x " + d);
     Map<String, Object> timings = new LinkedHashMap<>();
