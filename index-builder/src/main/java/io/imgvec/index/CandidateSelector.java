@@ -21,9 +21,10 @@ import java.util.function.Consumer;
  * (median) already spends {@value #CENTROID_SHARE} of the latency target, nearly all on centroids, also gets a twin
  * with an HNSW coarse quantizer.
  *
- * <p>The winner has the best R@10 at the latency limit (the target less its headroom); among candidates that tie it
- * within the timings' noise ({@link #choose}), a rebuild keeps its previous choice, else the smallest wins. It is
- * handed back trained as a single build would train it.
+ * <p>Candidates are measured smallest first, and measuring stops at the first that reaches the recall target within
+ * the latency limit (the target less its headroom): it wins. Otherwise the winner has the best R@10 at the latency
+ * limit; among candidates that tie it within the timings' noise ({@link #choose}), a rebuild keeps its previous
+ * choice, else the smallest wins. It is handed back trained as a single build would train it.
  */
 final class CandidateSelector {
   /** Scores this close tie: the smaller index is kept rather than a difference within the measurement's noise. */
@@ -84,29 +85,34 @@ final class CandidateSelector {
   /** Measures the candidates and trains the winner; {@code previousChoice} (nullable) is kept while it ties. */
   Selection select(List<IndexPlan> candidates, String previousChoice) {
     long start = System.nanoTime();
-    Map<Integer, List<IndexPlan>> byNlist = new TreeMap<>(Comparator.reverseOrder());
-    candidates.forEach(p -> byNlist.computeIfAbsent(p.nlist(), k -> new ArrayList<>()).add(p));
+    List<IndexPlan> smallestFirst = candidates.stream()
+        .sorted(Comparator.comparingLong(p -> IndexPlanner.estimatedBytes(p, count, d))).toList();
+    Map<Integer, FaissIndex> centroidsByNlist = new TreeMap<>();
     List<Measured> measured = new ArrayList<>();
-    for (Map.Entry<Integer, List<IndexPlan>> group : byNlist.entrySet()) {
-      long t = System.nanoTime();
-      try (FaissIndex centroids = FaissIndex.create(d, "IVF" + group.getKey() + ",Flat", options.metric())) {
-        centroids.trainWithBalancedLists(sample, trainSize(group.getValue().get(0)), options.maxListFactor(),
-            QUICK_KMEANS_ITERATIONS);
-        double kmeansS = IndexBuilder.seconds(t);
-        for (IndexPlan plan : group.getValue()) {
-          Measured m = measure(plan, centroids, kmeansS);
-          measured.add(m);
-          if (onlyCentroidsTooSlow(m)) {
-            measured.add(measure(plan.withHnswQuantizer(), centroids, 0));
-          }
-          kmeansS = 0; // the shared k-means is charged to the first candidate of the group
+    try {
+      for (IndexPlan plan : smallestFirst) {
+        long t = System.nanoTime();
+        double kmeansS = 0; // the shared k-means is charged to the first candidate of its nlist
+        if (!centroidsByNlist.containsKey(plan.nlist())) {
+          centroidsByNlist.put(plan.nlist(), quickCentroids(plan));
+          kmeansS = IndexBuilder.seconds(t);
+        }
+        Measured m = measure(plan, centroidsByNlist.get(plan.nlist()), kmeansS);
+        measured.add(m);
+        if (onlyCentroidsTooSlow(m)) {
+          measured.add(measure(plan.withHnswQuantizer(), centroidsByNlist.get(plan.nlist()), 0));
+        }
+        if (measured.stream().anyMatch(c -> meetsTarget(c, options.targetRecall()))) {
+          break; // the smallest that reaches the recall target: a larger index could only add recall beyond it
         }
       }
+    } finally {
+      centroidsByNlist.values().forEach(FaissIndex::close);
     }
-    Measured best = choose(measured, previousChoice);
+    Measured best = choose(measured, previousChoice, options.targetRecall());
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("winner", best.plan().factory());
-    report.put("why", why(best, measured.size(), best.plan().factory().equals(previousChoice)));
+    report.put("why", why(best, measured.size(), candidates.size(), best.plan().factory().equals(previousChoice)));
     report.put("sample_size", sampleSize);
     report.put("candidate_base", base);
     report.put("recall_queries", recallEvaluator.queries());
@@ -116,6 +122,18 @@ final class CandidateSelector {
     report.put("candidates", measured.stream().map(Measured::report).toList());
     progress.accept("chose " + best.plan().factory() + ": " + report.get("why"));
     return trainedFully(best.plan(), report);
+  }
+
+  /** A quick balanced k-means for the candidates of {@code plan}'s nlist (a single build's sample, fewer rounds). */
+  private FaissIndex quickCentroids(IndexPlan plan) {
+    FaissIndex centroids = FaissIndex.create(d, "IVF" + plan.nlist() + ",Flat", options.metric());
+    try {
+      centroids.trainWithBalancedLists(sample, trainSize(plan), options.maxListFactor(), QUICK_KMEANS_ITERATIONS);
+      return centroids;
+    } catch (RuntimeException e) {
+      centroids.close();
+      throw e;
+    }
   }
 
   /**
@@ -376,35 +394,47 @@ final class CandidateSelector {
     return !m.plan().hasHnswQuantizer() && m.oneProbeP50Ms() > CENTROID_SHARE * options.targetLatencyMs();
   }
 
+  /** Whether {@code m} reaches the recall target within the latency limit (at its band's top: within the noise). */
+  static boolean meetsTarget(Measured m, double targetRecall) {
+    return m.feasible() && m.recallHigh() >= targetRecall;
+  }
+
   /**
-   * Among the candidates within the latency limit, the best score's and those whose band (see {@link #measured})
-   * reaches the best's band (within {@link #RECALL_TIE}) tie: the timings cannot tell them apart. A rebuild keeps
-   * its previous choice if that ties; otherwise the smallest tied candidate wins (then the fastest). If none is
-   * within the limit, the fastest.
+   * The winner. Candidates that reach the recall target within the latency limit are equals (recall beyond the
+   * target is not worth more bytes). Otherwise the best score's and those whose band (see {@link #measured}) reaches
+   * the best's band (within {@link #RECALL_TIE}) tie: the timings cannot tell them apart. Among equals a rebuild
+   * keeps its previous choice, else the smallest wins (then the fastest). If none is within the limit, the fastest.
    */
-  static Measured choose(List<Measured> all, String previousChoice) {
+  static Measured choose(List<Measured> all, String previousChoice, double targetRecall) {
     List<Measured> feasible = all.stream().filter(Measured::feasible).toList();
     if (feasible.isEmpty()) {
       return all.stream().min(Comparator.comparingDouble(Measured::p99Ms)).orElseThrow();
     }
     Measured best = feasible.stream().max(Comparator.comparingDouble(Measured::recall)).orElseThrow();
-    List<Measured> tied = feasible.stream().filter(m -> m.recallHigh() + RECALL_TIE >= best.recallLow()).toList();
+    List<Measured> meeting = feasible.stream().filter(m -> meetsTarget(m, targetRecall)).toList();
+    List<Measured> tied = !meeting.isEmpty() ? meeting
+        : feasible.stream().filter(m -> m.recallHigh() + RECALL_TIE >= best.recallLow()).toList();
     return tied.stream().filter(m -> m.plan().factory().equals(previousChoice)).findFirst()
         .orElseGet(() -> tied.stream().min(Comparator.comparingLong(Measured::bytes)
             .thenComparingDouble(Measured::p99Ms)).orElseThrow());
   }
 
-  private String why(Measured best, int candidates, boolean kept) {
+  private String why(Measured best, int measured, int candidates, boolean kept) {
     if (!best.feasible()) {
       return "no candidate of " + candidates + " keeps one probe within p99 " + IndexEvaluator.round4(limitP99Ms)
           + " ms at " + count + " vectors; this one comes closest (" + IndexEvaluator.round4(best.p99Ms())
           + " ms)";
     }
+    String within = " with p99 timed within " + IndexEvaluator.round4(limitP99Ms) + " ms at " + count + " vectors";
+    if (meetsTarget(best, options.targetRecall())) {
+      return (kept ? "the published index's choice" : "the smallest index") + " that reaches R@10 "
+          + options.targetRecall() + " on the sample (" + IndexEvaluator.round4(best.recall()) + ")" + within
+          + "; candidates are measured smallest first, " + measured + " of " + candidates;
+    }
     return (kept ? "the published index's choice, still tying" : "the smallest index that ties")
         + " the best R@10 at the latency limit on the sample (within " + RECALL_TIE + ", with latency "
-        + Math.round(100 * LATENCY_NOISE) + "% either way; this one: " + IndexEvaluator.round4(best.recall())
-        + ") with p99 timed within " + IndexEvaluator.round4(limitP99Ms) + " ms at " + count + " vectors, among "
-        + candidates + " candidates";
+        + Math.round(100 * LATENCY_NOISE) + "% either way; this one: " + IndexEvaluator.round4(best.recall()) + ")"
+        + within + ", among " + candidates + " candidates";
   }
 
   private long codesPerProbe(IndexPlan plan, long base) {

@@ -67,7 +67,13 @@ class IndexBuilderTest {
 
     Map<String, Object> selection = (Map<String, Object>) first.get("selection");
     List<Map<String, Object>> candidates = (List<Map<String, Object>>) selection.get("candidates");
-    assertTrue(candidates.size() >= 9, "3 nlists x (Flat, PQ, half the PQ code): " + candidates);
+    List<Long> sizes = candidates.stream().filter(c -> !((String) c.get("factory")).contains("_HNSW"))
+        .map(c -> ((Number) c.get("bytes")).longValue()).toList();
+    assertEquals(sizes.stream().sorted().toList(), sizes, "measured smallest first");
+    List<Double> lastBand = (List<Double>) candidates.get(candidates.size() - 1)
+        .get("recall_at_10_within_latency_noise");
+    assertTrue(sizes.size() == 9 || lastBand.get(1) >= 0.99,
+        "3 nlists x (Flat, PQ, half the PQ code), or up to the first that reaches the recall target: " + candidates);
     Map<String, Object> index = (Map<String, Object>) first.get("index");
     assertEquals(selection.get("winner"), index.get("factory"));
     Map<String, Object> winner = candidates.stream().filter(c -> c.get("factory").equals(selection.get("winner")))
@@ -100,10 +106,12 @@ class IndexBuilderTest {
     CandidateSelector.Measured tooSlow = new CandidateSelector.Measured(new IndexPlan("IVF-PQ", "IVF64,PQ8np", 64, 8, 0,
         0, Metric.L2, ""), false, 0, 0, 0, 2.0, 1, 1.0, Map.of());
     List<CandidateSelector.Measured> all = List.of(best, close, small, tooSlow);
-    assertEquals(close, CandidateSelector.choose(all, null), "bands overlap: the smaller of the two");
-    assertEquals(best, CandidateSelector.choose(all, "IVF1024,PQ64np"), "a rebuild keeps its choice while it ties");
-    assertEquals(close, CandidateSelector.choose(all, "IVF512,PQ32np"), "not when it is clearly worse");
-    assertEquals(tooSlow, CandidateSelector.choose(List.of(tooSlow), null), "none within the limit: the fastest");
+    assertEquals(close, CandidateSelector.choose(all, null, 0.99), "bands overlap: the smaller of the two");
+    assertEquals(best, CandidateSelector.choose(all, "IVF1024,PQ64np", 0.99), "a rebuild keeps its tying choice");
+    assertEquals(close, CandidateSelector.choose(all, "IVF512,PQ32np", 0.99), "not when it is clearly worse");
+    assertEquals(tooSlow, CandidateSelector.choose(List.of(tooSlow), null, 0.99), "none in the limit: the fastest");
+    assertEquals(small, CandidateSelector.choose(all, null, 0.945), "all reach the target: the smallest");
+    assertEquals(close, CandidateSelector.choose(all, null, 0.962), "only those that reach it count");
   }
 
   private static CandidateSelector.Measured measured(String factory, double recall, double low, double high,
