@@ -23,8 +23,8 @@ import java.util.function.Consumer;
  *
  * <p>Candidates are measured smallest first, and measuring stops at the first that reaches the recall target within
  * the latency limit (the target less its headroom): it wins. Otherwise the winner has the best R@10 at the latency
- * limit; among candidates that tie it within the timings' noise ({@link #choose}), a rebuild keeps its previous
- * choice, else the smallest wins. It is handed back trained as a single build would train it.
+ * limit, or the smallest within a hair of it, and a rebuild keeps its previous choice while that ties the best within
+ * the timings' noise ({@link #choose}). It is handed back trained as a single build would train it.
  */
 final class CandidateSelector {
   /** Scores this close tie: the smaller index is kept rather than a difference within the measurement's noise. */
@@ -32,7 +32,7 @@ final class CandidateSelector {
   /**
    * How far a candidate's timed p99 moves between two builds of the same data: one setting timed 0.83-0.91 ms over
    * four builds here (±5% about its mean; it differs between builds more than between the passes of one, so more
-   * timing within a build would not average it out). Scores are judged within it.
+   * timing within a build would not average it out). A rebuild keeps its choice within it.
    */
   static final double LATENCY_NOISE = 0.05;
   static final double CENTROID_SHARE = 0.5;
@@ -401,9 +401,11 @@ final class CandidateSelector {
 
   /**
    * The winner. Candidates that reach the recall target within the latency limit are equals (recall beyond the
-   * target is not worth more bytes). Otherwise the best score's and those whose band (see {@link #measured}) reaches
-   * the best's band (within {@link #RECALL_TIE}) tie: the timings cannot tell them apart. Among equals a rebuild
-   * keeps its previous choice, else the smallest wins (then the fastest). If none is within the limit, the fastest.
+   * target is not worth more bytes). Otherwise the best score wins, or the smallest within {@link #RECALL_TIE} of it
+   * (then the fastest). A rebuild keeps its previous choice while that still ties the best within the timings' noise
+   * (its band, see {@link #measured}, reaching the best's): noise then cannot flip a rebuild between equals, while a
+   * fresh choice still needs the measured recall, not the noise band, to prefer a smaller index (a sample flatters
+   * coarse codes a little). If none is within the limit, the fastest.
    */
   static Measured choose(List<Measured> all, String previousChoice, double targetRecall) {
     List<Measured> feasible = all.stream().filter(Measured::feasible).toList();
@@ -412,11 +414,16 @@ final class CandidateSelector {
     }
     Measured best = feasible.stream().max(Comparator.comparingDouble(Measured::recall)).orElseThrow();
     List<Measured> meeting = feasible.stream().filter(m -> meetsTarget(m, targetRecall)).toList();
+    List<Measured> kept = (meeting.isEmpty() ? feasible : meeting).stream()
+        .filter(m -> m.plan().factory().equals(previousChoice))
+        .filter(m -> !meeting.isEmpty() || m.recallHigh() + RECALL_TIE >= best.recallLow()).toList();
+    if (!kept.isEmpty()) {
+      return kept.get(0);
+    }
     List<Measured> tied = !meeting.isEmpty() ? meeting
-        : feasible.stream().filter(m -> m.recallHigh() + RECALL_TIE >= best.recallLow()).toList();
-    return tied.stream().filter(m -> m.plan().factory().equals(previousChoice)).findFirst()
-        .orElseGet(() -> tied.stream().min(Comparator.comparingLong(Measured::bytes)
-            .thenComparingDouble(Measured::p99Ms)).orElseThrow());
+        : feasible.stream().filter(m -> m.recall() >= best.recall() - RECALL_TIE).toList();
+    return tied.stream().min(Comparator.comparingLong(Measured::bytes).thenComparingDouble(Measured::p99Ms))
+        .orElseThrow();
   }
 
   private String why(Measured best, int measured, int candidates, boolean kept) {
@@ -431,10 +438,11 @@ final class CandidateSelector {
           + options.targetRecall() + " on the sample (" + IndexEvaluator.round4(best.recall()) + ")" + within
           + "; candidates are measured smallest first, " + measured + " of " + candidates;
     }
-    return (kept ? "the published index's choice, still tying" : "the smallest index that ties")
-        + " the best R@10 at the latency limit on the sample (within " + RECALL_TIE + ", with latency "
-        + Math.round(100 * LATENCY_NOISE) + "% either way; this one: " + IndexEvaluator.round4(best.recall()) + ")"
-        + within + ", among " + candidates + " candidates";
+    return (kept ? "the published index's choice, still tying the best R@10 at the latency limit on the sample"
+        + " within the timings' noise (" + Math.round(100 * LATENCY_NOISE) + "% either way)"
+        : "the smallest index within " + RECALL_TIE + " of the best R@10 at the latency limit on the sample")
+        + " (this one: " + IndexEvaluator.round4(best.recall()) + ")" + within + ", among " + candidates
+        + " candidates";
   }
 
   private long codesPerProbe(IndexPlan plan, long base) {

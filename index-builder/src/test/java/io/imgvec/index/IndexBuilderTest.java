@@ -99,16 +99,18 @@ class IndexBuilderTest {
   }
 
   @Test
-  void candidatesTieWithinTheTimingNoiseAndARebuildKeepsItsChoiceWhileItTies() {
+  void theBestMeasuredWinsAndARebuildKeepsItsChoiceWithinTheTimingNoise() {
     CandidateSelector.Measured best = measured("IVF1024,PQ64np", 0.960, 0.955, 0.965, 24_000_000);
     CandidateSelector.Measured close = measured("IVF512,PQ64np", 0.957, 0.951, 0.963, 23_000_000);
     CandidateSelector.Measured small = measured("IVF512,PQ32np", 0.946, 0.945, 0.948, 13_000_000);
     CandidateSelector.Measured tooSlow = new CandidateSelector.Measured(new IndexPlan("IVF-PQ", "IVF64,PQ8np", 64, 8, 0,
         0, Metric.L2, ""), false, 0, 0, 0, 2.0, 1, 1.0, Map.of());
     List<CandidateSelector.Measured> all = List.of(best, close, small, tooSlow);
-    assertEquals(close, CandidateSelector.choose(all, null, 0.99), "bands overlap: the smaller of the two");
-    assertEquals(best, CandidateSelector.choose(all, "IVF1024,PQ64np", 0.99), "a rebuild keeps its tying choice");
-    assertEquals(close, CandidateSelector.choose(all, "IVF512,PQ32np", 0.99), "not when it is clearly worse");
+    assertEquals(best, CandidateSelector.choose(all, null, 0.99), "a fresh choice: the best measured recall");
+    CandidateSelector.Measured hair = measured("IVF256,PQ64np", 0.9585, 0.95, 0.965, 22_000_000);
+    assertEquals(hair, CandidateSelector.choose(List.of(best, hair), null, 0.99), "within 0.002: the smaller");
+    assertEquals(close, CandidateSelector.choose(all, "IVF512,PQ64np", 0.99), "a rebuild keeps a choice in the noise");
+    assertEquals(best, CandidateSelector.choose(all, "IVF512,PQ32np", 0.99), "not one clearly worse");
     assertEquals(tooSlow, CandidateSelector.choose(List.of(tooSlow), null, 0.99), "none in the limit: the fastest");
     assertEquals(small, CandidateSelector.choose(all, null, 0.945), "all reach the target: the smallest");
     assertEquals(close, CandidateSelector.choose(all, null, 0.962), "only those that reach it count");
