@@ -151,14 +151,21 @@ public final class PublishedIndex implements AutoCloseable {
     }
   }
 
-  /** The manifest of the version LATEST names under publish root {@code uri}, or null if nothing is published. */
+  /**
+   * The manifest of the version LATEST names under publish root {@code uri}; null if nothing is published there (or
+   * that version was just retired by a newer publish).
+   */
   public static Map<String, Object> latestManifest(String uri, Configuration conf) throws IOException {
     String version = latestVersion(uri, conf);
     if (version == null) {
       return null;
     }
     org.apache.hadoop.fs.Path versionDir = new org.apache.hadoop.fs.Path(uri, IndexPublisher.VERSIONS + "/" + version);
-    return readManifest(versionDir.getFileSystem(conf), versionDir);
+    try {
+      return readManifest(versionDir.getFileSystem(conf), versionDir);
+    } catch (FileNotFoundException e) {
+      return null;
+    }
   }
 
   private static Map<String, Object> readManifest(FileSystem fs, org.apache.hadoop.fs.Path versionDir)
