@@ -84,22 +84,12 @@ public final class IndexEvaluator {
    */
   public List<Metrics> sweep(VectorSearch index, int nlist, long maxCodesPerProbe, boolean hnswQuantizer,
       double stopP99Ms, double targetRecallAt10) {
-    return sweep(index, nlist, maxCodesPerProbe, hnswQuantizer, stopP99Ms, targetRecallAt10, false);
-  }
-
-  /** {@link #sweep}; {@code coarse} measures powers of two only (1, 2, 4, 8, ...), half the settings. */
-  public List<Metrics> sweep(VectorSearch index, int nlist, long maxCodesPerProbe, boolean hnswQuantizer,
-      double stopP99Ms, double targetRecallAt10, boolean coarse) {
     List<Metrics> swept = new ArrayList<>();
     Metrics last = measure(index, params(1, maxCodesPerProbe, hnswQuantizer));
     swept.add(last);
-    for (int step = 1; !reaches(last, targetRecallAt10) && last.p99Ms() <= stopP99Ms && !plateaued(swept, coarse);
-        step++) {
-      int nprobe = coarse ? 1 << step : nprobeStep(step);
-      if (nprobe > nlist) {
-        break;
-      }
-      last = measure(index, params(nprobe, maxCodesPerProbe, hnswQuantizer));
+    for (int step = 1; !reaches(last, targetRecallAt10) && last.p99Ms() <= stopP99Ms && !plateaued(swept)
+        && nprobeStep(step) <= nlist; step++) {
+      last = measure(index, params(nprobeStep(step), maxCodesPerProbe, hnswQuantizer));
       swept.add(last);
     }
     return swept;
@@ -119,10 +109,9 @@ public final class IndexEvaluator {
    * Whether doubling nprobe (two steps) gained less than {@value #PLATEAU} R@10: the codes' own error bounds the
    * recall there, and more probes would only cost time.
    */
-  private static boolean plateaued(List<Metrics> swept, boolean coarse) {
+  private static boolean plateaued(List<Metrics> swept) {
     int n = swept.size();
-    int back = coarse ? 2 : 3; // the setting with half this nprobe
-    return n >= back && swept.get(n - 1).recallAt10() - swept.get(n - back).recallAt10() < PLATEAU;
+    return n >= 3 && swept.get(n - 1).recallAt10() - swept.get(n - 3).recallAt10() < PLATEAU; // vs half this nprobe
   }
 
   static final double PLATEAU = 0.002;

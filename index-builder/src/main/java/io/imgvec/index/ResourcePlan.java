@@ -12,9 +12,9 @@ import java.util.function.Consumer;
  * Memory and time before the build. Memory: the index's size (for a measured choice, its largest candidate that fits;
  * candidates that do not fit are not measured), the shards it needs so that one fits what a shard may take
  * ({@code index.max-shard-bytes}; by default half of this machine's physical memory beyond the JVM heap: the driver
- * holds one shard at a time while merging, a local build all of them), and what each executor task holds. A build that cannot fit is refused before anything is read,
- * with the plan and settings that would fit. Time: after training, the add time expected from a measured
- * per-vector cost (one thread) over the cores that add.
+ * holds one shard at a time while merging, a local build all of them), and what each executor task holds. A build
+ * that cannot fit is refused before anything is read, with the plan and settings that would fit. Time: after
+ * training, the add time expected from a measured per-vector cost (one thread) over the cores that add.
  */
 final class ResourcePlan {
   /** Vectors timed to measure the add cost. */
