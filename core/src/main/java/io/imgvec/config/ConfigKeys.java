@@ -68,6 +68,10 @@ public final class ConfigKeys {
   public static final ConfigKey<String> OUTPUT_MODE = register(ConfigKey.choice("output.mode", "overwrite",
       List.of("overwrite", "resume"), "overwrite replaces the output; resume keeps rows already embedded with the"
           + " same model and processes the rest"));
+  public static final ConfigKey<String> EMBED_RUNNER = register(ConfigKey.choice("embed.runner", "auto",
+      List.of("auto", "spark", "local"), "auto embeds without Spark (threads in this JVM, same outputs) when"
+          + " spark.master is local, output.mode is overwrite and the manifest is one CSV or JSON-lines file of at"
+          + " most 64 MiB, and on Spark otherwise; spark always uses Spark; local fails where auto would use Spark"));
   public static final ConfigKey<Integer> PARTITIONS = register(ConfigKey.intRange("job.partitions", 0, 0, 1_000_000,
       "inference tasks; 0 = Spark's default parallelism, or more so that a task embeds at most 5000 images"));
   public static final ConfigKey<String> SPARK_MASTER = register(ConfigKey.string("spark.master", "local[*]",

@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
@@ -50,7 +49,7 @@ public final class EmbedJob {
     RunLog.stage("manifest");
     Dataset<Row> manifest = ManifestReader.read(spark, manifestUri, config.get(ConfigKeys.MANIFEST_FORMAT));
     long rowsRead = manifest.count();
-    String modelId = join(checkedModel).modelId();
+    String modelId = ModelCheck.await(checkedModel).modelId();
     Locations.requireWritable("output", outputUri, hadoopConf);
     boolean resume = config.get(ConfigKeys.OUTPUT_MODE).equals("resume");
     String embeddingsUri = outputUri + "/embeddings";
@@ -68,7 +67,7 @@ public final class EmbedJob {
     Dataset<Row> results = todo.mapPartitions(embed, Encoders.row(EmbedOutput.schema(manifest.schema(), carried)))
         .persist(StorageLevel.DISK_ONLY());
     RunLog.stage("embed");
-    Counts counts;
+    EmbedCounts counts;
     long inferStart = System.nanoTime();
     try (ProgressReporter progress = new ProgressReporter(sc, "embed", metrics.rowsDone(), rowsRead - skipped,
         5_000)) {
@@ -79,27 +78,12 @@ public final class EmbedJob {
     }
     ModelRecord.write(embeddingsUri, modelId, config, hadoopConf);
 
-    double seconds = (System.nanoTime() - start) / 1e9;
     long processed = rowsRead - skipped;
-    RunSummary summary = new RunSummary("embed")
-        .put("manifest", manifestUri)
-        .put("output", outputUri)
-        .put("mode", config.get(ConfigKeys.OUTPUT_MODE))
-        .put("model_id", modelId)
-        .put("rows_read", rowsRead)
-        .put("embedded", counts.embedded())
-        .put("errors", counts.errors())
-        .put("errors_by_class", counts.errorsByClass())
-        .put("skipped_already_embedded", skipped)
-        .put("accounting_ok", counts.embedded() + counts.errors() + skipped == rowsRead)
-        .put("duration_s", Numbers.round(seconds, 3))
-        .put("images_per_second", Numbers.round(counts.embedded() / Math.max(seconds, 1e-9), 3))
-        .put("embed_and_write_s", Numbers.round((System.nanoTime() - inferStart) / 1e9, 3))
+    RunSummary summary = EmbedSummary.of("spark", manifestUri, outputUri, config, modelId, rowsRead, skipped, counts,
+        start, inferStart)
         .put("model_loads", metrics.modelLoads().value())
         .put("images_per_executor", metrics.rowsPerExecutor())
-        .put("stage_ms_per_image", metrics.stageMsPerImage(processed, counts.embedded()))
-        .put("embeddings", embeddingsUri)
-        .put("errors_dataset", outputUri + "/errors");
+        .put("stage_ms_per_image", metrics.stageMsPerImage(processed, counts.embedded()));
     summary.writeTo(outputUri, hadoopConf);
     return summary;
   }
@@ -113,7 +97,7 @@ public final class EmbedJob {
     int taskCpus = spark.sparkContext().getConf().getInt("spark.task.cpus", 1);
     ModelSpec spec = ModelSpec.from(config).withThreads(ThreadLayout.of(config, taskCpus, gpu).inferenceThreads());
     Configuration hadoopConf = spark.sparkContext().hadoopConfiguration();
-    return CompletableFuture.supplyAsync(() -> ModelCheck.run(spec, gpu ? 0 : -1, hadoopConf));
+    return ModelCheck.start(spec, gpu ? 0 : -1, hadoopConf);
   }
 
   /** Reads images on the executors with the session's Hadoop settings (s3a credentials etc.). */
@@ -132,20 +116,14 @@ public final class EmbedJob {
             / ROWS_PER_PARTITION));
   }
 
-  record Counts(long embedded, Map<String, Long> errorsByClass) {
-    long errors() {
-      return errorsByClass.values().stream().mapToLong(Long::longValue).sum();
-    }
-  }
-
   /** Runs inference (the first action on the persisted results) and counts outcomes. */
-  static Counts count(Dataset<Row> results) {
+  static EmbedCounts count(Dataset<Row> results) {
     List<Row> rows = results.groupBy(EmbedOutput.STATUS, "error_class").count().collectAsList();
     long embedded = rows.stream().filter(r -> r.getString(0).equals(EmbedOutput.EMBEDDED))
         .mapToLong(r -> r.getLong(2)).sum();
     Map<String, Long> errorsByClass = rows.stream().filter(r -> r.getString(0).equals(EmbedOutput.ERROR))
         .collect(Collectors.toMap(r -> r.getString(1), r -> r.getLong(2), Long::sum, TreeMap::new));
-    return new Counts(embedded, errorsByClass);
+    return new EmbedCounts(embedded, errorsByClass);
   }
 
   private static void write(Dataset<Row> results, List<String> carried, String embeddingsUri, String errorsUri,
@@ -155,15 +133,6 @@ public final class EmbedJob {
         .mode(resume ? SaveMode.Append : SaveMode.Overwrite).parquet(embeddingsUri);
     results.filter(col(EmbedOutput.STATUS).equalTo(EmbedOutput.ERROR))
         .select(columns(EmbedOutput.ERROR_COLUMNS, List.of())).write().mode(SaveMode.Overwrite).parquet(errorsUri);
-  }
-
-  /** The model check's result, or its failure as thrown (a user error with the engine's message). */
-  static Embedder join(CompletableFuture<Embedder> check) {
-    try {
-      return check.join();
-    } catch (CompletionException e) {
-      throw e.getCause() instanceof RuntimeException r ? r : e;
-    }
   }
 
   private static Dataset<Row> withoutEmbedded(SparkSession spark, Dataset<Row> manifest, String embeddingsUri,

@@ -15,8 +15,10 @@ final class EmbedOutput {
   static final List<String> EMBEDDING_COLUMNS =
       List.of("image_id", "uri", "content_sha256", "model_id", "embedding", "width", "height");
   static final List<String> ERROR_COLUMNS = List.of("image_id", "uri", "stage", "error_class", "message");
-  /** Number of fixed columns before the carried ones. */
-  static final int FIXED = 11;
+  /** The fixed columns, in order, before the carried ones. */
+  static final List<String> FIXED_COLUMNS = List.of(STATUS, "image_id", "uri", "content_sha256", "model_id",
+      "embedding", "width", "height", "stage", "error_class", "message");
+  static final int FIXED = FIXED_COLUMNS.size();
   private static final Set<String> RESERVED = Set.of(STATUS, "content_sha256", "model_id", "embedding", "width",
       "height", "stage", "error_class", "message");
 

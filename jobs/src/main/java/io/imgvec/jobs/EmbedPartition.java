@@ -48,14 +48,8 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
           sc.collectionAccumulator("rows_by_executor"));
     }
 
-    /** Wall time per image of each stage, summed over the tasks (reads and decodes of the rows, inference of those embedded). */
     Map<String, Double> stageMsPerImage(long rows, long embedded) {
-      return Map.of("read", perImage(readNanos.value(), rows), "decode_preprocess", perImage(decodeNanos.value(), rows),
-          "inference", perImage(inferenceNanos.value(), embedded));
-    }
-
-    private static double perImage(long nanos, long images) {
-      return images == 0 ? 0 : io.imgvec.util.Numbers.round(nanos / 1e6 / images, 3);
+      return StageTimes.msPerImage(readNanos.value(), decodeNanos.value(), inferenceNanos.value(), rows, embedded);
     }
 
     /** Rows each executor's tasks finished ({@code executor id TAB rows} per task, summed here). */
@@ -173,41 +167,24 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
 
   /** Manifest URIs without a scheme are relative to the manifest's directory. */
   private String resolve(String uri) {
-    return ManifestReader.resolve(manifestDir, uri);
+    return ManifestRules.resolve(manifestDir, uri);
   }
 
   private Row toRow(Result<Row> r, String modelId) {
-    if (r.error() != null) {
-      return errorRow(r.payload(), r.uri(), r.error().stage(), r.error().errorClass(), r.error().getMessage());
-    }
-    Object[] values = new Object[EmbedOutput.FIXED + carried.size()];
-    values[0] = EmbedOutput.EMBEDDED;
-    values[1] = r.payload().getAs(ManifestReader.IMAGE_ID);
-    values[2] = r.uri();
-    values[3] = r.embedding().contentSha256();
-    values[4] = modelId;
-    values[5] = r.embedding().vector();
-    values[6] = r.embedding().width();
-    values[7] = r.embedding().height();
-    copyCarried(r.payload(), values);
-    return RowFactory.create(values);
+    return RowFactory.create(EmbedRecords.of(r, r.payload().getAs(ManifestReader.IMAGE_ID), modelId,
+        carried(r.payload())));
   }
 
   private Row errorRow(Row input, String uri, String stage, String errorClass, String message) {
-    Object[] values = new Object[EmbedOutput.FIXED + carried.size()];
-    values[0] = EmbedOutput.ERROR;
-    values[1] = input.getAs(ManifestReader.IMAGE_ID);
-    values[2] = uri;
-    values[8] = stage;
-    values[9] = errorClass;
-    values[10] = message;
-    copyCarried(input, values);
-    return RowFactory.create(values);
+    return RowFactory.create(EmbedRecords.error(input.getAs(ManifestReader.IMAGE_ID), uri, stage, errorClass, message,
+        carried(input)));
   }
 
-  private void copyCarried(Row input, Object[] values) {
-    for (int i = 0; i < carried.size(); i++) {
-      values[EmbedOutput.FIXED + i] = input.get(inputSchema.fieldIndex(carried.get(i)));
+  private Object[] carried(Row input) {
+    Object[] values = new Object[carried.size()];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = input.get(inputSchema.fieldIndex(carried.get(i)));
     }
+    return values;
   }
 }

@@ -164,6 +164,10 @@ public final class Main {
       case "embed" -> {
         String manifest = a.require("manifest");
         String output = a.require("output");
+        RunSummary local = LocalEmbedJob.runIfLocal(manifest, output, a.config());
+        if (local != null) {
+          return local;
+        }
         try (SparkSession spark = SparkSessions.create("imgvec-embed", a.config())) {
           return EmbedJob.run(spark, manifest, output, a.config());
         }

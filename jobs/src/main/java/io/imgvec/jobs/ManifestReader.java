@@ -9,11 +9,9 @@ import static org.apache.spark.sql.functions.substring;
 import static org.apache.spark.sql.functions.trim;
 import static org.apache.spark.sql.functions.when;
 
-import io.imgvec.config.ConfigException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -33,7 +31,6 @@ public final class ManifestReader {
   public static final String ISSUE_MESSAGE = "_imgvec_issue_message";
   private static final String POSITION = "_imgvec_position";
   private static final String CORRUPT = "_corrupt_record";
-  private static final List<String> FORMATS = List.of("csv", "jsonl", "parquet");
 
   private ManifestReader() {}
 
@@ -46,7 +43,7 @@ public final class ManifestReader {
    * holds only deletions to send to a stream.
    */
   static Dataset<Row> read(SparkSession spark, String uri, String format, boolean uriRequired) {
-    String fmt = format.equals("auto") ? formatOf(uri) : format;
+    String fmt = format.equals("auto") ? ManifestRules.formatOf(uri) : format;
     Dataset<Row> raw = switch (fmt) {
       case "csv" -> spark.read().option("header", "true").option("mode", "PERMISSIVE").csv(uri);
       case "jsonl" -> spark.read().option("mode", "PERMISSIVE").json(uri);
@@ -56,30 +53,22 @@ public final class ManifestReader {
       raw = raw.withColumn(URI, lit(null).cast("string"));
     }
     List<String> columns = Arrays.asList(raw.columns());
-    if (!columns.contains(IMAGE_ID) || !columns.contains(URI)) {
-      throw new ConfigException("manifest " + uri + " must have columns image_id and uri; it has: " + columns);
-    }
+    ManifestRules.requireColumns(uri, columns);
     Dataset<Row> typed = raw.withColumn(IMAGE_ID, col(IMAGE_ID).cast("string")).withColumn(URI, col(URI).cast("string"))
         .withColumn(POSITION, monotonically_increasing_id());
     Column occurrence = row_number().over(Window.partitionBy(IMAGE_ID).orderBy(POSITION));
     Column corrupt = columns.contains(CORRUPT) ? col(CORRUPT).isNotNull() : lit(false);
     Column missingId = col(IMAGE_ID).isNull().or(trim(col(IMAGE_ID)).equalTo(""));
     Column missingUri = col(URI).isNull().or(trim(col(URI)).equalTo(""));
-    Column issue = when(corrupt, "malformed_record").when(missingId.or(missingUri), "missing_field")
-        .when(occurrence.gt(1), "duplicate_image_id");
-    Column message = when(corrupt, concat(lit("manifest record is not valid " + fmt + ": "),
-            substring(col(columns.contains(CORRUPT) ? CORRUPT : URI), 1, 200)))
-        .when(missingId, "manifest row has no image_id")
-        .when(missingUri, "manifest row has no uri")
-        .when(occurrence.gt(1), "image_id already appears earlier in the manifest");
+    Column issue = when(corrupt, ManifestRules.MALFORMED).when(missingId.or(missingUri), ManifestRules.MISSING_FIELD)
+        .when(occurrence.gt(1), ManifestRules.DUPLICATE_ID);
+    Column message = when(corrupt, concat(lit(ManifestRules.malformedPrefix(fmt)),
+            substring(col(columns.contains(CORRUPT) ? CORRUPT : URI), 1, ManifestRules.QUOTED_CHARS)))
+        .when(missingId, ManifestRules.NO_IMAGE_ID)
+        .when(missingUri, ManifestRules.NO_URI)
+        .when(occurrence.gt(1), ManifestRules.REPEATED_ID);
     Dataset<Row> marked = typed.withColumn(ISSUE, issue).withColumn(ISSUE_MESSAGE, message).drop(POSITION);
     return columns.contains(CORRUPT) ? marked.drop(CORRUPT) : marked;
-  }
-
-  /** A manifest row's URI: as given when it has a scheme, else relative to the manifest's directory. */
-  static String resolve(String manifestDir, String uri) {
-    return io.imgvec.pipeline.ImageFetcher.hasScheme(uri) ? uri
-        : new org.apache.hadoop.fs.Path(new org.apache.hadoop.fs.Path(manifestDir), uri).toString();
   }
 
   /** Manifest columns other than the required ones and imgvec's markers: carried through to the output. */
@@ -91,20 +80,5 @@ public final class ManifestReader {
       }
     }
     return carried;
-  }
-
-  static String formatOf(String uri) {
-    String lower = uri.toLowerCase(Locale.ROOT).replaceAll("/+$", "");
-    if (lower.endsWith(".csv")) {
-      return "csv";
-    }
-    if (lower.endsWith(".jsonl") || lower.endsWith(".json") || lower.endsWith(".ndjson")) {
-      return "jsonl";
-    }
-    if (lower.endsWith(".parquet")) {
-      return "parquet";
-    }
-    throw new ConfigException("cannot tell the format of manifest " + uri + " from its extension; set"
-        + " manifest.format to one of " + FORMATS);
   }
 }

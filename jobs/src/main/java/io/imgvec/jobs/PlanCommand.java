@@ -11,6 +11,7 @@ import io.imgvec.index.IndexPlan;
 import io.imgvec.index.IndexPlanner;
 import io.imgvec.io.Json;
 import io.imgvec.image.ImageError;
+import io.imgvec.model.ModelCheck;
 import io.imgvec.model.ModelSpec;
 import io.imgvec.pipeline.CpuProbe;
 import io.imgvec.pipeline.ImageFetcher;
@@ -59,7 +60,7 @@ final class PlanCommand {
     Dataset<Row> clean = manifest.filter(col(ManifestReader.ISSUE).isNull());
     List<String> uris = clean.sample(Math.min(1.0, 2.0 * sample / Math.max(1, count)), 42).limit(sample)
         .select(ManifestReader.URI).as(Encoders.STRING()).collectAsList();
-    EmbedJob.join(model);
+    ModelCheck.await(model);
     double startupSeconds = ManagementFactory.getRuntimeMXBean().getUptime() / 1e3;
     if (uris.isEmpty()) {
       throw new UserException("manifest " + manifestUri + " has no usable rows to sample");
@@ -72,7 +73,7 @@ final class PlanCommand {
     for (String uri : uris) {
       long t = System.nanoTime();
       try {
-        images.add(fetcher.fetch(ManifestReader.resolve(manifestDir, uri)));
+        images.add(fetcher.fetch(ManifestRules.resolve(manifestDir, uri)));
       } catch (ImageError e) {
         unreadable++;
       }

@@ -21,7 +21,7 @@ import org.apache.spark.sql.types.DataTypes;
 /**
  * Backfill: a manifest's rows as Kafka records, one JSON object per row keyed by image_id (so the records of one
  * image stay in one partition, in order), written by Spark's Kafka sink. URIs are resolved as the embed job resolves
- * them (ManifestReader.resolve: relative ones against the manifest's directory); a manifest may leave out uri
+ * them (ManifestRules.resolve: relative ones against the manifest's directory); a manifest may leave out uri
  * (deletions only). Records the manifest reader could not parse are counted, not sent.
  */
 final class ProduceCommand {
@@ -37,7 +37,7 @@ final class ProduceCommand {
     Dataset<Row> all = ManifestReader.read(spark, manifestUri, config.get(ConfigKeys.MANIFEST_FORMAT), false).cache();
     Dataset<Row> manifest = all.filter(col(ManifestReader.ISSUE).isNull()
         .or(col(ManifestReader.ISSUE).notEqual("malformed_record")));
-    Column absolute = udf((UDF1<String, String>) uri -> uri == null ? null : ManifestReader.resolve(dir, uri),
+    Column absolute = udf((UDF1<String, String>) uri -> uri == null ? null : ManifestRules.resolve(dir, uri),
         DataTypes.StringType).apply(col(ManifestReader.URI));
     Column[] fields = Arrays.stream(manifest.columns()).filter(c -> !c.startsWith("_imgvec_"))
         .map(c -> c.equals(ManifestReader.URI) ? absolute.as(c) : col(c)).toArray(Column[]::new);

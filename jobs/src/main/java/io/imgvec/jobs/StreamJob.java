@@ -9,6 +9,7 @@ import io.imgvec.config.ConfigException;
 import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.io.Json;
+import io.imgvec.model.ModelCheck;
 import io.imgvec.util.Exceptions;
 import io.imgvec.util.Numbers;
 import io.imgvec.util.UserException;
@@ -86,7 +87,7 @@ public final class StreamJob {
     StreamBatchCommit commit = new StreamBatchCommit(outputUri, hadoopConf);
     commit.requireCheckpointOf(source.checkpoint());
     requireTopic(source);
-    String modelId = EmbedJob.join(EmbedJob.startModelCheck(spark, config)).modelId();
+    String modelId = ModelCheck.await(EmbedJob.startModelCheck(spark, config)).modelId();
     ModelRecord.write(outputUri + "/embeddings", modelId, config, hadoopConf);
 
     Batches batches = new Batches(spark, config, commit, modelId);
@@ -241,7 +242,7 @@ public final class StreamJob {
       Dataset<Row> results = toEmbed.mapPartitions(embed, Encoders.row(EmbedOutput.schema(RECORDS, CARRIED)))
           .persist(StorageLevel.DISK_ONLY());
       try {
-        EmbedJob.Counts counts = EmbedJob.count(results);
+        EmbedCounts counts = EmbedJob.count(results);
         Dataset<Row> deletions = records.filter(col("deleted"));
         long deleted = deletions.count();
         String staging = commit.staging(batch).toString();

@@ -24,10 +24,15 @@ import org.opencv.imgproc.Imgproc;
  */
 public final class ImageDecoder {
   static {
-    nu.pattern.OpenCV.loadLocally();
+    OpenCvLibrary.load();
   }
 
   private final long maxPixels;
+
+  /** Loads the native decoder now (it loads with the first decoder otherwise), so a caller can do it in parallel. */
+  public static void loadNativeLibrary() {
+    // the class's initialisation loads it, once
+  }
 
   public ImageDecoder(long maxPixels) {
     this.maxPixels = maxPixels;

@@ -3,6 +3,8 @@ package io.imgvec.model;
 import io.imgvec.util.Exceptions;
 import io.imgvec.util.UserException;
 import java.io.IOException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import org.apache.hadoop.conf.Configuration;
 
 /**
@@ -12,6 +14,20 @@ import org.apache.hadoop.conf.Configuration;
  */
 public final class ModelCheck {
   private ModelCheck() {}
+
+  /** Runs the check in the background; {@link #await} gives its result. */
+  public static CompletableFuture<Embedder> start(ModelSpec spec, int gpuIndex, Configuration hadoopConf) {
+    return CompletableFuture.supplyAsync(() -> run(spec, gpuIndex, hadoopConf));
+  }
+
+  /** The started check's embedder, or its failure as thrown (a user error with the engine's message). */
+  public static Embedder await(CompletableFuture<Embedder> check) {
+    try {
+      return check.join();
+    } catch (CompletionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : e;
+    }
+  }
 
   /** The checked, shared embedder (also the one local-mode tasks get from {@link EmbedderCache}). */
   public static Embedder run(ModelSpec spec, int gpuIndex, Configuration hadoopConf) {
