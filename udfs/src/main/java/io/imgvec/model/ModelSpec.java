@@ -34,8 +34,12 @@ public record ModelSpec(String uri, String name, String engine, int inputSize, i
     return new ImagePreprocessor(resize, inputSize, mean, std);
   }
 
-  /** Identifies a loaded model in the per-JVM cache; preprocessing does not change the loaded model. */
+  /**
+   * Identifies a loaded model in the per-JVM cache: everything the loaded {@link Embedder} uses (its input size,
+   * output and normalisation as well as the model), not the preprocessing done before it.
+   */
   String loadKey(String device) {
-    return uri + "|" + engine + "|" + device + "|" + threads;
+    return String.join("|", uri, name, engine, device, String.valueOf(threads), String.valueOf(inputSize), output,
+        String.valueOf(l2Normalize));
   }
 }
