@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The throughput users get: fresh `bin/imgvec embed` processes timed from command start (JVM, Spark, model load and
-# all), at two sizes so fixed start-up and steady state separate; the defaults beside other thread flags; and the
-# CPU bound cores / (decode + inference CPU per image), measured apart from Spark in the same run.
+# The throughput users get: fresh `bin/imgvec embed` processes timed from command start (JVM, model load and all),
+# at two sizes so fixed start-up and steady state separate; the defaults (the local runner) beside other thread flags
+# and the Spark runner; and the CPU bound cores / (decode + inference CPU per image), measured apart in the same run.
 # Usage: bench/embed-cli.sh [small] [large] [repeats]                       -> bench/results/embed-cli.json
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,6 +39,8 @@ for ((r = 0; r < REPEATS; r++)); do  # interleaved, so machine noise hits every 
   run inference-2 "$LARGE" --inference.threads=2 --decode.threads=1
   run decode-2 "$LARGE" --inference.threads=1 --decode.threads=2
   run one-task-2-threads "$LARGE" --spark.master='local[1]' --inference.threads=2 --decode.threads=2
+  run spark-runner "$SMALL" --embed.runner=spark
+  run spark-runner "$LARGE" --embed.runner=spark
 done
 java "${BENCH_JAVA_OPTS[@]}" -cp "$BENCH_CP" io.imgvec.bench.CpuCosts "$ROOT/testdata/images/photos" 20 > "$WORK/cpu.json"
 python3 "$ROOT/bench/embed_cli_report.py" "$RUNS" "$WORK/cpu.json" "$SMALL" "$LARGE" > "$ROOT/bench/results/embed-cli.json"
