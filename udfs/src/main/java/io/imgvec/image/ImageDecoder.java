@@ -1,5 +1,6 @@
 package io.imgvec.image;
 
+import io.imgvec.natives.NativeLibraries;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
@@ -24,7 +25,7 @@ import org.opencv.imgproc.Imgproc;
  */
 public final class ImageDecoder {
   static {
-    OpenCvLibrary.load();
+    NativeLibraries.loadOpenCv();
   }
 
   private final long maxPixels;

@@ -14,6 +14,7 @@ import ai.djl.repository.zoo.ModelNotFoundException;
 import ai.djl.repository.zoo.ZooModel;
 import ai.djl.translate.NoopTranslator;
 import ai.djl.translate.TranslateException;
+import io.imgvec.natives.NativeLibraries;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
@@ -55,6 +56,7 @@ public final class Embedder implements AutoCloseable {
    */
   public static Embedder load(ModelSpec spec, int gpuIndex, Configuration hadoopConf) throws IOException {
     configureDjl(spec);
+    NativeLibraries.useCachedOnnxRuntime();
     boolean zoo = ModelFiles.isZooUrl(spec.uri());
     ModelFiles.Resolved resolved = zoo ? null : ModelFiles.resolve(spec, gpuIndex >= 0, hadoopConf);
     String engine = zoo ? (spec.engine().equals("auto") ? ModelFiles.PYTORCH : spec.engine()) : resolved.engine();
