@@ -8,7 +8,6 @@ import io.imgvec.model.ModelCheck;
 import io.imgvec.model.ModelSpec;
 import io.imgvec.pipeline.ImageFetcher;
 import io.imgvec.pipeline.ThreadLayout;
-import io.imgvec.util.Numbers;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;

@@ -74,6 +74,8 @@ final class LocalEmbedJob {
   private final LongAdder embedded = new LongAdder();
   private final Map<String, LongAdder> errorsByClass = new ConcurrentHashMap<>();
   private final StageTimes times = new StageTimes();
+  /** Set when the run fails: tasks take no more rows. */
+  private volatile boolean stopping;
 
   private LocalEmbedJob(ImgvecConfig config, Configuration conf, LocalManifest manifest, String manifestUri,
       CompletableFuture<Embedder> model, ModelSpec spec, ThreadLayout layout, String outputUri) {
@@ -164,7 +166,8 @@ final class LocalEmbedJob {
 
   /**
    * Runs the tasks and returns the model's id. A model that fails its check, or a task that fails, stops the
-   * others, and what they staged is removed (with the output directory if the run made it).
+   * others (they take no more rows), and what they staged is removed (with the output directory if the run made
+   * it).
    */
   private String embedAll(int tasks) throws IOException {
     FileSystem fs = staging.getFileSystem(conf);
@@ -182,7 +185,8 @@ final class LocalEmbedJob {
       }
       return modelId;
     } catch (RuntimeException | ExecutionException | InterruptedException e) {
-      pool.shutdownNow();
+      // Not interrupted: a task interrupted inside Hadoop's file calls logs the interrupt's trace.
+      stopping = true;
       awaitStopped(pool);
       fs.delete(outputExisted ? staging : staging.getParent(), true);
       Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
@@ -191,11 +195,12 @@ final class LocalEmbedJob {
       }
       throw cause instanceof RuntimeException r ? r : new IllegalStateException("embedding failed: " + cause, cause);
     } finally {
-      pool.shutdownNow();
+      pool.shutdown();
     }
   }
 
   private static void awaitStopped(ExecutorService pool) {
+    pool.shutdown();
     try {
       pool.awaitTermination(1, TimeUnit.MINUTES);
     } catch (InterruptedException e) {
@@ -233,7 +238,7 @@ final class LocalEmbedJob {
 
       @Override
       public boolean hasNext() {
-        for (int i; next == null && (i = nextRow.getAndIncrement()) < manifest.rows.size(); ) {
+        for (int i; next == null && !stopping && (i = nextRow.getAndIncrement()) < manifest.rows.size(); ) {
           LocalManifest.Row row = manifest.rows.get(i);
           String uri = row.uri() == null ? null : ManifestRules.resolve(manifestDir, row.uri());
           if (row.issue() == null) {
