@@ -27,16 +27,18 @@ final class ResourcePlan {
   private final long shardLimit;
   private final IndexBuilder.DistributedAdd distributed;
   private final IndexPlan candidate;
-  private List<IndexPlan> candidates;
+  /** The candidates whose index fits, when this is the plan for the largest of them. */
+  private final List<IndexPlan> candidates;
 
   private ResourcePlan(long count, int d, long indexBytes, long shardLimit, int requestedShards,
-      IndexBuilder.DistributedAdd distributed, IndexPlan candidate) {
+      IndexBuilder.DistributedAdd distributed, IndexPlan candidate, List<IndexPlan> candidates) {
     this.count = count;
     this.d = d;
     this.indexBytes = indexBytes;
     this.shardLimit = shardLimit;
     this.distributed = distributed;
     this.candidate = candidate;
+    this.candidates = candidates;
     this.shards = requestedShards > 0 ? requestedShards : distributed != null ? shardsToFit() : 1;
   }
 
@@ -44,7 +46,7 @@ final class ResourcePlan {
       IndexBuilder.DistributedAdd distributed) {
     long limit = options.maxShardBytes() > 0 ? options.maxShardBytes() : defaultShardLimit();
     List<ResourcePlan> plans = candidates.stream().map(p -> new ResourcePlan(count, d,
-        IndexPlanner.estimatedBytes(p, count, d), limit, options.shards(), distributed, p)).toList();
+        IndexPlanner.estimatedBytes(p, count, d), limit, options.shards(), distributed, p, List.of(p))).toList();
     List<ResourcePlan> fitting = plans.stream().filter(ResourcePlan::fits).toList();
     if (fitting.isEmpty()) {
       ResourcePlan smallest = plans.stream().min(Comparator.comparingLong(r -> r.indexBytes)).orElseThrow();
@@ -55,8 +57,8 @@ final class ResourcePlan {
           + ", or lower index.memory-budget for smaller codes");
     }
     ResourcePlan largest = fitting.stream().max(Comparator.comparingLong(r -> r.indexBytes)).orElseThrow();
-    largest.candidates = fitting.stream().map(r -> r.candidate).toList();
-    return largest;
+    return new ResourcePlan(count, d, largest.indexBytes, limit, options.shards(), distributed, largest.candidate,
+        fitting.stream().map(r -> r.candidate).toList());
   }
 
   /** The candidates whose index fits (those that do not are not measured). */
