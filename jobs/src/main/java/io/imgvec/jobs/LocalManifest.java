@@ -72,6 +72,9 @@ final class LocalManifest {
         lines.add(line);
       }
     }
+    if (!lines.isEmpty() && lines.get(0).startsWith("\uFEFF")) {
+      throw new Unsupported("a file starting with a byte-order mark");
+    }
     return fmt.equals("csv") ? csv(uri, lines) : jsonLines(uri, lines);
   }
 

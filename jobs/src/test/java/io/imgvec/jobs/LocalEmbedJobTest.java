@@ -91,7 +91,8 @@ class LocalEmbedJobTest {
     Path mixed = Files.writeString(tmp.resolve("mixed.jsonl"),
         "{\"image_id\":\"a\",\"uri\":\"x.jpg\",\"t\":1}\n{\"image_id\":\"b\",\"uri\":\"x.jpg\",\"t\":\"one\"}\n");
     String out = tmp.resolve("out").toString();
-    for (Path manifest : List.of(quoted, nested, mixed)) {
+    Path marked = Files.writeString(tmp.resolve("bom.csv"), "\uFEFFimage_id,uri\na,x.jpg\n");
+    for (Path manifest : List.of(quoted, nested, mixed, marked)) {
       assertNull(LocalEmbedJob.runIfLocal(manifest.toString(), out, ImgvecConfig.defaults()), manifest.toString());
     }
     assertNull(LocalEmbedJob.runIfLocal(quoted.toString(), out, ImgvecConfig.of(Map.of("output.mode", "resume"))));
