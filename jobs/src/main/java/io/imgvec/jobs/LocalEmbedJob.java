@@ -139,29 +139,38 @@ final class LocalEmbedJob {
     // The model and the decoder's native library load while this thread reads the manifest, and the tasks start
     // decoding before the model is ready.
     CompletableFuture<Embedder> checkedModel = ModelCheck.start(spec, onGpu ? 0 : -1, conf);
-    CompletableFuture.runAsync(ImageDecoder::loadNativeLibrary);
-    Locations.requireReadable("manifest", manifestUri, conf);
-    RunLog.stage("manifest");
-    LocalManifest manifest = LocalManifest.read(manifestUri, config.get(ConfigKeys.MANIFEST_FORMAT),
-        MAX_MANIFEST_BYTES, conf);
-    Locations.requireWritable("output", outputUri, conf);
-    LocalEmbedJob job = new LocalEmbedJob(config, conf, manifest, manifestUri, checkedModel, spec, layout,
-        outputUri);
-    RunLog.stage("embed");
-    long inferStart = System.nanoTime();
-    String modelId = job.embedAll(tasks);
-    job.commit(outputUri);
-    String embeddingsUri = outputUri + "/embeddings";
-    ModelRecord.write(embeddingsUri, modelId, config, conf);
-    long rows = manifest.rows.size();
-    RunSummary summary = EmbedSummary.of("local", manifestUri, outputUri, config, modelId, rows, 0, job.counts(),
-        start, inferStart)
-        .put("model_loads", 1)
-        .put("images_per_executor", Map.of("driver", rows))
-        .put("stage_ms_per_image", StageTimes.msPerImage(job.times.readNanos.sum(), job.times.decodeNanos.sum(),
-            job.times.inferenceNanos.sum(), rows, job.embedded.sum()));
-    summary.writeTo(outputUri, conf);
-    return summary;
+    CompletableFuture<Void> decoderLibrary = CompletableFuture.runAsync(ImageDecoder::loadNativeLibrary);
+    try {
+      Locations.requireReadable("manifest", manifestUri, conf);
+      RunLog.stage("manifest");
+      LocalManifest manifest = LocalManifest.read(manifestUri, config.get(ConfigKeys.MANIFEST_FORMAT),
+          MAX_MANIFEST_BYTES, conf);
+      Locations.requireWritable("output", outputUri, conf);
+      LocalEmbedJob job = new LocalEmbedJob(config, conf, manifest, manifestUri, checkedModel, spec, layout,
+          outputUri);
+      RunLog.stage("embed");
+      long inferStart = System.nanoTime();
+      String modelId = job.embedAll(tasks);
+      job.commit(outputUri);
+      String embeddingsUri = outputUri + "/embeddings";
+      ModelRecord.write(embeddingsUri, modelId, config, conf);
+      RunSummary summary = job.summary(manifestUri, outputUri, modelId, start, inferStart);
+      summary.writeTo(outputUri, conf);
+      return summary;
+    } catch (RuntimeException | IOException | LocalManifest.Unsupported e) {
+      settle(checkedModel, decoderLibrary);
+      throw e;
+    }
+  }
+
+  /**
+   * Waits for the loads started in the background: a JVM that exits (on a user error) while a native library
+   * loads can abort. Their own failures are reported where their results are used, if anywhere.
+   */
+  private static void settle(CompletableFuture<?>... loads) {
+    for (CompletableFuture<?> load : loads) {
+      load.handle((result, failure) -> null).join();
+    }
   }
 
   /**
@@ -320,6 +329,17 @@ final class LocalEmbedJob {
       fs.create(new Path(target, "_SUCCESS"), true).close();
     }
     fs.delete(staging, true);
+  }
+
+  private RunSummary summary(String manifestUri, String outputUri, String modelId, long startNanos,
+      long inferStartNanos) {
+    long rows = manifest.rows.size();
+    return EmbedSummary.of("local", manifestUri, outputUri, config, modelId, rows, 0, counts(), startNanos,
+        inferStartNanos)
+        .put("model_loads", 1)
+        .put("images_per_executor", Map.of("driver", rows))
+        .put("stage_ms_per_image", StageTimes.msPerImage(times.readNanos.sum(), times.decodeNanos.sum(),
+            times.inferenceNanos.sum(), rows, embedded.sum()));
   }
 
   private EmbedCounts counts() {

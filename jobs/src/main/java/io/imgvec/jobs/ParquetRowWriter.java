@@ -29,24 +29,37 @@ final class ParquetRowWriter implements Closeable {
 
   record Column(String name, Kind kind) {}
 
-  private final ParquetWriter<Object[]> writer;
+  private final Path file;
+  private final List<Column> columns;
+  private final Configuration conf;
+  private ParquetWriter<Object[]> writer;
 
-  ParquetRowWriter(Path file, List<Column> columns, Configuration conf) throws IOException {
-    writer = new Builder(HadoopOutputFile.fromPath(file, conf), columns)
-        .withConf(conf)
-        .withCompressionCodec(CompressionCodecName.SNAPPY)
-        .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
-        .build();
+  /** The file is created at the first row (or, empty, at close), so a task need not wait for it to start. */
+  ParquetRowWriter(Path file, List<Column> columns, Configuration conf) {
+    this.file = file;
+    this.columns = columns;
+    this.conf = conf;
   }
 
   /** {@code values} in column order; null leaves the value out. */
   void write(Object[] values) throws IOException {
-    writer.write(values);
+    open().write(values);
   }
 
   @Override
   public void close() throws IOException {
-    writer.close();
+    open().close();
+  }
+
+  private ParquetWriter<Object[]> open() throws IOException {
+    if (writer == null) {
+      writer = new Builder(HadoopOutputFile.fromPath(file, conf), columns)
+          .withConf(conf)
+          .withCompressionCodec(CompressionCodecName.SNAPPY)
+          .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
+          .build();
+    }
+    return writer;
   }
 
   static MessageType schema(List<Column> columns) {
