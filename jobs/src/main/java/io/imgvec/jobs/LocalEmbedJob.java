@@ -46,7 +46,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The embed job without Spark, for runs on one machine: the same outputs, run summary and errors as
  * {@link EmbedJob}, without the Spark session and per-job costs a fresh process pays on every run (a 640-image run
- * takes 6.1 s instead of 13.0 s; bench/embed-cli.sh). Tasks are threads, as many as {@code spark.master=local[N]}
+ * takes 5.8 s instead of 12.9 s; bench/embed-cli.sh). Tasks are threads, as many as {@code spark.master=local[N]}
  * gives Spark, each laid out as a one-core Spark task and taking rows from one shared list, so a slow image holds up
  * no other task; each writes its own part files. The output is staged under {@code <output>/_temporary-<uuid>} and
  * moved into place once every row is written, so a failed run leaves the previous output as it was.
