@@ -196,8 +196,9 @@ class ClusterIT {
   private static Process submitProcess(String[] args, Path stdout, Path stderr) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(StandaloneCluster.HOME.resolve("bin/imgvec").toString(), "submit",
         "--master", cluster.masterUrl(), "--conf", "spark.executor.memory=1g", "--conf", "spark.executor.cores=1",
-        // Standalone jobs start with the first executor registered; the tests check work spread over both.
-        "--conf", "spark.scheduler.minRegisteredResourcesRatio=1.0", "--"));
+        // Standalone jobs start with the first executor registered; the tests check work spread over both, so the
+        // driver waits for both cores (the ratio counts against spark.cores.max, without which it waits for none).
+        "--conf", "spark.cores.max=2", "--conf", "spark.scheduler.minRegisteredResourcesRatio=1.0", "--"));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(stdout.toFile()).redirectError(stderr.toFile());
     pb.environment().remove("DJL_CACHE_DIR"); // nothing of this JVM's set-up helps the cluster
