@@ -62,6 +62,13 @@ public final class ConfigKeys {
   public static final ConfigKey<Long> MAX_BYTES = register(ConfigKey.longRange("read.max-bytes", 64L << 20, 1,
       Integer.MAX_VALUE - 8, "image files larger than this are rejected before reading (k/m/g suffixes)"));
 
+  public static final ConfigKey<String> INPUT_ALLOWED_URI_PREFIXES = register(ConfigKey.string(
+      "input.allowed-uri-prefixes", "auto", "comma-separated URI prefixes images may be read from (e.g."
+          + " s3a://photos/,/data/images/); others become error rows (uri_not_allowed) without being opened. auto ="
+          + " stream: remote stores only (s3a:, s3:, hdfs:, gs:, abfs:, never the executors' disks); embed, plan,"
+          + " query: every scheme imgvec reads. * = every scheme. Relative manifest URIs never leave the manifest's"
+          + " folder"));
+
   // Embed job
   public static final ConfigKey<String> MANIFEST_FORMAT = register(ConfigKey.choice("manifest.format", "auto",
       List.of("auto", "csv", "jsonl", "parquet"), "manifest format; auto = from the extension"));
@@ -181,6 +188,33 @@ public final class ConfigKeys {
   public static final ConfigKey<Integer> SERVE_THREADS = register(ConfigKey.intRange("serve.threads", 0, 0, 4096,
       "request threads; 0 = 8 x cores (measured: with fewer, a request queued behind others sets the p99; the"
           + " scheduler shares the cores more fairly)"));
+
+  public static final ConfigKey<String> SERVE_AUTH_TOKEN_FILE = register(ConfigKey.string("serve.auth-token-file", "",
+      "file of bearer tokens, one per line; when set, /search* needs 'Authorization: Bearer <token>' (401"
+          + " otherwise); empty = no authentication (bind to loopback or a private network)"));
+  public static final ConfigKey<Boolean> SERVE_AUTH_METRICS = register(ConfigKey.bool("serve.auth-metrics", false,
+      "with serve.auth-token-file, /metrics needs a token too (/healthz and /readyz never do)"));
+  public static final ConfigKey<String> SERVE_TLS_KEYSTORE = register(ConfigKey.string("serve.tls-keystore", "",
+      "PKCS12 keystore with the server's certificate and key: the server speaks HTTPS only; empty = plain HTTP"));
+  public static final ConfigKey<String> SERVE_TLS_KEYSTORE_PASSWORD_FILE = register(ConfigKey.string(
+      "serve.tls-keystore-password-file", "", "file holding the keystore's password (never given on the command"
+          + " line, where process listings show it)"));
+  public static final ConfigKey<Long> SERVE_MAX_IMAGE_PIXELS = register(ConfigKey.longRange("serve.max-image-pixels",
+      25_000_000L, 1, Integer.MAX_VALUE, "/search/image refuses images declaring more pixels than this (read from"
+          + " the header, before decoding) with 413; 25 MP holds a 24 MP camera photo"));
+  public static final ConfigKey<Integer> SERVE_MAX_CONCURRENT_DECODES = register(ConfigKey.intRange(
+      "serve.max-concurrent-decodes", 0, 0, 1024, "image queries decoded at once (each may take ~20 bytes per"
+          + " pixel); more wait for a turn within their deadline; 0 = the number of cores"));
+  public static final ConfigKey<Long> SERVE_MAX_SCAN_PER_REQUEST = register(ConfigKey.longRange(
+      "serve.max-scan-per-request", 20_000_000L, 1, Long.MAX_VALUE / 2, "a filtered search may scan at most this many"
+          + " vectors or codes over all its queries (estimated before searching; a filter matching most ids on an"
+          + " IVF index widens its search to many lists); beyond it the request gets 400"));
+  public static final ConfigKey<Long> SERVE_MAX_BATCH_RESULTS = register(ConfigKey.longRange(
+      "serve.max-batch-results", 100_000, 1, Long.MAX_VALUE / 2, "/search/batch refuses (400) requests whose vectors"
+          + " x k exceed this (the answer's size)"));
+  public static final ConfigKey<Boolean> SERVE_MODEL_FROM_INDEX = register(ConfigKey.bool("serve.model-from-index",
+      false, "image queries load the model.uri recorded in the index's manifest; false = the server's own"
+          + " model.uri (the manifest's preprocessing settings still apply, and its model id must match)"));
 
   private ConfigKeys() {}
 }

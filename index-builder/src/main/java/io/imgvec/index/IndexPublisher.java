@@ -33,6 +33,12 @@ public final class IndexPublisher {
   public static final String VERSIONS = "versions";
   public static final String MANIFEST = "manifest.json";
   private static final DateTimeFormatter VERSION_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmssSSS'Z'");
+  /** Every version name publish makes; readers refuse others (a version name becomes a local directory name). */
+  static final java.util.regex.Pattern VERSION_NAME = java.util.regex.Pattern.compile("v\\d{8}T\\d{9}Z-[0-9a-f]{8}");
+  /** Every file name publish writes into a version. */
+  static final java.util.regex.Pattern FILE_NAME = java.util.regex.Pattern.compile(
+      "index(-\\d{5})?\\.faiss|" + java.util.regex.Pattern.quote(IdMap.FILE) + "|"
+          + java.util.regex.Pattern.quote(ContentDigests.FILE));
   private static final int VERSION_TIME_LENGTH = "yyyyMMddTHHmmssSSSZ".length();
 
   private IndexPublisher() {}

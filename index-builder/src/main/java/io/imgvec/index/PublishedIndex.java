@@ -60,6 +60,8 @@ public final class PublishedIndex implements AutoCloseable {
 
   /** Filters matching at most this many ids are searched exactly, over their stored vectors. */
   static final int EXACT_FILTER_LIMIT = 4096;
+  /** Stored vectors decoded at once by an exact filtered search (16,384 x 512 floats: 32 MB). */
+  private static final int EXACT_CHUNK = 16_384;
 
   private final Map<String, Object> manifest;
   private final SearchParams searchParams;
@@ -96,11 +98,22 @@ public final class PublishedIndex implements AutoCloseable {
   public static String latestVersion(String uri, Configuration conf) throws IOException {
     org.apache.hadoop.fs.Path latest = new org.apache.hadoop.fs.Path(uri, IndexPublisher.LATEST);
     FileSystem fs = latest.getFileSystem(conf);
+    String version;
     try (InputStream in = fs.open(latest)) {
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
+      version = new String(in.readNBytes(256), StandardCharsets.UTF_8).trim();
     } catch (FileNotFoundException e) {
       return null;
     }
+    return requireVersionName(version, latest.toString());
+  }
+
+  /** A version name as publish makes them; anything else (a path, "..") is refused, never resolved. */
+  private static String requireVersionName(String version, String source) throws UntrustedIndexException {
+    if (!IndexPublisher.VERSION_NAME.matcher(version).matches()) {
+      throw new UntrustedIndexException(source + " names version '" + version.substring(0, Math.min(80,
+          version.length())) + "', not a name build-index publishes (v<yyyyMMdd>T<HHmmssSSS>Z-<8 hex>)");
+    }
+    return version;
   }
 
   /**
@@ -178,9 +191,8 @@ public final class PublishedIndex implements AutoCloseable {
   private static Map<String, Object> fetchVersion(FileSystem fs, org.apache.hadoop.fs.Path versionDir,
       Path localCache) throws IOException {
     Map<String, Object> manifest = readManifest(fs, versionDir);
+    Map<String, Map<String, Object>> files = requireKnownFiles(manifest, versionDir.toString());
     Path local = Files.createDirectories(localCache.resolve(String.valueOf(manifest.get("version"))));
-    @SuppressWarnings("unchecked")
-    Map<String, Map<String, Object>> files = (Map<String, Map<String, Object>>) manifest.get("files");
     for (Map.Entry<String, Map<String, Object>> f : files.entrySet()) {
       Path target = local.resolve(f.getKey());
       fs.copyToLocalFile(false, new org.apache.hadoop.fs.Path(versionDir, f.getKey()),
@@ -192,6 +204,32 @@ public final class PublishedIndex implements AutoCloseable {
       }
     }
     return manifest;
+  }
+
+  /**
+   * The manifest's files, once its version and every file name are ones publish writes: the names become local
+   * paths, so a manifest written by someone else cannot place files outside the cache.
+   */
+  @SuppressWarnings("unchecked")
+  private static Map<String, Map<String, Object>> requireKnownFiles(Map<String, Object> manifest, String where)
+      throws UntrustedIndexException {
+    requireVersionName(String.valueOf(manifest.get("version")), where + "/" + IndexPublisher.MANIFEST);
+    if (!(manifest.get("files") instanceof Map<?, ?> files)) {
+      throw new UntrustedIndexException(where + "/" + IndexPublisher.MANIFEST + " lists no files");
+    }
+    for (Object name : files.keySet()) {
+      if (!IndexPublisher.FILE_NAME.matcher(String.valueOf(name)).matches()) {
+        throw new UntrustedIndexException(where + "/" + IndexPublisher.MANIFEST + " names file '" + name
+            + "', not one build-index publishes");
+      }
+    }
+    for (String indexFile : indexFiles(manifest)) {
+      if (!files.containsKey(indexFile)) {
+        throw new UntrustedIndexException(where + "/" + IndexPublisher.MANIFEST + " names shard " + indexFile
+            + " without listing it among its files");
+      }
+    }
+    return (Map<String, Map<String, Object>>) files;
   }
 
   public Map<String, Object> manifest() {
@@ -274,16 +312,19 @@ public final class PublishedIndex implements AutoCloseable {
 
   /** The k nearest neighbours of {@code vector}, with the published search parameters. */
   public List<Neighbor> search(float[] vector, int k) {
-    return search(new float[][] {vector}, k, 0, Map.of()).get(0);
+    return search(new float[][] {vector}, k, 0, Map.of(), Long.MAX_VALUE).get(0);
   }
 
   /**
    * The k nearest neighbours of each vector; {@code nprobe} 0 keeps the published setting; {@code filter}
-   * (column → value, all must match) restricts the search to matching ids: exactly, over their stored vectors, when
-   * at most {@value #EXACT_FILTER_LIMIT} match (so a rare value still gets its true neighbours), else by FAISS's ID
-   * selector with nprobe raised by the share of ids that match (at most every list).
+   * (column → value, all must match) restricts the search to matching ids. An IVF index searches at most
+   * {@value #EXACT_FILTER_LIMIT} matching ids exactly (so a rare value still gets its true neighbours) and more by
+   * FAISS's ID selector with nprobe raised by the share of ids that match (at most every list); an index without
+   * lists (Flat, PQ) scans the matching ids' stored codes exactly, in chunks. {@code maxScanned} caps the vectors or
+   * codes the whole request may scan (as estimated before searching): beyond it, {@link SearchLimitException}.
    */
-  public List<List<Neighbor>> search(float[][] vectors, int k, int nprobe, Map<String, String> filter) {
+  public List<List<Neighbor>> search(float[][] vectors, int k, int nprobe, Map<String, String> filter,
+      long maxScanned) {
     int d = index.dimension();
     float[] flat = new float[vectors.length * d];
     for (int q = 0; q < vectors.length; q++) {
@@ -301,13 +342,24 @@ public final class PublishedIndex implements AutoCloseable {
     if (allowed.length == 0) {
       return Collections.nCopies(vectors.length, List.of());
     }
-    if (allowed.length <= EXACT_FILTER_LIMIT && !idOfImage.isEmpty()) {
+    int nlist = ((Number) indexInfo(manifest).get("nlist")).intValue();
+    if (nlist == 0 || allowed.length <= EXACT_FILTER_LIMIT && !idOfImage.isEmpty()) {
+      requireWithin(maxScanned, (long) vectors.length * allowed.length, allowed.length);
       return neighbours(exactAmong(flat, vectors.length, allowed, k), vectors.length);
     }
-    int nlist = Math.max(1, ((Number) indexInfo(manifest).get("nlist")).intValue());
     int widened = (int) Math.min(nlist, Math.ceil(Math.max(1, params.nprobe()) * (double) size()
-        / Math.max(1, allowed.length)));
+        / allowed.length));
+    requireWithin(maxScanned, (long) vectors.length * (long) Math.ceil((double) size() * widened / nlist),
+        allowed.length);
     return neighbours(index.search(flat, vectors.length, k, withNprobe(widened, 0), allowed), vectors.length);
+  }
+
+  private static void requireWithin(long maxScanned, long scanned, int matching) {
+    if (scanned > maxScanned) {
+      throw new SearchLimitException("the filter matches " + matching + " ids, so this request would scan about "
+          + scanned + " vectors, over the limit of " + maxScanned + " (serve.max-scan-per-request); send fewer"
+          + " vectors per batch or a narrower filter");
+    }
   }
 
   /** The published settings at another nprobe; an HNSW coarse quantizer's efSearch keeps up with it. */
@@ -350,17 +402,28 @@ public final class PublishedIndex implements AutoCloseable {
     return Arrays.stream(a).filter(x -> Arrays.binarySearch(b, x) >= 0).toArray();
   }
 
-  /** Exact search among the stored vectors of {@code allowed} (FAISS Flat over their reconstructions). */
+  /**
+   * Exact search among the stored vectors of {@code allowed} (decoded from their codes for PQ: the distances PQ's
+   * own search computes), {@value #EXACT_CHUNK} at a time so memory stays bounded whatever the filter matches.
+   */
   private SearchResult exactAmong(float[] queries, int nq, long[] allowed, int k) {
+    if (idOfImage.isEmpty()) {
+      throw new IllegalArgumentException("filters on an index without lists need it loaded with lookups");
+    }
     int d = index.dimension();
-    float[] stored = new float[allowed.length * d];
-    for (int i = 0; i < allowed.length; i++) {
-      System.arraycopy(index.reconstruct(allowed[i]), 0, stored, i * d, d);
+    TopK merged = new TopK(nq, k, index.metric());
+    for (int from = 0; from < allowed.length; from += EXACT_CHUNK) {
+      long[] ids = Arrays.copyOfRange(allowed, from, Math.min(allowed.length, from + EXACT_CHUNK));
+      float[] stored = new float[ids.length * d];
+      for (int i = 0; i < ids.length; i++) {
+        System.arraycopy(index.reconstruct(ids[i]), 0, stored, i * d, d);
+      }
+      try (FaissIndex exact = FaissIndex.create(d, "IDMap,Flat", index.metric())) {
+        exact.add(stored, ids, ids.length);
+        merged.offerAll(exact.search(queries, nq, Math.min(k, ids.length), SearchParams.DEFAULT), id -> id);
+      }
     }
-    try (FaissIndex exact = FaissIndex.create(d, "IDMap,Flat", index.metric())) {
-      exact.add(stored, allowed, allowed.length);
-      return exact.search(queries, nq, k, SearchParams.DEFAULT);
-    }
+    return merged.result();
   }
 
   private List<List<Neighbor>> neighbours(SearchResult r, int queries) {

@@ -139,7 +139,7 @@ class IndexBuilderTest {
         new Configuration(), tmp.resolve("c3"))) {
       assertEquals(20_000, b.size());
       float[][] queries = java.util.Arrays.copyOf(source.vectors, 100);
-      assertEquals(a.search(queries, 10, 0, Map.of()), b.search(queries, 10, 0, Map.of()), "fan-out = one index");
+      assertEquals(a.search(queries, 10, 0, Map.of(), Long.MAX_VALUE), b.search(queries, 10, 0, Map.of(), Long.MAX_VALUE), "fan-out = one index");
     }
 
     Map<String, String> tooSmall = new java.util.HashMap<>(pinned);
@@ -247,18 +247,48 @@ class IndexBuilderTest {
       assertEquals(List.of("group", "parity"), index.metadataColumns());
       float[][] queries = {source.vectors[7], source.vectors[1234]};
       // 200 ids in group g7: searched exactly, so vector 7 (in g7) is its own nearest and all hits are in g7
-      List<PublishedIndex.Neighbor> few = index.search(queries, 5, 0, Map.of("group", "g7")).get(0);
+      List<PublishedIndex.Neighbor> few = index.search(queries, 5, 0, Map.of("group", "g7"), Long.MAX_VALUE).get(0);
       assertEquals(7, few.get(0).id());
       few.forEach(n -> assertEquals(7, n.id() % 100, n.toString()));
       // 10,000 even ids (> the exact limit): FAISS's ID selector inside the IVF search, nprobe widened
-      List<List<PublishedIndex.Neighbor>> many = index.search(queries, 10, 0, Map.of("parity", "even"));
+      List<List<PublishedIndex.Neighbor>> many = index.search(queries, 10, 0, Map.of("parity", "even"), Long.MAX_VALUE);
       for (int q = 0; q < queries.length; q++) {
         assertEquals(10, many.get(q).size());
         many.get(q).forEach(n -> assertEquals(0, n.id() % 2, n.toString()));
       }
       assertEquals(1234, many.get(1).get(0).id(), "an even vector finds itself among the even ids");
-      assertTrue(index.search(queries, 5, 0, Map.of("group", "g7", "parity", "odd")).get(0).stream()
+      assertTrue(index.search(queries, 5, 0, Map.of("group", "g7", "parity", "odd"), Long.MAX_VALUE).get(0).stream()
           .allMatch(n -> n.id() % 100 == 7 && n.id() % 2 == 1));
+    }
+  }
+
+  /**
+   * Indexes without lists (Flat, which auto picks below 10,000 vectors, and PQ) take filters matching any number of
+   * ids, with the neighbours their own unfiltered search ranks first; a request over its scan cap is refused.
+   */
+  @Test
+  void flatAndPqIndexesFilterOnEveryMatchingIdAndRefuseWorkOverTheCap() throws Exception {
+    ArrayVectorSource source = ArrayVectorSource.clustered(20_000, 32, 50, 5);
+    for (String type : List.of("Flat", "PQ")) {
+      IndexBuilder.BuiltIndex built = new IndexBuilder(source, options(Map.of("index.type", type,
+          "index.eval-queries", "100")), m -> { }).build(tmp.resolve(type));
+      IndexPublisher.publish(built, tmp.resolve(type + "pub").toUri().toString(), 2, new Configuration());
+      try (PublishedIndex index = PublishedIndex.open(tmp.resolve(type + "pub").toString(), new Configuration(),
+          tmp.resolve(type + "cache"), new PublishedIndex.LoadOptions(false, true))) {
+        float[][] queries = {source.vectors[8], source.vectors[4320]};
+        List<List<PublishedIndex.Neighbor>> unfiltered = index.search(queries, 10, 0, Map.of(), Long.MAX_VALUE);
+        List<List<PublishedIndex.Neighbor>> even = index.search(queries, 10, 0, Map.of("parity", "even"),
+            Long.MAX_VALUE); // 10,000 ids: more than the exact limit, which an IVF index would hand to FAISS
+        for (int q = 0; q < queries.length; q++) {
+          List<Long> expected = index.search(new float[][] {queries[q]}, 200, 0, Map.of(), Long.MAX_VALUE).get(0)
+              .stream().map(PublishedIndex.Neighbor::id).filter(id -> id % 2 == 0).limit(10).toList();
+          assertEquals(expected, even.get(q).stream().map(PublishedIndex.Neighbor::id).toList(), type);
+          assertEquals(unfiltered.get(q).get(0).id(), even.get(q).get(0).id(), type + ": the query finds itself");
+        }
+        SearchLimitException refused = assertThrows(SearchLimitException.class,
+            () -> index.search(queries, 10, 0, Map.of("parity", "even"), 19_999));
+        assertTrue(refused.getMessage().contains("about 20000 vectors, over the limit of 19999"), refused.getMessage());
+      }
     }
   }
 }

@@ -59,7 +59,7 @@ public final class EmbedJob {
 
     List<String> carried = ManifestReader.carriedColumns(manifest);
     EmbedPartition.Metrics metrics = EmbedPartition.Metrics.create(sc);
-    EmbedPartition embed = new EmbedPartition(config, fetcher(spark, config),
+    EmbedPartition embed = new EmbedPartition(config, fetcher(spark, config, false),
         new Path(manifestUri).getParent().toString(), todo.schema(), carried, metrics);
 
     // Inference runs once; the result is kept on executor disk and split into the two datasets.
@@ -99,9 +99,12 @@ public final class EmbedJob {
     return ModelCheck.start(spec, gpu ? 0 : -1, hadoopConf);
   }
 
-  /** Reads images on the executors with the session's Hadoop settings (s3a credentials etc.). */
-  static ImageFetcher fetcher(SparkSession spark, ImgvecConfig config) {
-    return new ImageFetcher(SparkSessions.hadoopProperties(spark), config.get(ConfigKeys.MAX_BYTES));
+  /**
+   * Reads images on the executors with the session's Hadoop settings (s3a credentials etc.), for a stream
+   * ({@code stream}: records from other producers) or a manifest.
+   */
+  static ImageFetcher fetcher(SparkSession spark, ImgvecConfig config, boolean stream) {
+    return ImageFetcher.of(SparkSessions.hadoopProperties(spark), config, stream);
   }
 
   /**

@@ -86,7 +86,7 @@ final class LocalEmbedJob {
     this.model = model;
     this.spec = spec;
     this.layout = layout;
-    this.fetcher = new ImageFetcher(HadoopConfs.fromSystemProperties(), config.get(ConfigKeys.MAX_BYTES));
+    this.fetcher = ImageFetcher.of(HadoopConfs.fromSystemProperties(), config, false);
     this.staging = new Path(outputUri, "_temporary-" + UUID.randomUUID());
   }
 

@@ -54,9 +54,18 @@ final class ManifestRules {
     return value == null || value.chars().allMatch(c -> c == ' ');
   }
 
-  /** A manifest row's URI: as given when it has a scheme, else relative to the manifest's directory. */
+  /**
+   * A manifest row's URI: as given when it has a scheme, else relative to the manifest's directory. A relative URI
+   * whose {@code ..} would leave that directory stays unresolved, and the fetcher refuses it (uri_not_allowed).
+   */
   static String resolve(String manifestDir, String uri) {
-    return ImageFetcher.hasScheme(uri) ? uri : new Path(new Path(manifestDir), uri).toString();
+    if (ImageFetcher.hasScheme(uri)) {
+      return uri;
+    }
+    Path dir = new Path(manifestDir);
+    String resolved = new Path(dir, uri).toString();
+    boolean leavesDir = !uri.startsWith("/") && !resolved.startsWith(dir.toString().replaceAll("/+$", "") + "/");
+    return leavesDir ? uri : resolved;
   }
 
   static String formatOf(String uri) {

@@ -65,7 +65,7 @@ final class PlanCommand {
     if (uris.isEmpty()) {
       throw new UserException("manifest " + manifestUri + " has no usable rows to sample");
     }
-    ImageFetcher fetcher = EmbedJob.fetcher(spark, config);
+    ImageFetcher fetcher = EmbedJob.fetcher(spark, config, false);
     String manifestDir = new org.apache.hadoop.fs.Path(manifestUri).getParent().toString();
     List<byte[]> images = new ArrayList<>();
     long readNanos = 0;

@@ -30,7 +30,7 @@ final class QueryCommand {
     if (k <= 0) {
       throw new ConfigException("-k must be a positive number, got " + k);
     }
-    ImageFetcher fetcher = new ImageFetcher(HadoopConfs.fromSystemProperties(), config.get(ConfigKeys.MAX_BYTES));
+    ImageFetcher fetcher = ImageFetcher.of(HadoopConfs.fromSystemProperties(), config, false);
     Configuration conf = fetcher.hadoopConf();
     Path cache = Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir"), "imgvec-index-cache"));
     try (PublishedIndex index = PublishedIndex.open(indexUri, conf, cache)) {

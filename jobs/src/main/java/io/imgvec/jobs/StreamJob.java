@@ -10,6 +10,7 @@ import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.io.Json;
 import io.imgvec.model.ModelCheck;
+import io.imgvec.pipeline.ImageFetcher;
 import io.imgvec.util.Exceptions;
 import io.imgvec.util.Numbers;
 import io.imgvec.util.UserException;
@@ -80,6 +81,7 @@ public final class StreamJob {
       throws Exception {
     long start = System.nanoTime();
     Trigger trigger = trigger(config.get(ConfigKeys.STREAM_TRIGGER));
+    ImageFetcher fetcher = EmbedJob.fetcher(spark, config, true); // a bad URI policy fails here, before any work
     String outputUri = output.replaceAll("/+$", "");
     Configuration hadoopConf = spark.sparkContext().hadoopConfiguration();
     Locations.requireWritable("output", outputUri, hadoopConf);
@@ -90,7 +92,7 @@ public final class StreamJob {
     String modelId = ModelCheck.await(EmbedJob.startModelCheck(spark, config)).modelId();
     ModelRecord.write(outputUri + "/embeddings", modelId, config, hadoopConf);
 
-    Batches batches = new Batches(spark, config, commit, modelId);
+    Batches batches = new Batches(spark, config, fetcher, commit, modelId);
     try (StreamMetrics metrics = new StreamMetrics(config.get(ConfigKeys.METRICS_PORT))) {
       return run(spark, source, outputUri, config, trigger, batches, metrics, start);
     }
@@ -199,15 +201,17 @@ public final class StreamJob {
   private static final class Batches implements VoidFunction2<Dataset<Row>, Long> {
     private final SparkSession spark;
     private final ImgvecConfig config;
+    private final ImageFetcher fetcher;
     private final StreamBatchCommit commit;
     private final String modelId;
     private final EmbedPartition.Metrics metrics;
     private final Map<Long, Map<String, Object>> byBatch = new ConcurrentHashMap<>();
     private final AtomicLong committed = new AtomicLong();
 
-    Batches(SparkSession spark, ImgvecConfig config, StreamBatchCommit commit, String modelId) {
+    Batches(SparkSession spark, ImgvecConfig config, ImageFetcher fetcher, StreamBatchCommit commit, String modelId) {
       this.spark = spark;
       this.config = config;
+      this.fetcher = fetcher;
       this.commit = commit;
       this.modelId = modelId;
       this.metrics = EmbedPartition.Metrics.create(spark.sparkContext());
@@ -237,8 +241,7 @@ public final class StreamJob {
           .persist(StorageLevel.MEMORY_AND_DISK());
       Dataset<Row> toEmbed = records.filter(not(col("deleted")))
           .repartition(EmbedJob.partitions(config, spark.sparkContext().defaultParallelism(), 0));
-      EmbedPartition embed = new EmbedPartition(config, EmbedJob.fetcher(spark, config), "file:/", RECORDS, CARRIED,
-          metrics);
+      EmbedPartition embed = new EmbedPartition(config, fetcher, "file:/", RECORDS, CARRIED, metrics);
       Dataset<Row> results = toEmbed.mapPartitions(embed, Encoders.row(EmbedOutput.schema(RECORDS, CARRIED)))
           .persist(StorageLevel.DISK_ONLY());
       try {

@@ -159,7 +159,7 @@ class ClusterIT {
    */
   private static List<List<String>> neighbours(Path root, float[][] queries) throws Exception {
     try (PublishedIndex index = PublishedIndex.open(root.toString(), new Configuration(), tmp.resolve("cache"))) {
-      return index.search(queries, 10, 0, Map.of()).stream()
+      return index.search(queries, 10, 0, Map.of(), Long.MAX_VALUE).stream()
           .map(found -> found.stream().map(PublishedIndex.Neighbor::imageId).toList()).toList();
     }
   }

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** {@code bin/imgvec} run as users run it, from tests: stdout and stderr to {@code <dir>/<name>.out|.err}. */
@@ -17,12 +18,18 @@ final class ImgvecProcess {
 
   /** Starts {@code bin/imgvec <command> <args>}; {@code name} is the command, optionally followed by digits. */
   static Process start(Path dir, String name, String... args) throws Exception {
+    return start(dir, name, Map.of(), args);
+  }
+
+  /** {@link #start(Path, String, String...)} with {@code env} added ({@code IMGVEC_JAVA_OPTS} appended to). */
+  static Process start(Path dir, String name, Map<String, String> env, String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(StandaloneCluster.HOME.resolve("bin/imgvec").toString(),
         name.replaceAll("\\d+$", "")));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(dir.resolve(name + ".out").toFile())
         .redirectError(dir.resolve(name + ".err").toFile());
-    pb.environment().put("IMGVEC_JAVA_OPTS", "-Xmx2g");
+    pb.environment().putAll(env);
+    pb.environment().put("IMGVEC_JAVA_OPTS", ("-Xmx2g " + env.getOrDefault("IMGVEC_JAVA_OPTS", "")).strip());
     pb.environment().put("IMGVEC_CDS", "false"); // bin/imgvec then execs the JVM: a kill reaches the job itself
     pb.environment().put("IMGVEC_BUILD", "never"); // Maven has just built it; a nested build would race this one
     return pb.start();

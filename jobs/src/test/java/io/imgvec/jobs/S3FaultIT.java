@@ -98,15 +98,8 @@ class S3FaultIT {
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(tmp.resolve(args[0] + ".out").toFile())
         .redirectError(tmp.resolve(args[0] + ".err").toFile());
-    StringBuilder opts = new StringBuilder("-Xmx3g");
-    s3.s3aSettings().forEach((k, v) -> {
-      if (!k.endsWith("access.key") && !k.endsWith("secret.key") && !k.endsWith("credentials.provider")) {
-        opts.append(" -Dspark.hadoop.").append(k).append('=').append(v);
-      }
-    });
-    pb.environment().put("IMGVEC_JAVA_OPTS", opts.toString());
-    pb.environment().put("AWS_ACCESS_KEY_ID", S3ProxyServer.ACCESS_KEY);
-    pb.environment().put("AWS_SECRET_ACCESS_KEY", S3ProxyServer.SECRET_KEY);
+    pb.environment().put("IMGVEC_JAVA_OPTS", "-Xmx3g " + s3.javaOpts());
+    pb.environment().putAll(S3ProxyServer.credentialsEnv());
     pb.environment().put("IMGVEC_CDS", "false");
     pb.environment().put("IMGVEC_BUILD", "never"); // Maven has just built it; a nested build would race this one
     return pb.start();

@@ -55,9 +55,11 @@ public final class S3ProxyServer implements AutoCloseable {
   }
 
   private void launch() throws Exception {
-    process = new ProcessBuilder("java", "-jar", JAR.toAbsolutePath().toString(), "--properties",
+    ProcessBuilder pb = new ProcessBuilder("java", "-jar", JAR.toAbsolutePath().toString(), "--properties",
         properties.toString()).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("s3proxy.log").toFile())).start();
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile()));
+    pb.environment().put("LOG_LEVEL", "debug"); // one "request:" line per request: tests read what was asked
+    process = pb.start();
     awaitReady();
   }
 
@@ -66,6 +68,30 @@ public final class S3ProxyServer implements AutoCloseable {
     process.destroyForcibly().waitFor();
     Thread.sleep(downMillis);
     launch();
+  }
+
+  /** The server's log, one debug line per request among others. */
+  Path log() {
+    return dir.resolve("s3proxy.log");
+  }
+
+  /**
+   * JVM options pointing a {@code bin/imgvec} run at this server as a user would (endpoint settings through
+   * spark.hadoop.*); the credentials go in the environment instead ({@link #credentialsEnv}).
+   */
+  String javaOpts() {
+    StringBuilder opts = new StringBuilder();
+    s3aSettings().forEach((k, v) -> {
+      if (!k.endsWith("access.key") && !k.endsWith("secret.key") && !k.endsWith("credentials.provider")) {
+        opts.append(" -Dspark.hadoop.").append(k).append('=').append(v);
+      }
+    });
+    return opts.toString().strip();
+  }
+
+  /** The AWS default chain's environment variables for this server's credentials. */
+  static Map<String, String> credentialsEnv() {
+    return Map.of("AWS_ACCESS_KEY_ID", ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", SECRET_KEY);
   }
 
   /** Where the server keeps a bucket's objects (file-system backend: one file per key). */

@@ -12,10 +12,14 @@ import io.imgvec.io.Json;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -57,7 +61,7 @@ class StreamIT {
       send(kafka, "nouri", "{\"image_id\":\"nouri\"}");
       send(kafka, "rel", "{\"image_id\":\"rel\",\"uri\":\"photos/a.jpg\"}");
       send(kafka, "big", "{\"image_id\":\"big\",\"uri\":\"/x.jpg\",\"pad\":\"" + "x".repeat(3000) + "\"}");
-      send(kafka, "gone", "{\"image_id\":\"gone\",\"uri\":\"/no/such/photo.jpg\"}");
+      send(kafka, "gone", "{\"image_id\":\"gone\",\"uri\":\"" + tmp.resolve("no-such-photo.jpg") + "\"}");
       send(kafka, "empty", "{\"image_id\":\"empty\",\"uri\":\"" + TestImages.ROOT.resolve("bad/zero-bytes.jpg")
           + "\"}");
 
@@ -129,7 +133,8 @@ class StreamIT {
     List<Path> photos = TestImages.list("photos").stream().filter(p -> p.toString().endsWith(".jpg")).toList();
     try (KafkaBroker kafka = KafkaBroker.start(tmp.resolve("kafka"))) {
       for (int i = 0; i < records; i++) {
-        String uri = i % 100 == 99 ? "/no/such/photo.jpg" : photos.get(i % photos.size()).toString();
+        Path photo = i % 100 == 99 ? tmp.resolve("no-such-photo.jpg") : photos.get(i % photos.size());
+        String uri = photo.toString();
         send(kafka, "img" + i, "{\"image_id\":\"img" + i + "\",\"uri\":\"" + uri + "\"}");
       }
       Path staging = Path.of(out(), "_imgvec_stream/staging");
@@ -184,6 +189,70 @@ class StreamIT {
     }
   }
 
+  /**
+   * Records a hostile producer could send, beside good photos in the allowed bucket: each is an error row with its
+   * class and offset, no refused file is opened (the S3 server's request log, a canary file's access time), every
+   * photo is embedded, and the stream keeps taking records.
+   */
+  @Test
+  void recordsPointingOutsideTheAllowedPrefixesAreRefusedWithoutBeingOpened() throws Exception {
+    List<Path> photos = TestImages.list("photos");
+    try (KafkaBroker kafka = KafkaBroker.start(tmp.resolve("kafka"));
+        S3ProxyServer s3 = S3ProxyServer.start(tmp.resolve("s3"), "photos", "private")) {
+      for (int i = 0; i < 4; i++) { // straight into the server's store: no request reaches its log
+        Files.copy(photos.get(i), s3.bucketDir("photos").resolve("p" + i + ".jpg"));
+      }
+      Files.copy(photos.get(4), s3.bucketDir("private").resolve("secret.jpg"));
+      Path canary = Files.copy(photos.get(5), tmp.resolve("canary.jpg"));
+      FileTime longAgo = FileTime.from(Instant.parse("2001-01-01T00:00:00Z"));
+      Files.setAttribute(canary, "lastAccessTime", longAgo); // older than its mtime: any read moves it (relatime)
+      Map<String, String> hostile = new LinkedHashMap<>();
+      hostile.put("passwd", "/etc/passwd");
+      hostile.put("hostname", "file:///etc/hostname");
+      hostile.put("canary", canary.toString());
+      hostile.put("http", "http://127.0.0.1:1/x.jpg");
+      hostile.put("other-bucket", "s3a://private/secret.jpg");
+      hostile.put("climb", "s3a://photos/../private/secret.jpg");
+      hostile.put("relative", "../private/secret.jpg");
+      for (Map.Entry<String, String> h : hostile.entrySet()) {
+        send(kafka, h.getKey(), "{\"image_id\":\"" + h.getKey() + "\",\"uri\":\"" + h.getValue() + "\"}");
+      }
+      for (int i = 0; i < 3; i++) {
+        send(kafka, "p" + i, "{\"image_id\":\"p" + i + "\",\"uri\":\"s3a://photos/p" + i + ".jpg\"}");
+      }
+      Map<String, String> env = new HashMap<>(S3ProxyServer.credentialsEnv());
+      env.put("IMGVEC_JAVA_OPTS", s3.javaOpts());
+      Process p = ImgvecProcess.start(tmp, "stream", env, "--bootstrap-servers", kafka.bootstrapServers(),
+          "--topic", TOPIC, "--output", out(), "--checkpoint", tmp.resolve("checkpoint").toString(),
+          "--trigger", "processing-time=1s", "--input.allowed-uri-prefixes=s3a://photos/");
+      try {
+        await(() -> committedRecords() == 10, p, "stream");
+        send(kafka, "p3", "{\"image_id\":\"p3\",\"uri\":\"s3a://photos/p3.jpg\"}");
+        await(() -> committedRecords() == 11, p, "stream");
+        assertTrue(p.isAlive(), "the stream still runs");
+      } finally {
+        p.destroy();
+        p.waitFor();
+      }
+      assertEquals(List.of(4L, 7L, 11L), duckdbCounts());
+      Map<String, String> classOf = new HashMap<>();
+      try (Connection c = DriverManager.getConnection("jdbc:duckdb:"); ResultSet r = c.createStatement().executeQuery(
+          "SELECT image_id, error_class FROM read_parquet('" + glob("errors") + "') WHERE kafka_offset IS NOT NULL")) {
+        while (r.next()) {
+          classOf.put(r.getString(1), r.getString(2));
+        }
+      }
+      assertEquals(Map.of("passwd", "uri_not_allowed", "hostname", "uri_not_allowed", "canary", "uri_not_allowed",
+          "http", "unsupported_uri", "other-bucket", "uri_not_allowed", "climb", "uri_not_allowed",
+          "relative", "relative_uri"), classOf);
+      assertEquals(longAgo, Files.getAttribute(canary, "lastAccessTime"), "the canary was never read");
+      List<String> requests = Files.readAllLines(s3.log()).stream().filter(l -> l.contains("request:")).toList();
+      assertTrue(requests.stream().anyMatch(l -> l.contains("/photos/p0.jpg")), "the log shows requests: " + requests);
+      assertTrue(requests.stream().noneMatch(l -> l.contains("private")), "no request for the other bucket");
+      assertTrue(Files.readString(tmp.resolve("stream.err")).lines().noneMatch(l -> l.contains("root:x:0")));
+    }
+  }
+
   private static void sendPhotos(KafkaBroker kafka, int from, int to, Path photo) throws Exception {
     for (int i = from; i < to; i++) {
       send(kafka, "img" + i, "{\"image_id\":\"img" + i + "\",\"uri\":\"" + photo + "\"}");
@@ -204,7 +273,8 @@ class StreamIT {
 
   private String[] streamArgs(KafkaBroker kafka, String... extra) {
     List<String> args = new ArrayList<>(List.of("--bootstrap-servers", kafka.bootstrapServers(), "--topic", TOPIC,
-        "--output", out(), "--checkpoint", tmp.resolve("checkpoint").toString(), "--stream.max-record-bytes=2048"));
+        "--output", out(), "--checkpoint", tmp.resolve("checkpoint").toString(), "--stream.max-record-bytes=2048",
+        "--input.allowed-uri-prefixes=" + TestImages.ROOT + "," + tmp)); // the stream's default reads no local disk
     args.addAll(List.of(extra));
     return args.toArray(String[]::new);
   }

@@ -44,13 +44,19 @@ final class HttpFront extends Handler.Abstract {
   private final ExecutorService imageWork;
   private final long maxBodyBytes;
   private final long timeoutNanos;
+  /** Null: no authentication. */
+  private final BearerAuth auth;
+  private final boolean authMetrics;
 
-  HttpFront(SearchApi api, ServerMetrics metrics, ExecutorService imageWork, long maxBodyBytes, long timeoutMillis) {
+  HttpFront(SearchApi api, ServerMetrics metrics, ExecutorService imageWork, long maxBodyBytes, long timeoutMillis,
+      BearerAuth auth, boolean authMetrics) {
     this.api = api;
     this.metrics = metrics;
     this.imageWork = imageWork;
     this.maxBodyBytes = maxBodyBytes;
     this.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+    this.auth = auth;
+    this.authMetrics = authMetrics;
   }
 
   private record Reply(int status, String contentType, byte[] body) {
@@ -69,6 +75,9 @@ final class HttpFront extends Handler.Abstract {
       reply = route(request, path, start);
     } catch (RequestException e) {
       reply = Reply.json(e.status(), Map.of("error", e.getMessage()));
+      if (e.status() == 401) {
+        response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer");
+      }
     } catch (Exception | OutOfMemoryError e) {
       LOG.error("request {} {} failed", request.getMethod(), path, e);
       reply = Reply.json(500, Map.of("error", "internal error: " + e.getClass().getSimpleName()));
@@ -82,6 +91,7 @@ final class HttpFront extends Handler.Abstract {
 
   private Reply route(Request request, String path, long start) throws Exception {
     FAISS_THREADS_SET.get();
+    requireToken(request, path);
     String method = request.getMethod();
     switch (path) {
       case "/healthz" -> {
@@ -100,13 +110,13 @@ final class HttpFront extends Handler.Abstract {
         requireMethod(method, "POST");
         byte[] body = body(request);
         checkDeadline(request, start);
-        return Reply.json(200, api.search(body));
+        return answeredInTime(request, start, api.search(body));
       }
       case "/search/batch" -> {
         requireMethod(method, "POST");
         byte[] body = body(request);
         checkDeadline(request, start);
-        return Reply.json(200, api.searchBatch(body));
+        return answeredInTime(request, start, api.searchBatch(body));
       }
       case "/search/image" -> {
         requireMethod(method, "POST");
@@ -117,6 +127,21 @@ final class HttpFront extends Handler.Abstract {
       default -> throw new RequestException(404, "no endpoint " + path + "; endpoints: POST /search,"
           + " POST /search/image, POST /search/batch, GET /healthz, GET /readyz, GET /metrics");
     }
+  }
+
+  /** Paths that need a token when authentication is on: the searches, and /metrics if so configured. */
+  private void requireToken(Request request, String path) throws RequestException {
+    boolean guarded = path.startsWith("/search") || authMetrics && path.equals("/metrics")
+        || !ENDPOINTS.contains(path); // unknown paths too: their 404 would map the API for anyone
+    if (auth != null && guarded && !auth.accepts(request.getHeaders().get(HttpHeader.AUTHORIZATION))) {
+      throw new RequestException(401, "missing or invalid bearer token (Authorization: Bearer <token>)");
+    }
+  }
+
+  /** A search that ran past the deadline is answered 503 like one that never started, and counted. */
+  private Reply answeredInTime(Request request, long start, Map<String, Object> answer) throws RequestException {
+    checkDeadline(request, start);
+    return Reply.json(200, answer);
   }
 
   private interface Work {
@@ -148,6 +173,7 @@ final class HttpFront extends Handler.Abstract {
   }
 
   private RequestException timedOut() {
+    metrics.deadlineExceeded();
     return new RequestException(503, "not answered within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
         + " ms (serve.request-timeout-ms)");
   }

@@ -1,6 +1,7 @@
 package io.imgvec.serving;
 
 import io.imgvec.index.PublishedIndex;
+import io.imgvec.index.UntrustedIndexException;
 import io.imgvec.io.LocalFiles;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,8 +18,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The version being served, and hot reload: a poller reads {@code LATEST}; a new version is loaded beside the
  * current one (checksums verified by {@link PublishedIndex#open}), swapped in atomically, and the old one is closed
- * when its last in-flight search releases it. A version that fails to load is logged and counted, and the current
- * one keeps serving.
+ * when its last in-flight search releases it. Whatever a poll throws (an {@link OutOfMemoryError} included) is
+ * logged and counted, the current version keeps serving and the poller keeps polling: a refused version (its
+ * manifest breaks the publisher's rules) is not tried again until LATEST names another; other failures are retried,
+ * the wait doubling from the poll interval up to {@value #MAX_BACKOFF_SECONDS} s.
  */
 final class IndexHolder implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(IndexHolder.class);
@@ -56,12 +59,21 @@ final class IndexHolder implements AutoCloseable {
     }
   }
 
-  /** What the holder reports to metrics: loads and failed loads. */
+  /** What the holder reports to metrics: loads, failed loads (refused: the version broke the rules) and polls. */
   interface Listener {
     void loaded(PublishedIndex index);
 
-    void loadFailed(String version, Exception e);
+    void loadFailed(String version, Throwable e, boolean refused);
+
+    void polled();
   }
+
+  /** The last failed poll or load, for /readyz. */
+  record Failure(String version, String error, long atMillis) {}
+
+  static final int MAX_BACKOFF_SECONDS = 300;
+  /** Tests: runs at the start of every load (e.g. to throw an OutOfMemoryError). */
+  static volatile Runnable loadHook = () -> { };
 
   private final String uri;
   private final Configuration conf;
@@ -74,8 +86,14 @@ final class IndexHolder implements AutoCloseable {
     t.setDaemon(true);
     return t;
   });
-  /** The last version that failed to load: not retried until LATEST names another. */
-  private volatile String failedVersion;
+  /** The last version refused as untrusted: not tried again until LATEST names another. */
+  private volatile String refusedVersion;
+  private volatile Failure lastFailure;
+  private volatile long lastSuccessfulPollMillis = System.currentTimeMillis();
+  private int pollSeconds;
+  /** Polls still to skip before retrying a failure; only the poller thread touches it. */
+  private int backoffLeft;
+  private int backoffPolls;
 
   IndexHolder(String uri, Configuration conf, Path cache, PublishedIndex.LoadOptions options, Listener listener) {
     this.uri = uri;
@@ -87,8 +105,35 @@ final class IndexHolder implements AutoCloseable {
 
   /** Loads the current version (failing if there is none), then polls LATEST every {@code pollSeconds}. */
   void start(int pollSeconds) throws IOException {
+    this.pollSeconds = pollSeconds;
     swapIn(load());
-    poller.scheduleWithFixedDelay(this::poll, pollSeconds, pollSeconds, TimeUnit.SECONDS);
+    poller.scheduleWithFixedDelay(this::scheduledPoll, pollSeconds, pollSeconds, TimeUnit.SECONDS);
+  }
+
+  /** The poller's turn: skipped while backing off after a failure; never throws (that would end the schedule). */
+  private void scheduledPoll() {
+    if (backoffLeft > 0) {
+      backoffLeft--;
+      return;
+    }
+    if (poll()) {
+      backoffPolls = 0;
+    } else if (lastFailure != null && lastFailure.atMillis() >= lastSuccessfulPollMillis) {
+      backoffPolls = Math.min(Math.max(1, 2 * backoffPolls), Math.max(1, MAX_BACKOFF_SECONDS / pollSeconds));
+      backoffLeft = backoffPolls - 1;
+    } else {
+      backoffPolls = 0;
+    }
+  }
+
+  /** Milliseconds since LATEST was last read and acted on without failing. */
+  long millisSinceSuccessfulPoll() {
+    return System.currentTimeMillis() - lastSuccessfulPollMillis;
+  }
+
+  /** The last failure, or null if there was none. */
+  Failure lastFailure() {
+    return lastFailure;
   }
 
   /** The version to search, held until the lease is closed; null before the first load. */
@@ -106,22 +151,35 @@ final class IndexHolder implements AutoCloseable {
     try {
       String latest = PublishedIndex.latestVersion(uri, conf);
       Lease lease = current.get();
-      if (latest == null || latest.equals(failedVersion)
+      if (latest == null || latest.equals(refusedVersion)
           || lease != null && latest.equals(lease.index().version())) {
+        succeeded();
         return false;
       }
       swapIn(load());
+      succeeded();
       return true;
-    } catch (Exception e) {
+    } catch (Throwable e) { // an Error too: the poller must outlive anything one version does
+      boolean refused = e instanceof UntrustedIndexException;
       String version = latestOrUnknown();
-      failedVersion = version;
-      LOG.warn("could not load version {} of {}; still serving {}: {}", version, uri, servedVersion(), e.toString());
-      listener.loadFailed(version, e);
+      if (refused) {
+        refusedVersion = version;
+      }
+      lastFailure = new Failure(version, e.toString(), System.currentTimeMillis());
+      LOG.warn("{} version {} of {}; still serving {}: {}", refused ? "refused" : "could not load", version, uri,
+          servedVersion(), e.toString());
+      listener.loadFailed(version, e, refused);
       return false;
     }
   }
 
+  private void succeeded() {
+    lastSuccessfulPollMillis = System.currentTimeMillis();
+    listener.polled();
+  }
+
   private Lease load() throws IOException {
+    loadHook.run();
     Path dir = Files.createTempDirectory(Files.createDirectories(cache), "version-");
     try {
       return new Lease(PublishedIndex.open(uri, conf, dir, options), dir);
@@ -153,9 +211,17 @@ final class IndexHolder implements AutoCloseable {
     }
   }
 
+  /** Stops the poller and waits for a load in progress to end, then closes the served version. */
   @Override
   public void close() {
     poller.shutdownNow();
+    try {
+      if (!poller.awaitTermination(60, TimeUnit.SECONDS)) {
+        LOG.warn("the index poller did not stop within 60 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     Lease lease = current.getAndSet(null);
     if (lease != null) {
       lease.close();

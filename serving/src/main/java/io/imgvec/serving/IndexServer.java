@@ -1,15 +1,21 @@
 package io.imgvec.serving;
 
+import io.imgvec.config.ConfigException;
 import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.index.PublishedIndex;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.apache.hadoop.conf.Configuration;
+import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,7 +49,8 @@ public final class IndexServer implements AutoCloseable {
     holder.start(config.get(ConfigKeys.SERVE_POLL_SECONDS));
     int cores = Runtime.getRuntime().availableProcessors();
     int threads = config.get(ConfigKeys.SERVE_THREADS) > 0 ? config.get(ConfigKeys.SERVE_THREADS) : 8 * cores;
-    ExecutorService imageWork = Executors.newFixedThreadPool(cores, r -> {
+    int decodes = config.get(ConfigKeys.SERVE_MAX_CONCURRENT_DECODES);
+    ExecutorService imageWork = Executors.newFixedThreadPool(decodes > 0 ? decodes : cores, r -> {
       Thread t = new Thread(r, "imgvec-image-query");
       t.setDaemon(true);
       return t;
@@ -52,16 +59,50 @@ public final class IndexServer implements AutoCloseable {
     QueuedThreadPool pool = new QueuedThreadPool(threads + 4, Math.min(threads + 4, 8));
     pool.setName("imgvec-serve");
     Server server = new Server(pool);
-    ServerConnector connector = new ServerConnector(server, 1, 1);
+    String keystore = config.get(ConfigKeys.SERVE_TLS_KEYSTORE);
+    ServerConnector connector = keystore.isEmpty() ? new ServerConnector(server, 1, 1)
+        : new ServerConnector(server, 1, 1, tls(keystore, config.get(ConfigKeys.SERVE_TLS_KEYSTORE_PASSWORD_FILE)),
+            new HttpConnectionFactory());
     connector.setHost(host);
     connector.setPort(port);
     server.addConnector(connector);
-    SearchApi api = new SearchApi(holder, config, hadoopConf, config.get(ConfigKeys.SERVE_MAX_BATCH));
+    SearchApi api = new SearchApi(holder, config, hadoopConf);
+    String tokens = config.get(ConfigKeys.SERVE_AUTH_TOKEN_FILE);
     server.setHandler(new HttpFront(api, metrics, imageWork, config.get(ConfigKeys.SERVE_MAX_BODY_BYTES),
-        config.get(ConfigKeys.SERVE_TIMEOUT_MS)));
-    server.start();
-    LOG.info("listening on http://{}:{}", host, connector.getLocalPort());
+        config.get(ConfigKeys.SERVE_TIMEOUT_MS), tokens.isEmpty() ? null : BearerAuth.fromFile(tokens),
+        config.get(ConfigKeys.SERVE_AUTH_METRICS)));
+    try {
+      server.start();
+    } catch (IOException e) { // a keystore that cannot be opened (wrong password, not PKCS12) or a port in use
+      server.stop();
+      throw new ConfigException("cannot listen on " + host + ":" + port + ": " + e.getMessage());
+    }
+    LOG.info("listening on {}://{}:{}{}", keystore.isEmpty() ? "http" : "https", host, connector.getLocalPort(),
+        tokens.isEmpty() ? "" : " (bearer tokens required for /search*)");
     return new IndexServer(server, holder, imageWork);
+  }
+
+  /** HTTPS with the PKCS12 keystore's certificate; the password comes from a file, never the command line. */
+  private static SslConnectionFactory tls(String keystore, String passwordFile) {
+    if (passwordFile.isEmpty()) {
+      throw new ConfigException("serve.tls-keystore needs serve.tls-keystore-password-file (a file holding the"
+          + " keystore's password)");
+    }
+    if (!Files.isReadable(Path.of(keystore))) {
+      throw new ConfigException("cannot read serve.tls-keystore " + keystore);
+    }
+    String password;
+    try {
+      password = Files.readString(Path.of(passwordFile)).strip();
+    } catch (IOException e) {
+      throw new ConfigException("cannot read serve.tls-keystore-password-file " + passwordFile + ": "
+          + e.getClass().getSimpleName());
+    }
+    SslContextFactory.Server ssl = new SslContextFactory.Server();
+    ssl.setKeyStorePath(keystore);
+    ssl.setKeyStoreType("PKCS12");
+    ssl.setKeyStorePassword(password);
+    return new SslConnectionFactory(ssl, HttpVersion.HTTP_1_1.asString());
   }
 
   /** The port listened on (the chosen one when started with port 0). */

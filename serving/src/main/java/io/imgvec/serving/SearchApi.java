@@ -2,7 +2,9 @@ package io.imgvec.serving;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
+import io.imgvec.image.ImageDecoder;
 import io.imgvec.image.ImageError;
 import io.imgvec.index.PublishedIndex;
 import io.imgvec.index.PublishedIndex.Neighbor;
@@ -16,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.hadoop.conf.Configuration;
 
@@ -32,14 +35,22 @@ final class SearchApi {
   private final ImgvecConfig config;
   private final Configuration hadoopConf;
   private final int maxBatch;
+  private final long maxBatchResults;
+  private final long maxScan;
+  private final boolean modelFromIndex;
+  private final ImageDecoder decoder;
   /** One query-image embedder per model the served versions were built with (usually one). */
   private final Map<String, QueryImageEmbedder> embedders = new ConcurrentHashMap<>();
 
-  SearchApi(IndexHolder holder, ImgvecConfig config, Configuration hadoopConf, int maxBatch) {
+  SearchApi(IndexHolder holder, ImgvecConfig config, Configuration hadoopConf) {
     this.holder = holder;
     this.config = config;
     this.hadoopConf = hadoopConf;
-    this.maxBatch = maxBatch;
+    this.maxBatch = config.get(ConfigKeys.SERVE_MAX_BATCH);
+    this.maxBatchResults = config.get(ConfigKeys.SERVE_MAX_BATCH_RESULTS);
+    this.maxScan = config.get(ConfigKeys.SERVE_MAX_SCAN_PER_REQUEST);
+    this.modelFromIndex = config.get(ConfigKeys.SERVE_MODEL_FROM_INDEX);
+    this.decoder = new ImageDecoder(config.get(ConfigKeys.SERVE_MAX_IMAGE_PIXELS), "serve.max-image-pixels");
   }
 
   /** {@code POST /search}: {"vector": [...]} or {"image_id": "..."}, with optional k, nprobe and filter. */
@@ -70,6 +81,10 @@ final class SearchApi {
           + " (serve.max-batch)");
     }
     int k = k(request.get("k"));
+    if ((long) vectors.size() * k > maxBatchResults) {
+      throw new RequestException(400, vectors.size() + " vectors x k=" + k + " asks for more than " + maxBatchResults
+          + " results (serve.max-batch-results); send fewer vectors or a smaller k");
+    }
     try (IndexHolder.Lease lease = served()) {
       PublishedIndex index = lease.index();
       List<float[]> queries = new ArrayList<>();
@@ -94,7 +109,8 @@ final class SearchApi {
       } catch (ImageError e) {
         boolean unsupported = e.errorClass().equals("unsupported_format") || e.errorClass().equals("unknown_format")
             || e.errorClass().equals("empty_file");
-        throw new RequestException(unsupported ? 415 : 422, e.errorClass() + ": " + e.getMessage());
+        int status = e.errorClass().equals("too_many_pixels") ? 413 : unsupported ? 415 : 422;
+        throw new RequestException(status, e.errorClass() + ": " + e.getMessage());
       }
       return answer(index, List.of(vector), k, null, false);
     }
@@ -108,6 +124,12 @@ final class SearchApi {
       out.put("version", lease.index().version());
       out.put("model_id", lease.index().modelId());
       out.put("vectors", lease.index().size());
+      out.put("seconds_since_successful_poll", Numbers.round(holder.millisSinceSuccessfulPoll() / 1000.0, 1));
+      IndexHolder.Failure failure = holder.lastFailure();
+      if (failure != null) {
+        out.put("last_failure", Map.of("version", failure.version(), "error", failure.error(),
+            "seconds_ago", Numbers.round((System.currentTimeMillis() - failure.atMillis()) / 1000.0, 1)));
+      }
       return out;
     }
   }
@@ -127,8 +149,8 @@ final class SearchApi {
     long start = System.nanoTime();
     List<List<Neighbor>> results;
     try {
-      results = index.search(vectors.toArray(float[][]::new), k, nprobe, filter);
-    } catch (IllegalArgumentException e) { // an unknown filter column: the message names the ones that exist
+      results = index.search(vectors.toArray(float[][]::new), k, nprobe, filter, maxScan);
+    } catch (IllegalArgumentException e) { // an unknown filter column or too broad a filter: the message says which
       throw new RequestException(400, e.getMessage());
     }
     Map<String, Object> out = new LinkedHashMap<>();
@@ -144,17 +166,33 @@ final class SearchApi {
   }
 
   private QueryImageEmbedder embedderFor(PublishedIndex index) throws RequestException {
-    String key = index.modelId() + "|" + index.modelSettings();
+    Map<String, String> settings = modelSettings(index);
+    String key = index.modelId() + "|" + settings;
     try {
       QueryImageEmbedder embedder = embedders.get(key);
       if (embedder == null) { // racing first requests may both build one: the model itself loads once (cache)
-        embedder = new QueryImageEmbedder(config, index.modelSettings(), index.modelId(), hadoopConf);
+        embedder = new QueryImageEmbedder(config, settings, index.modelId(), hadoopConf, decoder);
         embedders.put(key, embedder);
       }
       return embedder;
     } catch (IOException | RuntimeException e) {
       throw new RequestException(503, "cannot load the index's model for image queries: " + e.getMessage());
     }
+  }
+
+  /**
+   * The index's recorded model settings; unless serve.model-from-index, without those that locate the model: the
+   * server loads only the model it was given, and the model id check refuses an index built from another.
+   */
+  private Map<String, String> modelSettings(PublishedIndex index) {
+    Map<String, String> recorded = index.modelSettings();
+    if (recorded == null || modelFromIndex) {
+      return recorded;
+    }
+    Map<String, String> settings = new TreeMap<>(recorded);
+    settings.keySet().removeAll(List.of(ConfigKeys.MODEL_URI.name(), ConfigKeys.MODEL_DJL_OFFLINE.name(),
+        ConfigKeys.MODEL_DJL_CACHE_DIR.name()));
+    return settings;
   }
 
   private static JsonNode parse(byte[] body, Set<String> fields) throws RequestException {

@@ -31,6 +31,19 @@ final class ServerMetrics implements IndexHolder.Listener {
   private final Counter failedReloads = Counter.builder().name("imgvec_serve_reload_failures_total")
       .help("index versions that failed to load (the previous one kept serving)").register(registry);
 
+  private final Counter refusedVersions = Counter.builder().name("imgvec_serve_refused_versions_total")
+      .help("index versions refused because LATEST or their manifest broke the publisher's rules").register(registry);
+  private final Gauge lastPoll = Gauge.builder().name("imgvec_serve_last_successful_poll_timestamp_seconds")
+      .help("when LATEST was last read without failing (alert on time() minus this)").register(registry);
+  private final Gauge lastFailure = Gauge.builder().name("imgvec_serve_last_reload_failure_timestamp_seconds")
+      .help("when a poll or version load last failed; 0 = never").register(registry);
+  private final Counter deadlines = Counter.builder().name("imgvec_serve_deadline_exceeded_total")
+      .help("requests answered 503 because they ran past serve.request-timeout-ms").register(registry);
+
+  void deadlineExceeded() {
+    deadlines.inc();
+  }
+
   void observe(String endpoint, int status, long startNanos) {
     requests.labelValues(endpoint, String.valueOf(status)).inc();
     latency.labelValues(endpoint).observe((System.nanoTime() - startNanos) / 1e9);
@@ -46,8 +59,14 @@ final class ServerMetrics implements IndexHolder.Listener {
   }
 
   @Override
-  public void loadFailed(String version, Exception e) {
-    failedReloads.inc();
+  public void loadFailed(String version, Throwable e, boolean refused) {
+    (refused ? refusedVersions : failedReloads).inc();
+    lastFailure.set(System.currentTimeMillis() / 1000.0);
+  }
+
+  @Override
+  public void polled() {
+    lastPoll.set(System.currentTimeMillis() / 1000.0);
   }
 
   byte[] scrape() throws IOException {

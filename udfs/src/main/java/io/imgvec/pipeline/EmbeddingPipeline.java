@@ -213,9 +213,16 @@ public final class EmbeddingPipeline<T> implements AutoCloseable {
       return new Prepared<>(item, image.tensor(), Digests.sha256(bytes), image.width(), image.height(), null);
     } catch (ImageError e) {
       return new Prepared<>(item, null, null, 0, 0, e);
+    } catch (RuntimeException e) { // one image's failure, whatever it is, is that image's error row
+      return failed(item, "decode", "decode_failed", e);
     } finally {
       times.decodeNanos.add(System.nanoTime() - decodeStart);
     }
+  }
+
+  private static <T> Prepared<T> failed(Item<T> item, String stage, String errorClass, RuntimeException e) {
+    return new Prepared<>(item, null, null, 0, 0, new ImageError(stage, errorClass, "cannot " + stage + " "
+        + item.uri() + ": " + Exceptions.firstLine(e), e));
   }
 
   @Override

@@ -30,6 +30,12 @@ public final class QueryImageEmbedder {
    */
   public QueryImageEmbedder(ImgvecConfig config, Map<String, String> modelSettings, String modelId,
       Configuration hadoopConf) throws IOException {
+    this(config, modelSettings, modelId, hadoopConf, new ImageDecoder(config.get(ConfigKeys.MAX_PIXELS)));
+  }
+
+  /** With {@code decoder} (its own pixel limit: a server's is smaller than a batch job's). */
+  public QueryImageEmbedder(ImgvecConfig config, Map<String, String> modelSettings, String modelId,
+      Configuration hadoopConf, ImageDecoder decoder) throws IOException {
     ImgvecConfig modelConfig = modelSettings == null ? config : config.with(modelSettings);
     ModelSpec spec = ModelSpec.from(modelConfig);
     this.embedder = EmbedderCache.get(spec, -1, hadoopConf);
@@ -37,7 +43,7 @@ public final class QueryImageEmbedder {
       throw new UserException("the index was built from " + modelId + " but the model configured here is "
           + embedder.modelId(), "set model.uri (and model.*) to the index's model");
     }
-    this.decoder = new ImageDecoder(config.get(ConfigKeys.MAX_PIXELS));
+    this.decoder = decoder;
     this.preprocessor = spec.preprocessor();
   }
 

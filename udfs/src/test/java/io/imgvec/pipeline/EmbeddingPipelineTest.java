@@ -25,7 +25,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 
 class EmbeddingPipelineTest {
-  private static final ImageFetcher FETCHER = new ImageFetcher(Map.of(), 64 << 20);
+  private static final ImageFetcher FETCHER = new ImageFetcher(Map.of(), 64 << 20, UriPolicy.of(UriPolicy.ANY, false));
   private static final ImageDecoder DECODER = new ImageDecoder(100_000_000L);
   private static final List<Path> PHOTOS = TestImages.list("photos").stream()
       .filter(p -> p.toString().endsWith(".jpg")).limit(6).toList();

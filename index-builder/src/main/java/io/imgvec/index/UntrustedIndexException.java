@@ -1,0 +1,12 @@
+package io.imgvec.index;
+
+import java.io.IOException;
+
+/** A published version whose LATEST or manifest breaks the publisher's rules: refused, never read further. */
+public final class UntrustedIndexException extends IOException {
+  private static final long serialVersionUID = 1L;
+
+  UntrustedIndexException(String message) {
+    super(message);
+  }
+}
