@@ -50,6 +50,12 @@ auto guarded(JNIEnv* env, F&& body) -> decltype(body()) {
   return decltype(body())();
 }
 
+// After a Get/Set<Type>ArrayRegion call: a bad range leaves an ArrayIndexOutOfBoundsException pending, and no more
+// JNI calls or results may follow it (guarded() then leaves that exception to the caller).
+void checkRegion(JNIEnv* env) {
+  if (env->ExceptionCheck()) throw std::runtime_error("array range out of bounds");
+}
+
 faiss::Index* idx(jlong handle) { return reinterpret_cast<faiss::Index*>(handle); }
 
 std::string str(JNIEnv* env, jstring s) {
@@ -220,6 +226,7 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_add(JNIEnv* env, jclass,
     } else {
       std::vector<idx_t> labels(n);
       env->GetLongArrayRegion(ids, 0, n, reinterpret_cast<jlong*>(labels.data()));
+      checkRegion(env);
       idx(h)->add_with_ids(n, xs.data, labels.data());
     }
     return 0;
@@ -231,6 +238,7 @@ JNIEXPORT jlong JNICALL Java_io_imgvec_faiss_FaissNative_removeIds(JNIEnv* env, 
   guarded(env, [&]() -> int {
     std::vector<idx_t> labels(env->GetArrayLength(ids));
     env->GetLongArrayRegion(ids, 0, labels.size(), reinterpret_cast<jlong*>(labels.data()));
+    checkRegion(env);
     faiss::IDSelectorBatch selected(labels.size(), labels.data());
     removed = static_cast<jlong>(idx(h)->remove_ids(selected));
     return 0;
@@ -252,12 +260,15 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_search(JNIEnv* env, jcla
       if (dynamic_cast<faiss::IndexIVF*>(idx(h)) == nullptr) throw std::runtime_error("id filters need an IVF index");
       std::vector<idx_t> ids(env->GetArrayLength(allowed));
       env->GetLongArrayRegion(allowed, 0, ids.size(), reinterpret_cast<jlong*>(ids.data()));
+      checkRegion(env);
       sel = std::make_unique<faiss::IDSelectorBatch>(ids.size(), ids.data());
     }
     faiss::SearchParameters* params = paramsFor(idx(h), nprobe, efSearch, maxCodes, owned, sel.get());
     idx(h)->search(n, xs.data, k, d.data(), l.data(), params);
     env->SetFloatArrayRegion(distances, 0, d.size(), d.data());
+    checkRegion(env);
     env->SetLongArrayRegion(labels, 0, l.size(), reinterpret_cast<jlong*>(l.data()));
+    checkRegion(env);
     return 0;
   });
 }
@@ -290,13 +301,14 @@ JNIEXPORT jlong JNICALL Java_io_imgvec_faiss_FaissNative_makeReconstructible(JNI
     if (map == nullptr || dynamic_cast<faiss::IndexIDMap2*>(index) != nullptr) return h;
     auto map2 = std::make_unique<faiss::IndexIDMap2>();  // the sub-index constructor insists on an empty index
     map2->index = map->index;
-    map2->own_fields = map->own_fields;
+    map2->own_fields = false;  // map still owns the sub-index until the reverse map is built (it may throw)
     map2->id_map = map->id_map;
     map2->d = map->d;
     map2->ntotal = map->ntotal;
     map2->metric_type = map->metric_type;
     map2->is_trained = map->is_trained;
     map2->construct_rev_map();
+    map2->own_fields = map->own_fields;
     map->own_fields = false;
     delete map;
     return reinterpret_cast<jlong>(map2.release());
@@ -327,6 +339,7 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_reconstruct(JNIEnv* env,
     std::vector<float> v(idx(h)->d);
     idx(h)->reconstruct(id, v.data());
     env->SetFloatArrayRegion(out, 0, v.size(), v.data());
+    checkRegion(env);
     return 0;
   });
 }
@@ -360,6 +373,7 @@ JNIEXPORT jlongArray JNICALL Java_io_imgvec_faiss_FaissNative_listSizes(JNIEnv* 
     for (size_t l = 0; ivf != nullptr && l < ivf->nlist; l++) sizes.push_back(ivf->invlists->list_size(l));
     jlongArray out = env->NewLongArray(sizes.size());
     if (out != nullptr) env->SetLongArrayRegion(out, 0, sizes.size(), sizes.data());
+    checkRegion(env);
     return out;
   });
 }

@@ -20,10 +20,16 @@ import java.util.TreeMap;
 public final class ImgvecConfig implements Serializable {
   private static final long serialVersionUID = 1L;
 
-  private final Map<String, Object> values;
+  /** Settings passed through to the Kafka clients ({@code kafka.*}): names the client checks, values unread. */
+  public static final String KAFKA_PREFIX = "kafka.";
 
-  private ImgvecConfig(Map<String, Object> values) {
+  private final Map<String, Object> values;
+  /** kafka.* settings as given (placeholders unresolved); kept apart from the typed ones and from summaries. */
+  private final Map<String, String> kafka;
+
+  private ImgvecConfig(Map<String, Object> values, Map<String, String> kafka) {
     this.values = Collections.unmodifiableMap(values);
+    this.kafka = Collections.unmodifiableMap(kafka);
   }
 
   /** Defaults only. */
@@ -37,15 +43,20 @@ public final class ImgvecConfig implements Serializable {
     for (ConfigKey<?> key : ConfigKeys.ALL.values()) {
       typed.put(key.name(), key.defaultValue());
     }
+    Map<String, String> kafka = new TreeMap<>();
     for (Map.Entry<String, String> e : new TreeMap<>(raw).entrySet()) {
       ConfigKey<?> key = ConfigKeys.ALL.get(e.getKey());
+      if (key == null && e.getKey().startsWith(KAFKA_PREFIX) && e.getKey().length() > KAFKA_PREFIX.length()) {
+        kafka.put(e.getKey(), e.getValue().trim());
+        continue;
+      }
       if (key == null) {
         throw new ConfigException("unknown configuration key '" + e.getKey() + "'; valid keys: "
-            + String.join(", ", ConfigKeys.ALL.keySet()));
+            + String.join(", ", ConfigKeys.ALL.keySet()) + ", and kafka.<Kafka client setting>");
       }
       typed.put(key.name(), key.parse(e.getValue().trim()));
     }
-    return new ImgvecConfig(typed);
+    return new ImgvecConfig(typed, kafka);
   }
 
   /** Loads {@code file} (may be null) and applies {@code overrides} on top. */
@@ -62,6 +73,7 @@ public final class ImgvecConfig implements Serializable {
   public ImgvecConfig with(Map<String, String> overrides) {
     Map<String, String> raw = new LinkedHashMap<>();
     values.forEach((k, v) -> raw.put(k, ConfigKeys.ALL.get(k).format(v)));
+    raw.putAll(kafka);
     raw.putAll(overrides);
     return of(raw);
   }
@@ -71,7 +83,17 @@ public final class ImgvecConfig implements Serializable {
     return (T) values.get(key.name());
   }
 
-  /** All settings as strings, for run summaries and for passing to executors. */
+  /**
+   * The kafka.* settings without their prefix, each {@code ${env:NAME}} and {@code ${file:PATH}} replaced by the
+   * variable's value or the file's content: secrets stay out of command lines, configuration files and logs.
+   */
+  public Map<String, String> kafkaClientSettings() {
+    Map<String, String> out = new TreeMap<>();
+    kafka.forEach((k, v) -> out.put(k.substring(KAFKA_PREFIX.length()), SecretReferences.resolve(k, v)));
+    return out;
+  }
+
+  /** All typed settings as strings (kafka.* ones, which may hold secrets, are not among them). */
   public Map<String, String> asStrings() {
     Map<String, String> out = new LinkedHashMap<>();
     values.forEach((k, v) -> out.put(k, ConfigKeys.ALL.get(k).format(v)));

@@ -40,4 +40,19 @@ class ImgvecConfigTest {
     ConfigException mean = assertThrows(ConfigException.class, () -> ImgvecConfig.of(Map.of("model.mean", "1,2")));
     assertTrue(mean.getMessage().contains("three comma-separated numbers"), mean.getMessage());
   }
+
+  @Test
+  void kafkaSettingsPassThroughWithSecretsFromFilesOrTheEnvironmentAndStayOutOfSummaries() throws Exception {
+    Path secret = Files.writeString(Files.createTempFile("imgvec", ".secret"), "pa$$word\\n1\n");
+    ImgvecConfig c = ImgvecConfig.of(Map.of("kafka.security.protocol", "SASL_SSL", "kafka.sasl.jaas.config",
+        "x password=\"${file:" + secret + "}\" y=\"${env:PATH}\";"));
+    assertEquals(Map.of("security.protocol", "SASL_SSL", "sasl.jaas.config", "x password=\"pa$$word\\n1\" y=\""
+        + System.getenv("PATH") + "\";"), c.kafkaClientSettings());
+    assertTrue(c.asStrings().keySet().stream().noneMatch(k -> k.startsWith("kafka.")), "no secrets in summaries");
+    assertEquals(c.kafkaClientSettings(), c.with(Map.of("inference.batch-size", "4")).kafkaClientSettings());
+    ConfigException missing = assertThrows(ConfigException.class, () -> ImgvecConfig.of(Map.of(
+        "kafka.sasl.jaas.config", "${env:IMGVEC_NO_SUCH_VARIABLE}")).kafkaClientSettings());
+    assertEquals("kafka.sasl.jaas.config refers to environment variable IMGVEC_NO_SUCH_VARIABLE, which is not set",
+        missing.getMessage());
+  }
 }

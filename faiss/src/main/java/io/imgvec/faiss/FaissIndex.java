@@ -1,6 +1,8 @@
 package io.imgvec.faiss;
 
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
@@ -14,7 +16,10 @@ import java.util.function.Supplier;
  * OpenMP threads ({@link #setThreads}).
  */
 public final class FaissIndex implements VectorSearch, AutoCloseable {
+  private static final AtomicLong CREATED = new AtomicLong();
   private final ReadWriteLock lock = new ReentrantReadWriteLock();
+  /** Creation order: the order two indexes' locks are taken in. */
+  private final long order = CREATED.incrementAndGet();
   private long handle;
 
   private FaissIndex(long handle) {
@@ -101,10 +106,10 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
    * time grows with the number of sub-quantizers, and a quick encoder is good enough to compare candidates.
    */
   public void trainFrom(FaissIndex donor, float[] vectors, int n, boolean quick) {
-    donor.shared(() -> exclusive(() -> {
+    locked(donor, false, this, true, () -> {
       FaissNative.trainFrom(live(), donor.live(), n, checkVectors(vectors, n), quick);
       return null;
-    }));
+    });
   }
 
   /**
@@ -113,10 +118,10 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
    * machines become one.
    */
   public void mergeFrom(FaissIndex other) {
-    other.exclusive(() -> exclusive(() -> {
+    locked(other, true, this, true, () -> {
       FaissNative.mergeFrom(live(), other.live());
       return null;
-    }));
+    });
   }
 
   /** Adds {@code n} vectors with their ids; the index must support ids (IVF, or wrapped in IDMap). */
@@ -170,8 +175,14 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
     if (k <= 0) {
       throw new FaissException("k must be positive, got " + k);
     }
-    float[] distances = new float[n * k];
-    long[] labels = new long[n * k];
+    int results;
+    try {
+      results = Math.multiplyExact(n, k);
+    } catch (ArithmeticException e) {
+      throw new FaissException(n + " queries x k=" + k + " results do not fit in one array");
+    }
+    float[] distances = new float[results];
+    long[] labels = new long[results];
     shared(() -> {
       FaissNative.search(live(), n, checkVectors(queries, n), k, params.nprobe(), params.efSearch(),
           params.maxCodes(), allowedIds, distances, labels);
@@ -268,6 +279,31 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
           + " (" + needed + " floats), got " + vectors.length + " floats");
     }
     return vectors;
+  }
+
+  /**
+   * Runs {@code body} holding two indexes' locks (each shared or exclusive), always taken in the indexes' creation
+   * order: two calls naming the same indexes the other way round cannot deadlock.
+   */
+  private static <T> T locked(FaissIndex a, boolean aExclusive, FaissIndex b, boolean bExclusive, Supplier<T> body) {
+    if (a == b) {
+      throw new FaissException("an index cannot be combined with itself");
+    }
+    Lock la = aExclusive ? a.lock.writeLock() : a.lock.readLock();
+    Lock lb = bExclusive ? b.lock.writeLock() : b.lock.readLock();
+    Lock first = a.order < b.order ? la : lb;
+    Lock second = first == la ? lb : la;
+    first.lock();
+    try {
+      second.lock();
+      try {
+        return body.get();
+      } finally {
+        second.unlock();
+      }
+    } finally {
+      first.unlock();
+    }
   }
 
   private <T> T shared(Supplier<T> body) {

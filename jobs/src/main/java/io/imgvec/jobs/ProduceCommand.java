@@ -43,8 +43,14 @@ final class ProduceCommand {
         .map(c -> c.equals(ManifestReader.URI) ? absolute.as(c) : col(c)).toArray(Column[]::new);
     long rows = all.count();
     long sent = manifest.count();
-    manifest.select(col(ManifestReader.IMAGE_ID).as("key"), to_json(struct(fields)).as("value"))
-        .write().format("kafka").option("kafka.bootstrap.servers", bootstrapServers).option("topic", topic).save();
+    try {
+      manifest.select(col(ManifestReader.IMAGE_ID).as("key"), to_json(struct(fields)).as("value"))
+          .write().format("kafka").options(KafkaSettings.sparkOptions(config))
+          .option("kafka.bootstrap.servers", bootstrapServers).option("topic", topic).save();
+    } catch (RuntimeException e) {
+      KafkaSettings.requireAccepted(e, bootstrapServers);
+      throw e;
+    }
     all.unpersist();
     return new RunSummary("produce")
         .put("manifest", manifestUri)

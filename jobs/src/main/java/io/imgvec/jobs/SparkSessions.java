@@ -13,6 +13,9 @@ public final class SparkSessions {
 
   public static SparkSession create(String appName, ImgvecConfig config) {
     SparkConf conf = new SparkConf().setAppName(appName);
+    // Spark's default plus Kafka's JAAS settings (kafka.sasl.jaas.config holds the password) in UIs, plans and logs
+    conf.setIfMissing("spark.redaction.regex", "(?i)secret|password|token|access[.]?key|jaas");
+    conf.setIfMissing("spark.sql.redaction.options.regex", "(?i)url|secret|password|token|access[.]?key|jaas");
     if (!conf.contains("spark.master")) {
       String master = config.get(ConfigKeys.SPARK_MASTER);
       conf.setMaster(master);

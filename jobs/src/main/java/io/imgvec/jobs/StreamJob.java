@@ -88,7 +88,7 @@ public final class StreamJob {
     Locations.requireWritable("checkpoint", source.checkpoint(), hadoopConf);
     StreamBatchCommit commit = new StreamBatchCommit(outputUri, hadoopConf);
     commit.requireCheckpointOf(source.checkpoint());
-    requireTopic(source);
+    requireTopic(source, config);
     String modelId = ModelCheck.await(EmbedJob.startModelCheck(spark, config)).modelId();
     ModelRecord.write(outputUri + "/embeddings", modelId, config, hadoopConf);
 
@@ -145,8 +145,9 @@ public final class StreamJob {
    * A topic that does not exist is a user error (Spark would retry it for ever); brokers that cannot be reached now
    * are not: the stream's restarts ride out an outage.
    */
-  private static void requireTopic(Source source) throws InterruptedException {
+  private static void requireTopic(Source source, ImgvecConfig config) throws InterruptedException {
     java.util.Properties props = new java.util.Properties();
+    props.putAll(KafkaSettings.client(config));
     props.put("bootstrap.servers", source.bootstrapServers());
     props.put("default.api.timeout.ms", "15000");
     props.put("request.timeout.ms", "15000");
@@ -156,6 +157,7 @@ public final class StreamJob {
             "create it, or write to it first (bin/imgvec produce; brokers that auto-create topics make it then)");
       }
     } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      KafkaSettings.requireAccepted(e, source.bootstrapServers());
       LOG.warn("cannot list the topics of {} now ({}); starting anyway", source.bootstrapServers(),
           Exceptions.firstLine(e));
     }
@@ -180,7 +182,7 @@ public final class StreamJob {
   }
 
   private static DataStreamReader reader(SparkSession spark, Source source, ImgvecConfig config) {
-    DataStreamReader reader = spark.readStream().format("kafka")
+    DataStreamReader reader = spark.readStream().format("kafka").options(KafkaSettings.sparkOptions(config))
         .option("kafka.bootstrap.servers", source.bootstrapServers())
         .option("subscribe", source.topic())
         .option("startingOffsets", config.get(ConfigKeys.STREAM_STARTING_OFFSETS))

@@ -1,6 +1,7 @@
 package io.imgvec.serving;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -44,6 +45,18 @@ class DeploymentTest {
     JsonNode service = YAML.readTree(Files.readString(K8S.resolve("service.yaml")));
     assertEquals(portName, service.at("/spec/ports/0/targetPort").asText());
     assertEquals(deployment.at("/spec/selector/matchLabels"), service.at("/spec/selector"));
+
+    assertTrue(container.at("/securityContext/runAsNonRoot").asBoolean());
+    assertTrue(container.at("/securityContext/readOnlyRootFilesystem").asBoolean());
+    assertFalse(container.at("/securityContext/allowPrivilegeEscalation").asBoolean(true));
+    String tokens = parsed.config().get(io.imgvec.config.ConfigKeys.SERVE_AUTH_TOKEN_FILE);
+    List<String> mounts = new ArrayList<>();
+    container.get("volumeMounts").forEach(m -> mounts.add(m.get("mountPath").asText()));
+    assertTrue(mounts.stream().anyMatch(m -> tokens.startsWith(m + "/")), tokens + " is mounted from the Secret");
+    assertTrue(mounts.contains("/tmp"), "a writable /tmp for index versions beside the read-only root");
+    JsonNode policy = YAML.readTree(Files.readString(K8S.resolve("networkpolicy.yaml")));
+    assertEquals(deployment.at("/spec/selector/matchLabels"), policy.at("/spec/podSelector/matchLabels"));
+    assertEquals(port, policy.at("/spec/ingress/0/ports/0/port").asInt());
 
     JsonNode hpa = YAML.readTree(Files.readString(K8S.resolve("hpa.yaml")));
     assertEquals(deployment.at("/metadata/name"), hpa.at("/spec/scaleTargetRef/name"));

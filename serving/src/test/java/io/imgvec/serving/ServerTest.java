@@ -204,6 +204,92 @@ class ServerTest {
   }
 
   @Test
+  void manifestsNamingPathsOrUnknownVersionsAreRefusedAndTheCurrentOneKeepsServing() throws Exception {
+    String serving = json(get("/readyz"), 200).get("version").asText();
+    Path root = Path.of(URI.create(indexUri));
+    Path latest = root.resolve(IndexPublisher.LATEST);
+    String good = Files.readString(latest);
+    Map<String, Object> published = IndexPublisher.publish(built, indexUri, 3, CONF);
+    Path manifest = root.resolve("versions/" + published.get("version") + "/manifest.json");
+    String original = Files.readString(manifest);
+    Path escaped = tmp.resolve("escaped.faiss");
+    try {
+      Files.writeString(manifest, original.replace("\"ids.tsv.gz\"", "\"../../../escaped.faiss\""));
+      assertFalse(server.reloadNow());
+      assertFalse(Files.exists(escaped), "nothing written outside the server's cache");
+      Files.writeString(latest, "../../../etc\n");
+      assertFalse(server.reloadNow());
+      assertEquals(serving, json(get("/readyz"), 200).get("version").asText());
+      JsonNode failure = json(get("/readyz"), 200).get("last_failure");
+      assertTrue(failure.get("error").asText().contains("not a name build-index publishes"), failure.toString());
+      assertTrue(get("/metrics").body().contains("imgvec_serve_refused_versions_total 2.0"));
+    } finally {
+      Files.writeString(manifest, original);
+      Files.writeString(latest, good);
+    }
+  }
+
+  @Test
+  void anErrorThrownWhileLoadingNeitherStopsThePollerNorTheServing() throws Exception {
+    try (IndexServer polling = IndexServer.start(indexUri, "127.0.0.1", 0,
+        ImgvecConfig.of(Map.of("serve.poll-seconds", "1")), CONF)) {
+      String serving = json(get(polling, "/readyz"), 200).get("version").asText();
+      AtomicInteger loads = new AtomicInteger();
+      IndexHolder.loadHook = () -> {
+        if (loads.incrementAndGet() == 1) {
+          throw new OutOfMemoryError("injected by the test");
+        }
+      };
+      try {
+        String next = String.valueOf(IndexPublisher.publish(built, indexUri, 3, CONF).get("version"));
+        JsonNode ready = awaitReady(polling, r -> r.has("last_failure"));
+        assertEquals(serving, ready.get("version").asText(), "still serving the version it had");
+        assertTrue(ready.get("last_failure").get("error").asText().contains("OutOfMemoryError"), ready.toString());
+        assertEquals(next, awaitReady(polling, r -> r.get("version").asText().equals(next)).get("version").asText(),
+            "the poller retried after its backoff and took the new version");
+        assertTrue(get(polling, "/metrics").body().contains("imgvec_serve_reload_failures_total 1.0"));
+      } finally {
+        IndexHolder.loadHook = () -> { };
+      }
+    }
+  }
+
+  @Test
+  void batchesAndFiltersOverTheirCapsGet400AndAFilterMatchingEveryIdAnswers() throws Exception {
+    String v = Json.line(vectorOf("photos/china.jpg"));
+    String vectors = String.join(", ", java.util.Collections.nCopies(101, v));
+    assertError(post("/search/batch", "{\"vectors\": [" + vectors + "], \"k\": 1000}"), 400,
+        "serve.max-batch-results");
+    JsonNode all = json(post("/search", "{\"image_id\": \"photos/china.jpg\", \"k\": " + imageIds.size()
+        + ", \"filter\": {\"folder\": \"photos\"}}"), 200);
+    long photos = imageIds.stream().filter(id -> id.startsWith("photos/")).count();
+    assertEquals(photos, all.get("neighbors").size(), "every photo, none of the others");
+    try (IndexServer capped = IndexServer.start(indexUri, "127.0.0.1", 0,
+        ImgvecConfig.of(Map.of("serve.max-scan-per-request", "5")), CONF)) {
+      assertError(HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + capped.port() + "/search"))
+          .POST(HttpRequest.BodyPublishers.ofString("{\"image_id\": \"photos/china.jpg\", \"filter\": {\"folder\":"
+              + " \"photos\"}}")).build(), HttpResponse.BodyHandlers.ofString()), 400, "serve.max-scan-per-request");
+    }
+  }
+
+  private static JsonNode awaitReady(IndexServer s, java.util.function.Predicate<JsonNode> condition)
+      throws Exception {
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    for (;;) {
+      JsonNode ready = json(get(s, "/readyz"), 200);
+      if (condition.test(ready) || System.nanoTime() > deadline) {
+        return ready;
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  private static HttpResponse<String> get(IndexServer s, String path) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + path)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
   void memoryMappedServingAnswersAlike() throws Exception {
     try (IndexServer mapped = IndexServer.start(indexUri, "127.0.0.1", 0,
         ImgvecConfig.of(Map.of("serve.mmap", "true")), CONF)) {
