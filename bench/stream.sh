@@ -34,7 +34,8 @@ for ((r = 0; r < REPEATS; r++)); do
   imgvec embed --manifest "$WORK/manifest.csv" --output "$WORK/batch-$r" | tail -1 > "$WORK/batch-$r.json"
   t1=$(date +%s.%N)
   imgvec stream --bootstrap-servers "$BROKER" --topic throughput --output "$WORK/stream-$r" \
-    --checkpoint "$WORK/checkpoint-$r" --trigger available-now > "$WORK/stream-$r.out"
+    --checkpoint "$WORK/checkpoint-$r" --trigger available-now --input.allowed-uri-prefixes="$ROOT/testdata/images" \
+    > "$WORK/stream-$r.out"
   t2=$(date +%s.%N)
   python3 - "$WORK/batch-$r.json" "$WORK/stream-$r.out" "$t0" "$t1" "$t2" >> "$RUNS" <<'PY'
 import json, sys
@@ -58,7 +59,7 @@ SUSTAINED=$(python3 -c 'import json,sys,statistics; print(statistics.median(json
 RATE=$(python3 -c "print(round($SUSTAINED / 2, 1))")
 PHOTO=$(ls "$ROOT"/testdata/images/photos/*.jpg | head -1)
 "$ROOT/bin/imgvec" stream --bootstrap-servers "$BROKER" --topic latency --output "$WORK/latency" \
-  --checkpoint "$WORK/latency-checkpoint" --trigger processing-time=2s \
+  --checkpoint "$WORK/latency-checkpoint" --trigger processing-time=2s --input.allowed-uri-prefixes="$ROOT/testdata/images" \
   > "$WORK/latency-stream.out" 2>"$WORK/latency-stream.err" &
 STREAM_PID=$!
 until grep -q "stream running" "$WORK/latency-stream.err" 2>/dev/null; do sleep 1; done  # model loaded, query started

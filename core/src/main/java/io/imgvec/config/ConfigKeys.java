@@ -213,8 +213,8 @@ public final class ConfigKeys {
       "serve.max-batch-results", 100_000, 1, Long.MAX_VALUE / 2, "/search/batch refuses (400) requests whose vectors"
           + " x k exceed this (the answer's size)"));
   public static final ConfigKey<Boolean> SERVE_MODEL_FROM_INDEX = register(ConfigKey.bool("serve.model-from-index",
-      false, "image queries load the model.uri recorded in the index's manifest; false = the server's own"
-          + " model.uri (the manifest's preprocessing settings still apply, and its model id must match)"));
+      false, "trust the model.uri an index's manifest names (image queries load it); false = a version naming"
+          + " another model.uri than the server's is refused, so whoever writes the bucket cannot choose the model"));
 
   private ConfigKeys() {}
 }

@@ -6,7 +6,7 @@ import java.io.IOException;
 public final class UntrustedIndexException extends IOException {
   private static final long serialVersionUID = 1L;
 
-  UntrustedIndexException(String message) {
+  public UntrustedIndexException(String message) {
     super(message);
   }
 }

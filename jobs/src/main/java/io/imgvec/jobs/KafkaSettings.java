@@ -46,7 +46,7 @@ final class KafkaSettings {
     for (Throwable t = failure; t != null; t = t.getCause()) {
       if (t instanceof AuthenticationException || t instanceof AuthorizationException) {
         throw new UserException("Kafka at " + bootstrapServers + " refused the client: " + Exceptions.firstLine(t),
-            "check kafka.security.protocol, kafka.sasl.* and kafka.ssl.* (see the streaming guide)");
+            "check kafka.security.protocol, kafka.sasl.* and kafka.ssl.* (docs/security.md, Kafka)");
       }
     }
   }

@@ -81,7 +81,7 @@ class ClusterIT {
       kafka.send("photos", null, "not json".getBytes(java.nio.charset.StandardCharsets.UTF_8));
       String[] stream = {"stream", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "photos", "--output",
           tmp.resolve("stream").toString(), "--checkpoint", tmp.resolve("checkpoint").toString(), "--trigger",
-          "available-now"};
+          "available-now", "--input.allowed-uri-prefixes=" + TestImages.ROOT}; // no local disk unless allowed
       JsonNode first = submit(stream);
       assertEquals(41, first.get("records").asInt(), first.toString());
       assertEquals(40, first.get("embedded").asInt(), first.toString());

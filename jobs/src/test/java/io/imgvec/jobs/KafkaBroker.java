@@ -1,9 +1,11 @@
 package io.imgvec.jobs;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
+import java.util.function.IntFunction;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -13,19 +15,34 @@ import org.apache.kafka.common.serialization.StringSerializer;
 final class KafkaBroker implements AutoCloseable {
   private final Path dir;
   private final int port;
+  /** Appended to the broker's server.properties (bin/kafka-local's KAFKA_LOCAL_EXTRA_PROPERTIES); null: none. */
+  private final Path extraProperties;
   private KafkaProducer<String, byte[]> producer;
 
-  private KafkaBroker(Path dir, int port) {
+  private KafkaBroker(Path dir, int port, Path extraProperties) {
     this.dir = dir;
     this.port = port;
+    this.extraProperties = extraProperties;
   }
 
   static KafkaBroker start(Path dir) throws Exception {
+    return start(dir, null);
+  }
+
+  /**
+   * A broker whose properties {@code extra} (given the plaintext port; the controller's is the next) extends, e.g.
+   * with a SASL_SSL listener.
+   */
+  static KafkaBroker start(Path dir, IntFunction<String> extra) throws Exception {
     int port = StandaloneCluster.freePort();
     while (port > 65000) {
       port = StandaloneCluster.freePort(); // the controller listens on port + 1
     }
-    KafkaBroker broker = new KafkaBroker(dir, port);
+    Path extraFile = null;
+    if (extra != null) {
+      extraFile = Files.writeString(Files.createDirectories(dir).resolve("extra.properties"), extra.apply(port));
+    }
+    KafkaBroker broker = new KafkaBroker(dir, port, extraFile);
     broker.run("start");
     return broker;
   }
@@ -41,6 +58,9 @@ final class KafkaBroker implements AutoCloseable {
     dir.toFile().mkdirs();
     pb.environment().put("KAFKA_LOCAL_DIR", dir.toString());
     pb.environment().put("KAFKA_LOCAL_PORT", String.valueOf(port));
+    if (extraProperties != null) {
+      pb.environment().put("KAFKA_LOCAL_EXTRA_PROPERTIES", extraProperties.toString());
+    }
     if (pb.start().waitFor() != 0) {
       throw new IllegalStateException("bin/kafka-local " + action + " failed; see " + dir);
     }

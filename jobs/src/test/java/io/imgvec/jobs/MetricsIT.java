@@ -61,7 +61,7 @@ class MetricsIT {
       kafka.send("photos", null, "not json".getBytes(StandardCharsets.UTF_8));
       String out = tmp.resolve("stream").toString();
       String[] stream = {"--bootstrap-servers", kafka.bootstrapServers(), "--topic", "photos", "--output", out,
-          "--checkpoint", tmp.resolve("checkpoint").toString()};
+          "--checkpoint", tmp.resolve("checkpoint").toString(), "--input.allowed-uri-prefixes=" + TestImages.ROOT};
       Process running = ImgvecProcess.start(tmp, "stream", concat(stream, "--trigger", "processing-time=1s",
           "--metrics.port=" + streamPort));
       daemons.add(running);

@@ -42,7 +42,7 @@ class NotebooksIT {
       kafka.send("photos", null, "not json".getBytes(StandardCharsets.UTF_8));
       ImgvecProcess.run(tmp, "stream", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "photos",
           "--output", stream, "--checkpoint", tmp.resolve("checkpoint").toString(), "--trigger", "available-now",
-          "--max-offsets-per-trigger", "20");
+          "--max-offsets-per-trigger", "20", "--input.allowed-uri-prefixes=" + TestImages.ROOT);
     }
 
     ProcessBuilder pb = new ProcessBuilder(StandaloneCluster.HOME.resolve("bin/notebooks").toString(), "--execute")

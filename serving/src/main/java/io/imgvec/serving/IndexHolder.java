@@ -2,6 +2,7 @@ package io.imgvec.serving;
 
 import io.imgvec.index.PublishedIndex;
 import io.imgvec.index.UntrustedIndexException;
+import io.imgvec.util.UserException;
 import io.imgvec.io.LocalFiles;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -80,6 +81,7 @@ final class IndexHolder implements AutoCloseable {
   private final Path cache;
   private final PublishedIndex.LoadOptions options;
   private final Listener listener;
+  private final VersionRule rule;
   private final AtomicReference<Lease> current = new AtomicReference<>();
   private final ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "imgvec-index-poller");
@@ -95,7 +97,14 @@ final class IndexHolder implements AutoCloseable {
   private int backoffLeft;
   private int backoffPolls;
 
-  IndexHolder(String uri, Configuration conf, Path cache, PublishedIndex.LoadOptions options, Listener listener) {
+  /** Why a loaded version must not be served (a message), or null to serve it. */
+  interface VersionRule {
+    String refusal(PublishedIndex index);
+  }
+
+  IndexHolder(String uri, Configuration conf, Path cache, PublishedIndex.LoadOptions options, VersionRule rule,
+      Listener listener) {
+    this.rule = rule;
     this.uri = uri;
     this.conf = conf;
     this.cache = cache;
@@ -106,7 +115,11 @@ final class IndexHolder implements AutoCloseable {
   /** Loads the current version (failing if there is none), then polls LATEST every {@code pollSeconds}. */
   void start(int pollSeconds) throws IOException {
     this.pollSeconds = pollSeconds;
-    swapIn(load());
+    try {
+      swapIn(load());
+    } catch (UntrustedIndexException e) {
+      throw new UserException("refused the index at " + uri + ": " + e.getMessage(), null);
+    }
     poller.scheduleWithFixedDelay(this::scheduledPoll, pollSeconds, pollSeconds, TimeUnit.SECONDS);
   }
 
@@ -182,7 +195,13 @@ final class IndexHolder implements AutoCloseable {
     loadHook.run();
     Path dir = Files.createTempDirectory(Files.createDirectories(cache), "version-");
     try {
-      return new Lease(PublishedIndex.open(uri, conf, dir, options), dir);
+      PublishedIndex index = PublishedIndex.open(uri, conf, dir, options);
+      String refusal = rule.refusal(index);
+      if (refusal != null) {
+        index.close();
+        throw new UntrustedIndexException("version " + index.version() + ": " + refusal);
+      }
+      return new Lease(index, dir);
     } catch (IOException | RuntimeException e) {
       deleteQuietly(dir);
       throw e;

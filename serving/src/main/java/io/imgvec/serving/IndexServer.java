@@ -7,6 +7,7 @@ import io.imgvec.index.PublishedIndex;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.apache.hadoop.conf.Configuration;
@@ -45,7 +46,7 @@ public final class IndexServer implements AutoCloseable {
     ServerMetrics metrics = new ServerMetrics();
     Path cache = Files.createTempDirectory("imgvec-serve-");
     IndexHolder holder = new IndexHolder(indexUri, hadoopConf, cache,
-        new PublishedIndex.LoadOptions(config.get(ConfigKeys.SERVE_MMAP), true), metrics);
+        new PublishedIndex.LoadOptions(config.get(ConfigKeys.SERVE_MMAP), true), modelRule(config), metrics);
     holder.start(config.get(ConfigKeys.SERVE_POLL_SECONDS));
     int cores = Runtime.getRuntime().availableProcessors();
     int threads = config.get(ConfigKeys.SERVE_THREADS) > 0 ? config.get(ConfigKeys.SERVE_THREADS) : 8 * cores;
@@ -80,6 +81,23 @@ public final class IndexServer implements AutoCloseable {
     LOG.info("listening on {}://{}:{}{}", keystore.isEmpty() ? "http" : "https", host, connector.getLocalPort(),
         tokens.isEmpty() ? "" : " (bearer tokens required for /search*)");
     return new IndexServer(server, holder, imageWork);
+  }
+
+  /**
+   * Unless serve.model-from-index, a version whose manifest names another model.uri than the server's is refused:
+   * whoever writes the bucket must not choose what the server loads and runs.
+   */
+  private static IndexHolder.VersionRule modelRule(ImgvecConfig config) {
+    String own = config.get(ConfigKeys.MODEL_URI);
+    if (config.get(ConfigKeys.SERVE_MODEL_FROM_INDEX)) {
+      return index -> null;
+    }
+    return index -> {
+      Map<String, String> settings = index.modelSettings();
+      String named = settings == null ? null : settings.get(ConfigKeys.MODEL_URI.name());
+      return named == null || named.equals(own) ? null : "its manifest names model.uri=" + named + ", this server"
+          + " was given " + own + " (pass the same --model.uri, or serve.model-from-index=true to trust the index)";
+    };
   }
 
   /** HTTPS with the PKCS12 keystore's certificate; the password comes from a file, never the command line. */

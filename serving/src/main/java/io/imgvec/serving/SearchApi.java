@@ -18,7 +18,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.hadoop.conf.Configuration;
 
@@ -37,7 +36,6 @@ final class SearchApi {
   private final int maxBatch;
   private final long maxBatchResults;
   private final long maxScan;
-  private final boolean modelFromIndex;
   private final ImageDecoder decoder;
   /** One query-image embedder per model the served versions were built with (usually one). */
   private final Map<String, QueryImageEmbedder> embedders = new ConcurrentHashMap<>();
@@ -49,7 +47,6 @@ final class SearchApi {
     this.maxBatch = config.get(ConfigKeys.SERVE_MAX_BATCH);
     this.maxBatchResults = config.get(ConfigKeys.SERVE_MAX_BATCH_RESULTS);
     this.maxScan = config.get(ConfigKeys.SERVE_MAX_SCAN_PER_REQUEST);
-    this.modelFromIndex = config.get(ConfigKeys.SERVE_MODEL_FROM_INDEX);
     this.decoder = new ImageDecoder(config.get(ConfigKeys.SERVE_MAX_IMAGE_PIXELS), "serve.max-image-pixels");
   }
 
@@ -166,7 +163,7 @@ final class SearchApi {
   }
 
   private QueryImageEmbedder embedderFor(PublishedIndex index) throws RequestException {
-    Map<String, String> settings = modelSettings(index);
+    Map<String, String> settings = index.modelSettings(); // the model.uri in them is the server's (IndexServer)
     String key = index.modelId() + "|" + settings;
     try {
       QueryImageEmbedder embedder = embedders.get(key);
@@ -178,21 +175,6 @@ final class SearchApi {
     } catch (IOException | RuntimeException e) {
       throw new RequestException(503, "cannot load the index's model for image queries: " + e.getMessage());
     }
-  }
-
-  /**
-   * The index's recorded model settings; unless serve.model-from-index, without those that locate the model: the
-   * server loads only the model it was given, and the model id check refuses an index built from another.
-   */
-  private Map<String, String> modelSettings(PublishedIndex index) {
-    Map<String, String> recorded = index.modelSettings();
-    if (recorded == null || modelFromIndex) {
-      return recorded;
-    }
-    Map<String, String> settings = new TreeMap<>(recorded);
-    settings.keySet().removeAll(List.of(ConfigKeys.MODEL_URI.name(), ConfigKeys.MODEL_DJL_OFFLINE.name(),
-        ConfigKeys.MODEL_DJL_CACHE_DIR.name()));
-    return settings;
   }
 
   private static JsonNode parse(byte[] body, Set<String> fields) throws RequestException {

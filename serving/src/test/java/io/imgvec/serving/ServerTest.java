@@ -204,7 +204,7 @@ class ServerTest {
   }
 
   @Test
-  void manifestsNamingPathsOrUnknownVersionsAreRefusedAndTheCurrentOneKeepsServing() throws Exception {
+  void manifestsNamingPathsUnknownVersionsOrAnotherModelAreRefusedAndTheCurrentOneKeepsServing() throws Exception {
     String serving = json(get("/readyz"), 200).get("version").asText();
     Path root = Path.of(URI.create(indexUri));
     Path latest = root.resolve(IndexPublisher.LATEST);
@@ -219,10 +219,19 @@ class ServerTest {
       assertFalse(Files.exists(escaped), "nothing written outside the server's cache");
       Files.writeString(latest, "../../../etc\n");
       assertFalse(server.reloadNow());
-      assertEquals(serving, json(get("/readyz"), 200).get("version").asText());
       JsonNode failure = json(get("/readyz"), 200).get("last_failure");
       assertTrue(failure.get("error").asText().contains("not a name build-index publishes"), failure.toString());
-      assertTrue(get("/metrics").body().contains("imgvec_serve_refused_versions_total 2.0"));
+      Files.writeString(latest, published.get("version") + "\n");
+      @SuppressWarnings("unchecked")
+      Map<String, Object> withModel = Json.MAPPER.readValue(original, Map.class);
+      withModel.put("model", Map.of("settings", Map.of("model.uri", "file:/tmp/someone-elses.onnx")));
+      Files.writeString(manifest, Json.line(withModel));
+      assertFalse(server.reloadNow());
+      failure = json(get("/readyz"), 200).get("last_failure");
+      assertTrue(failure.get("error").asText().contains("names model.uri=file:/tmp/someone-elses.onnx"),
+          failure.toString());
+      assertEquals(serving, json(get("/readyz"), 200).get("version").asText());
+      assertTrue(get("/metrics").body().contains("imgvec_serve_refused_versions_total 3.0"));
     } finally {
       Files.writeString(manifest, original);
       Files.writeString(latest, good);
