@@ -28,7 +28,7 @@ final class ProduceCommand {
   private ProduceCommand() {}
 
   static RunSummary run(SparkSession spark, String manifestUri, String bootstrapServers, String topic,
-      ImgvecConfig config) throws IOException {
+      ImgvecConfig config) throws IOException, InterruptedException {
     long start = System.nanoTime();
     Locations.requireReadable("manifest", manifestUri, spark.sparkContext().hadoopConfiguration());
     Path manifestPath = new Path(manifestUri);
@@ -43,14 +43,10 @@ final class ProduceCommand {
         .map(c -> c.equals(ManifestReader.URI) ? absolute.as(c) : col(c)).toArray(Column[]::new);
     long rows = all.count();
     long sent = manifest.count();
-    try {
-      manifest.select(col(ManifestReader.IMAGE_ID).as("key"), to_json(struct(fields)).as("value"))
-          .write().format("kafka").options(KafkaSettings.sparkOptions(config))
-          .option("kafka.bootstrap.servers", bootstrapServers).option("topic", topic).save();
-    } catch (RuntimeException e) {
-      KafkaSettings.requireAccepted(e, bootstrapServers);
-      throw e;
-    }
+    KafkaSettings.requireAccepted(bootstrapServers, config);
+    manifest.select(col(ManifestReader.IMAGE_ID).as("key"), to_json(struct(fields)).as("value"))
+        .write().format("kafka").options(KafkaSettings.sparkOptions(config))
+        .option("kafka.bootstrap.servers", bootstrapServers).option("topic", topic).save();
     all.unpersist();
     return new RunSummary("produce")
         .put("manifest", manifestUri)

@@ -146,18 +146,13 @@ public final class StreamJob {
    * are not: the stream's restarts ride out an outage.
    */
   private static void requireTopic(Source source, ImgvecConfig config) throws InterruptedException {
-    java.util.Properties props = new java.util.Properties();
-    props.putAll(KafkaSettings.client(config));
-    props.put("bootstrap.servers", source.bootstrapServers());
-    props.put("default.api.timeout.ms", "15000");
-    props.put("request.timeout.ms", "15000");
-    try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(props)) {
+    try (org.apache.kafka.clients.admin.Admin admin = KafkaSettings.admin(source.bootstrapServers(), config)) {
       if (!admin.listTopics().names().get(20, java.util.concurrent.TimeUnit.SECONDS).contains(source.topic())) {
         throw new UserException("topic '" + source.topic() + "' does not exist on " + source.bootstrapServers(),
             "create it, or write to it first (bin/imgvec produce; brokers that auto-create topics make it then)");
       }
     } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-      KafkaSettings.requireAccepted(e, source.bootstrapServers());
+      KafkaSettings.failIfRefused(e, source.bootstrapServers());
       LOG.warn("cannot list the topics of {} now ({}); starting anyway", source.bootstrapServers(),
           Exceptions.firstLine(e));
     }

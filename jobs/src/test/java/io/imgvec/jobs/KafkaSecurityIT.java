@@ -77,7 +77,7 @@ class KafkaSecurityIT {
       refused("produce1", args(client, wrongJaas, "--manifest", manifest.toString(), "--bootstrap-servers", secure,
           "--topic", "photos"));
       refused("stream1", args(client, wrongJaas, streamArgs.toArray(String[]::new)));
-      refused("stream2", args(List.of(), null, streamArgs.toArray(String[]::new))); // plaintext to the TLS port
+      refused("stream2", args(client, null, streamArgs.toArray(String[]::new))); // SASL without credentials
     }
     assertNoFileHolds(PASSWORD, List.of(tmp.resolve("out"), tmp.resolve("checkpoint"), tmp.resolve("produce.out"),
         tmp.resolve("produce.err"), tmp.resolve("stream.out"), tmp.resolve("stream.err"),
@@ -93,7 +93,7 @@ class KafkaSecurityIT {
     return all.toArray(String[]::new);
   }
 
-  /** Exits 2 within two minutes with one line naming why Kafka refused it (or could not be reached). */
+  /** Exits 2 within two minutes with one line saying why Kafka refused it or why no client could be made. */
   private void refused(String name, String... args) throws Exception {
     Process p = ImgvecProcess.start(tmp, name, args);
     assertTrue(p.waitFor(2, TimeUnit.MINUTES), name + " did not give up");
@@ -101,7 +101,8 @@ class KafkaSecurityIT {
     assertEquals(2, p.exitValue(), err);
     List<String> said = err.lines().filter(l -> l.startsWith("imgvec ")).toList();
     assertEquals(1, said.size(), err);
-    assertTrue(said.get(0).contains("refused the client") || said.get(0).contains("cannot reach"), said.get(0));
+    assertTrue(said.get(0).contains("refused the client: Authentication failed")
+        || said.get(0).contains("cannot make a Kafka client") && said.get(0).contains("JAAS"), said.get(0));
     assertFalse(err.contains("\tat "), "no stack trace for a user error: " + err);
     assertFalse(err.contains(PASSWORD), err);
   }
