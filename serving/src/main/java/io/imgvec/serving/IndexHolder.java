@@ -2,8 +2,8 @@ package io.imgvec.serving;
 
 import io.imgvec.index.PublishedIndex;
 import io.imgvec.index.UntrustedIndexException;
-import io.imgvec.util.UserException;
 import io.imgvec.io.LocalFiles;
+import io.imgvec.util.UserException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -129,9 +129,7 @@ final class IndexHolder implements AutoCloseable {
       backoffLeft--;
       return;
     }
-    if (poll()) {
-      backoffPolls = 0;
-    } else if (lastFailure != null && lastFailure.atMillis() >= lastSuccessfulPollMillis) {
+    if (pollOnce() == Outcome.FAILED) {
       backoffPolls = Math.min(Math.max(1, 2 * backoffPolls), Math.max(1, MAX_BACKOFF_SECONDS / pollSeconds));
       backoffLeft = backoffPolls - 1;
     } else {
@@ -161,17 +159,23 @@ final class IndexHolder implements AutoCloseable {
 
   /** Checks LATEST now; true if a new version was swapped in. */
   boolean poll() {
+    return pollOnce() == Outcome.SWAPPED;
+  }
+
+  private enum Outcome { SWAPPED, UNCHANGED, REFUSED, FAILED }
+
+  private Outcome pollOnce() {
     try {
       String latest = PublishedIndex.latestVersion(uri, conf);
       Lease lease = current.get();
       if (latest == null || latest.equals(refusedVersion)
           || lease != null && latest.equals(lease.index().version())) {
         succeeded();
-        return false;
+        return Outcome.UNCHANGED;
       }
       swapIn(load());
       succeeded();
-      return true;
+      return Outcome.SWAPPED;
     } catch (Throwable e) { // an Error too: the poller must outlive anything one version does
       boolean refused = e instanceof UntrustedIndexException;
       String version = latestOrUnknown();
@@ -182,7 +186,7 @@ final class IndexHolder implements AutoCloseable {
       LOG.warn("{} version {} of {}; still serving {}: {}", refused ? "refused" : "could not load", version, uri,
           servedVersion(), e.toString());
       listener.loadFailed(version, e, refused);
-      return false;
+      return refused ? Outcome.REFUSED : Outcome.FAILED;
     }
   }
 
