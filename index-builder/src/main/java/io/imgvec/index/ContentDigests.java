@@ -4,15 +4,9 @@ import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.Closeable;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.zip.GZIPInputStream;
-import java.util.zip.GZIPOutputStream;
 
 /**
  * id → content_sha256 of the indexed image, beside the index as gzip'd lines {@code id TAB sha256 TAB image_id}
@@ -26,8 +20,7 @@ public final class ContentDigests {
 
   public static Map<Long, String> read(Path file) throws IOException {
     Map<Long, String> digests = new HashMap<>();
-    try (BufferedReader in = new BufferedReader(new InputStreamReader(
-        new GZIPInputStream(Files.newInputStream(file), 1 << 16), StandardCharsets.UTF_8))) {
+    try (BufferedReader in = GzipTsv.reader(file)) {
       for (String line; (line = in.readLine()) != null; ) {
         String[] parts = line.split("\t", 3);
         if (parts.length != 3) {
@@ -44,8 +37,7 @@ public final class ContentDigests {
     private final BufferedWriter out;
 
     public Writer(Path file) throws IOException {
-      out = new BufferedWriter(new OutputStreamWriter(new GZIPOutputStream(Files.newOutputStream(file), 1 << 16),
-          StandardCharsets.UTF_8));
+      out = GzipTsv.writer(file);
     }
 
     public void write(long id, String digest, String imageId) throws IOException {

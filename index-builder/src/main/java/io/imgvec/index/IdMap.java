@@ -4,13 +4,9 @@ import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.Closeable;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.zip.GZIPInputStream;
-import java.util.zip.GZIPOutputStream;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * id → (image_id, uri, metadata values), written beside the index as gzip'd lines
@@ -42,6 +38,17 @@ public final class IdMap {
   }
 
   /** One more than the largest id: ids removed by update-index leave gaps (null image_id). */
+  /** image_id → id of every id still in the index (removed ids have no image_id). */
+  public Map<String, Long> idsByImageId() {
+    Map<String, Long> idOf = new HashMap<>(size() * 4 / 3 + 1);
+    for (int id = 0; id < size(); id++) {
+      if (imageId(id) != null) {
+        idOf.put(imageId(id), (long) id);
+      }
+    }
+    return idOf;
+  }
+
   public int size() {
     return imageIds.length;
   }
@@ -64,8 +71,7 @@ public final class IdMap {
     String[] imageIds = new String[(int) count];
     String[] uris = new String[(int) count];
     String[][] metadata = new String[(int) count][];
-    try (BufferedReader in = new BufferedReader(new InputStreamReader(
-        new GZIPInputStream(Files.newInputStream(file), 1 << 16), StandardCharsets.UTF_8))) {
+    try (BufferedReader in = GzipTsv.reader(file)) {
       for (String line; (line = in.readLine()) != null; ) {
         String[] parts = line.split("\t", -1);
         long id = Long.parseLong(parts[0]);
@@ -88,8 +94,7 @@ public final class IdMap {
     private final BufferedWriter out;
 
     public Writer(Path file) throws IOException {
-      out = new BufferedWriter(new OutputStreamWriter(new GZIPOutputStream(Files.newOutputStream(file), 1 << 16),
-          StandardCharsets.UTF_8));
+      out = GzipTsv.writer(file);
     }
 
     public void write(long id, String imageId, String uri, String... metadata) throws IOException {

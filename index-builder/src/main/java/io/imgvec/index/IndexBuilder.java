@@ -5,6 +5,7 @@ import io.imgvec.config.ImgvecConfig;
 import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.Metric;
 import io.imgvec.faiss.SearchParams;
+import io.imgvec.util.Numbers;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -433,7 +434,7 @@ public final class IndexBuilder {
     double mean = Arrays.stream(sorted).average().orElse(0);
     Map<String, Object> lists = new LinkedHashMap<>();
     lists.put("mean_size", IndexEvaluator.round4(mean));
-    lists.put("p99_size", sorted[(int) Math.ceil(0.99 * sorted.length) - 1]);
+    lists.put("p99_size", Numbers.percentile(sorted, 0.99));
     lists.put("max_size", sorted[sorted.length - 1]);
     lists.put("max_list_factor", maxListFactor);
     lists.put("split_in_training", split);

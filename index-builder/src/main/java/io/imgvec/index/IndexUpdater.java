@@ -6,7 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,12 +59,7 @@ public final class IndexUpdater {
     List<String> columns = metadataColumns();
     IdMap ids = IdMap.read(baseDir.resolve(IdMap.FILE), PublishedIndex.idBound(base), columns.size());
     Map<Long, String> digests = ContentDigests.read(digestsFile);
-    Map<String, Long> idOf = new HashMap<>(ids.size() * 4 / 3 + 1);
-    for (int id = 0; id < ids.size(); id++) {
-      if (ids.imageId(id) != null) {
-        idOf.put(ids.imageId(id), (long) id);
-      }
-    }
+    Map<String, Long> idOf = ids.idsByImageId();
     Files.createDirectories(dir);
     Map<String, Object> timings = new LinkedHashMap<>();
     try (FaissIndex index = FaissIndex.read(baseDir.resolve(IndexBuilder.INDEX_FILE))) {

@@ -78,13 +78,8 @@ public final class PublishedIndex implements AutoCloseable {
     this.index = index;
     this.ids = ids;
     this.metadataColumns = metadataColumns(manifest);
-    this.idOfImage = lookups ? new HashMap<>(ids.size() * 4 / 3 + 1) : Map.of();
+    this.idOfImage = lookups ? ids.idsByImageId() : Map.of();
     if (lookups) {
-      for (int id = 0; id < ids.size(); id++) {
-        if (ids.imageId(id) != null) { // a removed id
-          idOfImage.put(ids.imageId(id), (long) id);
-        }
-      }
       index.enableReconstruct();
     }
   }

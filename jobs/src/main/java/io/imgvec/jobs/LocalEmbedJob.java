@@ -27,11 +27,12 @@ import java.util.NoSuchElementException;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionService;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorCompletionService;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -174,23 +175,28 @@ final class LocalEmbedJob {
   }
 
   /**
-   * Runs the tasks and returns the model's id. A model that fails its check, or a task that fails, stops the
-   * others (they take no more rows), and what they staged is removed (with the output directory if the run made
-   * it).
+   * Runs the tasks and returns the model's id. A model that fails its check, or the first task to fail (whichever
+   * it is: tasks are awaited as they end), stops the others (they take no more rows), and what they staged is
+   * removed (with the output directory if the run made it). Task threads are daemons: a JVM exiting on an error
+   * does not wait for them.
    */
   private String embedAll(int tasks) throws IOException {
     FileSystem fs = staging.getFileSystem(conf);
     boolean outputExisted = fs.exists(staging.getParent());
-    ExecutorService pool = Executors.newFixedThreadPool(tasks, r -> new Thread(r, "imgvec-task"));
+    ExecutorService pool = Executors.newFixedThreadPool(tasks, r -> {
+      Thread t = new Thread(r, "imgvec-task");
+      t.setDaemon(true);
+      return t;
+    });
     try (ProgressLog progress = new ProgressLog("embed", manifest.rows.size(), 5_000, rowsDone::sum)) {
-      List<Future<Void>> running = new ArrayList<>();
+      CompletionService<Void> ended = new ExecutorCompletionService<>(pool);
       for (int t = 0; t < tasks; t++) {
         int task = t;
-        running.add(pool.submit(() -> embedTask(task)));
+        ended.submit(() -> embedTask(task));
       }
       String modelId = ModelCheck.await(model).modelId();
-      for (Future<Void> f : running) {
-        f.get();
+      for (int t = 0; t < tasks; t++) {
+        ended.take().get();
       }
       return modelId;
     } catch (RuntimeException | ExecutionException | InterruptedException e) {
