@@ -4,6 +4,9 @@ import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.univocity.parsers.csv.CsvParser;
+import com.univocity.parsers.csv.CsvParserSettings;
+import com.univocity.parsers.csv.UnescapedQuoteHandling;
 import io.imgvec.jobs.ParquetRowWriter.Column;
 import io.imgvec.jobs.ParquetRowWriter.Kind;
 import java.io.BufferedReader;
@@ -24,8 +27,10 @@ import org.apache.hadoop.fs.Path;
 
 /**
  * A manifest read without Spark for the local runner: one CSV or JSON-lines file, read into the columns, types and
- * row marks Spark's {@link ManifestReader} gives it. What only Spark reads faithfully (Parquet, directories, quoted
- * CSV fields, nested or mixed-type JSON values) is {@link Unsupported}, and the job runs on Spark instead.
+ * row marks Spark's {@link ManifestReader} gives it; CSV lines go through univocity, the parser Spark's CSV reader
+ * uses, with the settings that reader gives it, so quoted fields read alike. What only Spark reads faithfully
+ * (Parquet, directories, nested or mixed-type JSON values) is {@link Unsupported}, and the job runs on Spark
+ * instead.
  */
 final class LocalManifest {
   /** Why this manifest needs Spark's reader. */
@@ -78,13 +83,14 @@ final class LocalManifest {
     return fmt.equals("csv") ? csv(uri, lines) : jsonLines(uri, lines);
   }
 
-  /** Spark's CSV reader with a header: every column a string, empty values null, short rows padded. */
+  /**
+   * Spark's CSV reader with a header: every column a string, empty values null, short rows padded; each line parsed
+   * on its own (Spark's default, multiLine=false).
+   */
   private static LocalManifest csv(String uri, List<String> lines) throws Unsupported {
-    if (lines.stream().anyMatch(l -> l.indexOf('"') >= 0)) {
-      throw new Unsupported("quoted CSV fields");
-    }
-    List<String> header = lines.isEmpty() ? List.of() : Arrays.asList(lines.get(0).split(",", -1));
-    if (new HashSet<>(header).size() < header.size() || header.contains("")) {
+    CsvParser parser = new CsvParser(sparkCsvSettings());
+    List<String> header = lines.isEmpty() ? List.of() : Arrays.asList(parser.parseLine(lines.get(0)));
+    if (new HashSet<>(header).size() < header.size() || header.contains("") || header.contains(null)) {
       throw new Unsupported("a CSV header with empty or repeated column names");
     }
     ManifestRules.requireColumns(uri, header);
@@ -102,14 +108,33 @@ final class LocalManifest {
       if (line.isEmpty()) {
         continue;
       }
-      String[] fields = line.split(",", -1);
+      String[] fields = parser.parseLine(line);
       Object[] values = new Object[header.size()];
       for (int i = 0; i < values.length && i < fields.length; i++) {
-        values[i] = fields[i].isEmpty() ? null : fields[i];
+        values[i] = fields[i] == null || fields[i].isEmpty() ? null : fields[i];
       }
       rows.add(marker.row(null, values, carriedAt));
     }
     return new LocalManifest(carried, rows);
+  }
+
+  /** What Spark's CSVOptions.asParserSettings gives univocity when no CSV option is set. */
+  private static CsvParserSettings sparkCsvSettings() {
+    CsvParserSettings settings = new CsvParserSettings();
+    settings.getFormat().setDelimiter(',');
+    settings.getFormat().setQuote('"');
+    settings.getFormat().setQuoteEscape('\\');
+    settings.setCommentProcessingEnabled(false);
+    settings.setIgnoreLeadingWhitespaces(false);
+    settings.setIgnoreTrailingWhitespaces(false);
+    settings.setReadInputOnSeparateThread(false);
+    settings.setMaxColumns(20480);
+    settings.setNullValue("");
+    settings.setEmptyValue("");
+    settings.setMaxCharsPerColumn(-1);
+    settings.setUnescapedQuoteHandling(UnescapedQuoteHandling.STOP_AT_DELIMITER);
+    settings.setLineSeparatorDetectionEnabled(false);
+    return settings;
   }
 
   /**

@@ -63,6 +63,22 @@ class LocalEmbedJobTest {
         List.of("duplicate_image_id", "missing_field", "not_found", "too_many_pixels", "unsupported_format"));
   }
 
+  /** Quoted fields, as Spark's reader takes them: commas and escaped quotes inside, empty, unclosed. */
+  @Test
+  void quotedCsvFieldsReadAsSparkReadsThem() throws Exception {
+    String china = IMAGES.resolve("photos/china.jpg").toUri().toString();
+    String flower = IMAGES.resolve("photos/flower.jpg").toUri().toString();
+    Path manifest = Files.writeString(tmp.resolve("quoted.csv"), String.join("\n",
+        "image_id,\"uri\",title,note",
+        "a,\"" + china + "\",\"red, large\",\"say \\\"hi\\\"\"",
+        "\"b\",\"" + flower + "\",\"\",\"two \"\"quotes\"\"\"",
+        "\"c, with comma\"," + china + ", spaced ,\"unclosed",
+        "d,\"" + flower + "\",x \"y\" z,\"\"") + "\n");
+    assertSameOutputs(manifest, ImgvecConfig.defaults(), List.of());
+    Row a = spark.read().parquet(tmp.resolve("local/embeddings").toString()).filter("image_id = 'a'").first();
+    assertEquals("red, large", a.<String>getAs("title"));
+  }
+
   @Test
   void jsonLinesManifestKeepsSparksColumnTypesAndMarksMalformedLines() throws Exception {
     Path dir = Files.createDirectories(tmp.resolve("m"));
@@ -86,21 +102,20 @@ class LocalEmbedJobTest {
 
   @Test
   void whatOnlySparkReadsGoesToSpark() throws Exception {
-    Path quoted = Files.writeString(tmp.resolve("quoted.csv"), "image_id,uri,title\na,x.jpg,\"red, large\"\n");
     Path nested = Files.writeString(tmp.resolve("nested.jsonl"), "{\"image_id\":\"a\",\"uri\":\"x.jpg\",\"t\":[1]}\n");
     Path mixed = Files.writeString(tmp.resolve("mixed.jsonl"),
         "{\"image_id\":\"a\",\"uri\":\"x.jpg\",\"t\":1}\n{\"image_id\":\"b\",\"uri\":\"x.jpg\",\"t\":\"one\"}\n");
     String out = tmp.resolve("out").toString();
     Path marked = Files.writeString(tmp.resolve("bom.csv"), "\uFEFFimage_id,uri\na,x.jpg\n");
-    for (Path manifest : List.of(quoted, nested, mixed, marked)) {
+    for (Path manifest : List.of(nested, mixed, marked)) {
       assertNull(LocalEmbedJob.runIfLocal(manifest.toString(), out, ImgvecConfig.defaults()), manifest.toString());
     }
-    assertNull(LocalEmbedJob.runIfLocal(quoted.toString(), out, ImgvecConfig.of(Map.of("output.mode", "resume"))));
-    assertNull(LocalEmbedJob.runIfLocal(quoted.toString(), out,
+    assertNull(LocalEmbedJob.runIfLocal(nested.toString(), out, ImgvecConfig.of(Map.of("output.mode", "resume"))));
+    assertNull(LocalEmbedJob.runIfLocal(nested.toString(), out,
         ImgvecConfig.of(Map.of("spark.master", "spark://127.0.0.1:7077"))));
-    ConfigException forced = assertThrows(ConfigException.class, () -> LocalEmbedJob.runIfLocal(quoted.toString(),
+    ConfigException forced = assertThrows(ConfigException.class, () -> LocalEmbedJob.runIfLocal(nested.toString(),
         out, ImgvecConfig.of(Map.of("embed.runner", "local"))));
-    assertEquals("embed.runner=local cannot run this job (quoted CSV fields); use embed.runner=auto",
+    assertEquals("embed.runner=local cannot run this job (JSON column t holding array values); use embed.runner=auto",
         forced.getMessage());
     assertFalse(Files.exists(tmp.resolve("out")), "nothing written by a run that went to Spark");
   }

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Manifest, images and model on S3 (s3a against a real S3 API), embeddings written to S3, index published to S3
  * and read back from there.
  */
-class S3IntegrationTest {
+class S3IntegrationIT {
   @TempDir
   Path tmp;
 
