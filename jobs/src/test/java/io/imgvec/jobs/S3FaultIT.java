@@ -54,10 +54,12 @@ class S3FaultIT {
           new org.apache.hadoop.fs.Path("s3a://imgvec/manifest.csv"));
 
       Process embed = imgvec(s3, "embed", "--manifest", "s3a://imgvec/manifest.csv", "--output", "s3a://imgvec/run");
-      awaitLine(tmp.resolve("embed.err"), "loaded model", embed);
-      Thread.sleep(3000); // inside the inference stage
+      awaitImageReads(s3, 0, 64, embed); // the job is reading images: the outage falls inside it
+      assertTrue(embed.isAlive(), "the outage must hit a running embed");
+      long beforeOutage = Files.size(s3.log());
       s3.killAndRestart(8000);
       assertTrue(embed.waitFor(10, TimeUnit.MINUTES));
+      assertTrue(imageReads(s3, beforeOutage) > 0, "the embed read images after the outage: it rode it out");
       assertEquals(0, embed.exitValue(), Files.readString(tmp.resolve("embed.err")));
       JsonNode summary = lastLine(tmp.resolve("embed.out"));
       System.out.println("[S3FaultIT] embed through an 8 s S3 outage: " + summary);
@@ -105,15 +107,22 @@ class S3FaultIT {
     return pb.start();
   }
 
-  private static void awaitLine(Path log, String text, Process p) throws Exception {
+  /** Waits until the S3 server has logged {@code count} image reads since byte {@code from} of its log. */
+  private static void awaitImageReads(S3ProxyServer s3, long from, int count, Process job) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-    while (System.nanoTime() < deadline && p.isAlive()) {
-      if (Files.exists(log) && Files.readString(log).contains(text)) {
-        return;
+    while (imageReads(s3, from) < count) {
+      if (!job.isAlive() || System.nanoTime() > deadline) {
+        throw new AssertionError("the job never read " + count + " images (alive: " + job.isAlive() + ")");
       }
-      Thread.sleep(100);
+      Thread.sleep(50);
     }
-    throw new AssertionError("'" + text + "' never appeared in " + log + ":\n" + Files.readString(log));
+  }
+
+  /** GETs of images the S3 server logged after byte {@code from} of its log (one debug line per request). */
+  private static long imageReads(S3ProxyServer s3, long from) throws Exception {
+    String log = Files.readString(s3.log(), StandardCharsets.ISO_8859_1);
+    return log.substring((int) Math.min(from, log.length())).lines()
+        .filter(l -> l.contains("request:") && l.contains("GET") && l.contains("/imgvec/images/")).count();
   }
 
   /** Waits until the second build is uploading a version other than {@code first}. */
