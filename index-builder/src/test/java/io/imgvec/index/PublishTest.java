@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
@@ -51,6 +52,7 @@ class PublishTest {
     AtomicBoolean publishing = new AtomicBoolean(true);
     ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
     Set<String> seen = java.util.Collections.synchronizedSet(new HashSet<>());
+    AtomicInteger completed = new AtomicInteger();
     Thread reader = new Thread(() -> {
       int reads = 0;
       while (publishing.get() || reads < 5) {
@@ -63,17 +65,24 @@ class PublishTest {
           failures.add(t);
         }
         reads++;
+        completed.incrementAndGet();
       }
     });
     reader.start();
+    Set<String> published = new HashSet<>();
     for (int v = 1; v < builds.size(); v++) {
-      IndexPublisher.publish(builds.get(v), root, 3, conf);
-      Thread.sleep(30);
+      published.add(String.valueOf(IndexPublisher.publish(builds.get(v), root, 3, conf).get("version")));
+      // the second read to end from now started after this publish: it reads this version (or a broken one)
+      int target = completed.get() + 2;
+      long deadline = System.nanoTime() + 60_000_000_000L;
+      while (completed.get() < target && System.nanoTime() < deadline) {
+        java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+      }
     }
     publishing.set(false);
     reader.join();
     assertTrue(failures.isEmpty(), () -> "reader saw a broken version: " + failures.peek());
-    assertTrue(seen.size() >= 2, "reader saw versions " + seen);
+    assertTrue(seen.containsAll(published), "reader saw versions " + seen + " of " + published);
     try (Stream<Path> versions = Files.list(tmp.resolve("pub/versions"))) {
       assertEquals(3, versions.count(), "retention keeps the newest 3");
     }
