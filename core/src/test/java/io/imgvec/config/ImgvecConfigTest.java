@@ -25,7 +25,7 @@ class ImgvecConfigTest {
   @Test
   void shippedConfigurationIsCompleteAndValid() throws Exception {
     assertTrue(Files.readString(SHIPPED).endsWith(ImgvecConfig.documentedDefaults()),
-        "conf/imgvec.properties is out of date: regenerate it with bin/imgvec config");
+        "conf/imgvec.properties is out of date: regenerate it with bin/imgvec config --write conf/imgvec.properties");
     assertEquals(ImgvecConfig.defaults().asStrings(), ImgvecConfig.load(SHIPPED, Map.of()).asStrings());
   }
 

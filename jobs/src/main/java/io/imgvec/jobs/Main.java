@@ -29,6 +29,10 @@ public final class Main {
   private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
   /** Marks an option that takes no value: {@code --name} sets its configuration key to true. */
   private static final String FLAG = "[flag] ";
+  /** The first lines of conf/imgvec.properties, above every setting. */
+  private static final String SETTINGS_FILE_HEADER = "# imgvec configuration: every setting with its default"
+      + " (bin/imgvec config --write <file> writes this file).\n# Use with --config conf/imgvec.properties; --key=value"
+      + " on the command line overrides. Unknown keys are errors.\n\n";
 
   static {
     add(new Command("embed", "embed every image of a manifest", options(
@@ -85,7 +89,9 @@ public final class Main {
         Map.of()));
     add(new Command("demo", "embed the sample photos, index them, query one", options(
         "output", "<dir> where the demo writes (default target/imgvec-demo)"), Map.of()));
-    add(new Command("config", "print every setting with its description and default", Map.of(), Map.of()));
+    add(new Command("config", "print every setting with its description and default", options(
+        "write", "<file> write them there instead (bin/imgvec config --write conf/imgvec.properties regenerates"
+            + " the shipped file)"), Map.of()));
   }
 
   private Main() {}
@@ -234,7 +240,13 @@ public final class Main {
         return Demo.run(a.optional("output", "target/imgvec-demo"), a.config());
       }
       case "config" -> {
-        System.out.print(ImgvecConfig.documentedDefaults());
+        String file = a.optional("write", null);
+        if (file == null) {
+          System.out.print(ImgvecConfig.documentedDefaults());
+        } else {
+          java.nio.file.Files.writeString(java.nio.file.Path.of(file), SETTINGS_FILE_HEADER
+              + ImgvecConfig.documentedDefaults());
+        }
         return null;
       }
       default -> throw new IllegalStateException("command without a handler: " + command.name());
