@@ -20,12 +20,12 @@ public final class UriPolicy implements Serializable {
   private static final long serialVersionUID = 1L;
 
   /** Schemes a Hadoop file system reads (what the fetcher can open); http(s) is not among them. */
-  public static final List<String> FETCHABLE = List.of("file", "s3a", "s3", "hdfs", "gs", "abfs", "abfss", "wasbs",
+  private static final List<String> FETCHABLE = List.of("file", "s3a", "s3", "hdfs", "gs", "abfs", "abfss", "wasbs",
       "viewfs");
   /** Remote stores: what a stream may read by default (never the executor's own disk). */
   private static final List<String> REMOTE = List.of("s3a:", "s3:", "hdfs:", "gs:", "abfs:", "abfss:", "wasbs:",
       "viewfs:");
-  public static final String AUTO = "auto";
+  private static final String AUTO = "auto";
   public static final String ANY = "*";
 
   private final List<String> prefixes;
