@@ -82,7 +82,8 @@ public final class S3ProxyServer implements AutoCloseable {
   String javaOpts() {
     StringBuilder opts = new StringBuilder();
     s3aSettings().forEach((k, v) -> {
-      if (!k.endsWith("access.key") && !k.endsWith("secret.key") && !k.endsWith("credentials.provider")) {
+      if (!k.endsWith("access.key") && !k.endsWith("secret.key") && !k.endsWith("credentials.provider")
+          && !k.endsWith("disable.cache")) { // a job's processes talk to one server: their cache is right
         opts.append(" -Dspark.hadoop.").append(k).append('=').append(v);
       }
     });
@@ -120,9 +121,12 @@ public final class S3ProxyServer implements AutoCloseable {
     return "http://127.0.0.1:" + port;
   }
 
-  /** The s3a settings a client needs for this server. */
+  /**
+   * The s3a settings a client needs for this server; file systems are not cached, as Hadoop caches them by bucket
+   * name alone and tests in one JVM start servers on other ports with the same bucket names.
+   */
   public Map<String, String> s3aSettings() {
-    return Map.of(
+    return Map.of("fs.s3a.impl.disable.cache", "true",
         "fs.s3a.endpoint", endpoint(),
         "fs.s3a.endpoint.region", "us-east-1",
         "fs.s3a.path.style.access", "true",
