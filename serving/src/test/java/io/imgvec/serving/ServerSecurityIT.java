@@ -65,9 +65,11 @@ class ServerSecurityIT {
         "--serve.tls-keystore=" + keystore, "--serve.tls-keystore-password-file=" + passwordFile)
         .redirectOutput(tmp.resolve("serve.out").toFile()).redirectError(tmp.resolve("serve.err").toFile()).start();
     try {
-      HttpClient https = HttpClient.newBuilder().sslContext(trusting(keystore)).build();
+      SSLContext tls = trusting(keystore);
       String base = "https://127.0.0.1:" + port;
-      awaitUp(https, base + "/healthz", server);
+      // its own client: no connection opened while the server was starting is reused by the checks below
+      awaitUp(HttpClient.newBuilder().sslContext(tls).build(), base + "/healthz", server);
+      HttpClient https = HttpClient.newBuilder().sslContext(tls).build();
       assertEquals(200, send(https, base + "/readyz", null, null).statusCode(), "probes need no token");
       String query = "{\"image_id\": \"photos/china.jpg\", \"k\": 3}";
       assertEquals(401, send(https, base + "/search", query, null).statusCode());
