@@ -2,7 +2,7 @@ package io.imgvec.bench;
 
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.faiss.GaussianClusters;
-import io.imgvec.jobs.SparkSessions;
+import io.imgvec.jobs.run.SparkSessions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,5 +1,7 @@
 package io.imgvec.jobs;
 
+import io.imgvec.jobs.cli.Main;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
  * build-index under a small driver heap: embeddings written as the embed job writes them (large Parquet files) must
  * stream to the driver in bounded pieces, for IVF-Flat, whose build keeps full vectors.
  */
-class BuildIndexMemoryIT {
+public class BuildIndexMemoryIT {
   private static final int COUNT = 300_000;
   private static final int DIM = 384;
 

@@ -7,11 +7,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Command lines for the JVMs tests start: this JDK, conf/jvm.options (every imgvec JVM needs them), a heap. */
-final class ChildJvm {
+public final class ChildJvm {
   private ChildJvm() {}
 
   /** {@code java -Xmx<maxHeap> <jvm.options> <flags> -cp <classpath>}; the caller adds the main class. */
-  static List<String> command(String maxHeap, String classpath, String... flags) throws IOException {
+  public static List<String> command(String maxHeap, String classpath, String... flags) throws IOException {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx" + maxHeap));
     Files.readAllLines(StandaloneCluster.HOME.resolve("conf/jvm.options")).stream()

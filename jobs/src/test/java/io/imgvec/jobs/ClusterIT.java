@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The spine on a real Spark standalone cluster (a Master and 2 Workers of 1 core, executors in JVMs of their own),
  * through {@code bin/imgvec submit}: what runs here must run on a cluster, not only in one JVM.
  */
-class ClusterIT {
+public class ClusterIT {
   @TempDir static Path tmp;
   static StandaloneCluster cluster;
 

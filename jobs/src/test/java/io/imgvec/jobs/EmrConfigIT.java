@@ -1,5 +1,7 @@
 package io.imgvec.jobs;
 
+import io.imgvec.jobs.cli.Main;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,7 +21,7 @@ import org.junit.jupiter.api.Test;
  * command whose options and settings the configuration validator accepts; the launcher prints the same submission.
  * An integration test: the launcher must find the packaged jars (else it would start a build of its own).
  */
-class EmrConfigIT {
+public class EmrConfigIT {
   private static final Path EMR = StandaloneCluster.HOME.resolve("conf/emr");
   private static final Path SHIPPED_CONFIG = StandaloneCluster.HOME.resolve("conf/imgvec.properties");
 
@@ -50,7 +52,7 @@ class EmrConfigIT {
       assertTrue(submit.get(jar).startsWith("s3://"), "EMR reads the app jar from S3: " + submit.get(jar));
     }
     String printed = printSubmit(submissions.get(0));
-    assertTrue(printed.contains("--deploy-mode cluster") && printed.contains("io.imgvec.jobs.Main")
+    assertTrue(printed.contains("--deploy-mode cluster") && printed.contains("io.imgvec.jobs.cli.Main")
         && printed.contains(" embed "), printed);
   }
 
@@ -88,7 +90,7 @@ class EmrConfigIT {
     int jar = indexOfJar(submit);
     List<String> cmd = new ArrayList<>(List.of(StandaloneCluster.HOME.resolve("bin/imgvec").toString(), "submit",
         "--print"));
-    cmd.addAll(submit.subList(1, jar).stream().filter(a -> !a.equals("--class") && !a.equals("io.imgvec.jobs.Main"))
+    cmd.addAll(submit.subList(1, jar).stream().filter(a -> !a.equals("--class") && !a.equals("io.imgvec.jobs.cli.Main"))
         .toList());
     cmd.add("--");
     cmd.addAll(withLocalConfig(submit.subList(jar + 1, submit.size())));

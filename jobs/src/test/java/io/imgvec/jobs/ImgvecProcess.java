@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** {@code bin/imgvec} run as users run it, from tests: stdout and stderr to {@code <dir>/<name>.out|.err}. */
-final class ImgvecProcess {
+public final class ImgvecProcess {
   private ImgvecProcess() {}
 
   /** Starts {@code bin/imgvec <command> <args>}; {@code name} is the command, optionally followed by digits. */

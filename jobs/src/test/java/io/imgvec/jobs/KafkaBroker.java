@@ -12,7 +12,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /** A real single-node KRaft broker on loopback, run by bin/kafka-local (as users run it) as its own process. */
-final class KafkaBroker implements AutoCloseable {
+public final class KafkaBroker implements AutoCloseable {
   private final Path dir;
   private final int port;
   /** Appended to the broker's server.properties (bin/kafka-local's KAFKA_LOCAL_EXTRA_PROPERTIES); null: none. */

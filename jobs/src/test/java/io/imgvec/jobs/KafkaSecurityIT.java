@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * as on Amazon MSK or Confluent Cloud: with the credentials they work, without them they fail with one line, and
  * the password appears in nothing they write.
  */
-class KafkaSecurityIT {
+public class KafkaSecurityIT {
   private static final String PASSWORD = "imgvec-pw-" + Long.toHexString(System.nanoTime());
   private static final String STORE_PASSWORD = "store-pw-" + Long.toHexString(System.nanoTime());
 

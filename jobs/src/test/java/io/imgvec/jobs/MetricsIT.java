@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * that batch jobs push to and a running server; its HTTP API must then hold the expected series and values, and
  * every metric the Grafana dashboard uses.
  */
-class MetricsIT {
+public class MetricsIT {
   private static final HttpClient HTTP = HttpClient.newHttpClient();
 
   @TempDir Path tmp;

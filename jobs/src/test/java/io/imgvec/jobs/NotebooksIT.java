@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * near-duplicate re-encodings and bad files; a stream of them from a real broker): no cell may fail, and each
  * notebook shows pictures.
  */
-class NotebooksIT {
+public class NotebooksIT {
   @TempDir Path tmp;
 
   @Test

@@ -1,5 +1,9 @@
 package io.imgvec.jobs;
 
+import io.imgvec.jobs.index.BuildIndexJob;
+import io.imgvec.jobs.embed.EmbedJobTest;
+import io.imgvec.jobs.run.SparkSessions;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -29,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  * middle of an embed job that reads its manifest and images from S3 and writes to S3, and in the middle of a
  * publish. Credentials come from the standard AWS chain (environment) and must never be written anywhere.
  */
-class S3FaultIT {
+public class S3FaultIT {
   private static final int IMAGES = 640;
 
   @TempDir Path tmp;

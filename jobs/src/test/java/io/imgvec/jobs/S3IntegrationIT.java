@@ -1,5 +1,11 @@
 package io.imgvec.jobs;
 
+import io.imgvec.jobs.index.BuildIndexJob;
+import io.imgvec.jobs.embed.EmbedJob;
+import io.imgvec.jobs.embed.EmbedJobTest;
+import io.imgvec.jobs.run.RunSummary;
+import io.imgvec.jobs.run.SparkSessions;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -21,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Manifest, images and model on S3 (s3a against a real S3 API), embeddings written to S3, index published to S3
  * and read back from there.
  */
-class S3IntegrationIT {
+public class S3IntegrationIT {
   @TempDir
   Path tmp;
 

@@ -1,5 +1,10 @@
 package io.imgvec.jobs;
 
+import io.imgvec.jobs.index.BuildIndexJob;
+import io.imgvec.jobs.run.RunSummary;
+import io.imgvec.jobs.run.SparkSessions;
+import io.imgvec.jobs.index.UpdateIndexJob;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -34,7 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The streaming job against a real Kafka broker (bin/kafka-local), run through bin/imgvec as users run it, its
  * output read back by DuckDB: a plain Parquet reader globbing the datasets, blind to any commit protocol.
  */
-class StreamIT {
+public class StreamIT {
   private static final String TOPIC = "photos";
 
   @TempDir Path tmp;

@@ -1,5 +1,7 @@
 package io.imgvec.jobs;
 
+import io.imgvec.jobs.run.SparkSessions;
+
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.faiss.GaussianClusters;
 import java.io.Serializable;

@@ -1,59 +1,50 @@
 package io.imgvec.serving;
 
+import io.imgvec.cli.Commands;
+import io.imgvec.cli.ConfigOptions;
 import io.imgvec.config.ConfigException;
-import io.imgvec.config.JobArgs;
+import io.imgvec.config.ImgvecConfig;
 import io.imgvec.pipeline.HadoopConfs;
-import io.imgvec.util.UserErrors;
-import io.imgvec.util.UserException;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * {@code imgvec serve}: through {@code bin/imgvec serve} and the app jar's main class, or on its own as the container
  * image's entry point (no Spark on its classpath).
  */
-public final class ServeMain {
-  /** The command's options: name → "&lt;value&gt; description". */
-  public static final Map<String, String> OPTIONS = new LinkedHashMap<>();
+@Command(name = "serve", description = "HTTP query server over a published index, following its LATEST")
+public final class ServeMain implements Callable<Void> {
+  @Option(names = "--index", required = true, paramLabel = "<uri>", description = "build-index's --output")
+  String index;
 
-  static {
-    OPTIONS.put("index", "<uri> build-index's --output (required)");
-    OPTIONS.put("host", "<address> to listen on (default 127.0.0.1; 0.0.0.0 in a container)");
-    OPTIONS.put("port", "<n> to listen on (default 8080; 0 = any free port)");
-  }
+  @Option(names = "--host", paramLabel = "<address>", defaultValue = "127.0.0.1",
+      description = "to listen on (default ${DEFAULT-VALUE}; 0.0.0.0 in a container)")
+  String host;
 
-  private ServeMain() {}
+  @Option(names = "--port", paramLabel = "<n>", defaultValue = "8080",
+      description = "to listen on (default ${DEFAULT-VALUE}; 0 = any free port)")
+  int port;
+
+  @Mixin
+  ConfigOptions settings;
 
   public static void main(String[] args) {
-    try {
-      serve(JobArgs.parse("serve", List.of(args), OPTIONS.keySet(), Map.of()));
-    } catch (UserException e) {
-      UserErrors.report("serve", e, false);
-      System.exit(UserErrors.EXIT_STATUS);
-    } catch (Exception e) {
-      UserErrors.reportBug("serve", e);
-      System.exit(1);
-    }
+    System.exit(Commands.execute(new CommandLine(new ServeMain()), args, Commands::userError, result -> {}));
   }
 
   /** Starts the server and serves until the process is stopped. */
-  public static void serve(JobArgs a) throws Exception {
-    try (IndexServer server = IndexServer.start(a.require("index"), a.optional("host", "127.0.0.1"),
-        port(a.optional("port", "8080")), a.config(), HadoopConfs.configuration())) {
-      server.join();
-    }
-  }
-
-  private static int port(String port) {
-    try {
-      int p = Integer.parseInt(port);
-      if (p < 0 || p > 65535) {
-        throw new NumberFormatException();
-      }
-      return p;
-    } catch (NumberFormatException e) {
+  @Override
+  public Void call() throws Exception {
+    ImgvecConfig config = settings.config();
+    if (port < 0 || port > 65535) {
       throw new ConfigException("--port must be from 0 to 65535, got '" + port + "'");
     }
+    try (IndexServer server = IndexServer.start(index, host, port, config, HadoopConfs.configuration())) {
+      server.join();
+    }
+    return null;
   }
 }

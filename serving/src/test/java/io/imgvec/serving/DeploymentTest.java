@@ -8,13 +8,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.imgvec.TestImages;
-import io.imgvec.config.JobArgs;
+import io.imgvec.cli.Commands;
+import io.imgvec.config.ImgvecConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 
 /** conf/k8s against the server: the arguments parse, and ports and probe paths are the ones it serves. */
 class DeploymentTest {
@@ -27,10 +28,11 @@ class DeploymentTest {
     JsonNode container = deployment.at("/spec/template/spec/containers/0");
     List<String> args = new ArrayList<>();
     container.get("args").forEach(a -> args.add(a.asText()));
-    JobArgs parsed = JobArgs.parse("serve", args, ServeMain.OPTIONS.keySet(), Map.of()); // every flag and key valid
-    int port = Integer.parseInt(parsed.optional("port", "8080"));
+    ServeMain parsed = new ServeMain();
+    ImgvecConfig config = Commands.validate(new CommandLine(parsed), args); // every flag and key valid
+    int port = parsed.port;
     assertEquals(port, container.at("/ports/0/containerPort").asInt());
-    assertEquals("0.0.0.0", parsed.optional("host", null), "a container must listen beyond loopback");
+    assertEquals("0.0.0.0", parsed.host, "a container must listen beyond loopback");
     String portName = container.at("/ports/0/name").asText();
     assertEquals("/readyz", container.at("/readinessProbe/httpGet/path").asText());
     assertEquals("/healthz", container.at("/livenessProbe/httpGet/path").asText());
@@ -49,7 +51,7 @@ class DeploymentTest {
     assertTrue(container.at("/securityContext/runAsNonRoot").asBoolean());
     assertTrue(container.at("/securityContext/readOnlyRootFilesystem").asBoolean());
     assertFalse(container.at("/securityContext/allowPrivilegeEscalation").asBoolean(true));
-    String tokens = parsed.config().get(io.imgvec.config.ConfigKeys.SERVE_AUTH_TOKEN_FILE);
+    String tokens = config.get(io.imgvec.config.ConfigKeys.SERVE_AUTH_TOKEN_FILE);
     List<String> mounts = new ArrayList<>();
     container.get("volumeMounts").forEach(m -> mounts.add(m.get("mountPath").asText()));
     assertTrue(mounts.stream().anyMatch(m -> tokens.startsWith(m + "/")), tokens + " is mounted from the Secret");
