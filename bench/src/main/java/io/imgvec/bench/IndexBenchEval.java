@@ -5,10 +5,10 @@ import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.Metric;
 import io.imgvec.faiss.SearchParams;
 import io.imgvec.index.ExactNeighbours;
-import io.imgvec.index.IdMap;
 import io.imgvec.index.IndexEvaluator;
-import io.imgvec.index.PublishedIndex;
 import io.imgvec.io.Json;
+import io.imgvec.published.IdMap;
+import io.imgvec.published.IndexLayout;
 import io.imgvec.util.Numbers;
 import java.io.File;
 import java.nio.file.Files;
@@ -34,7 +34,7 @@ public final class IndexBenchEval {
         new TypeReference<Map<String, Object>>() {});
     long n = ((Number) manifest.get("count")).longValue();
     Metric metric = Metric.valueOf((String) manifest.get("metric"));
-    SearchParams params = PublishedIndex.searchParams(manifest);
+    SearchParams params = IndexLayout.searchParams(manifest);
 
     Path queryFile = data.resolve("queries.f32");
     int nq = (int) Math.min(1000, VectorFiles.rows(queryFile, d));

@@ -1,8 +1,8 @@
 package io.imgvec.bench;
 
 import io.imgvec.faiss.FaissIndex;
-import io.imgvec.index.PublishedIndex;
 import io.imgvec.io.Json;
+import io.imgvec.published.PublishedIndex;
 import io.imgvec.util.Numbers;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -4,6 +4,7 @@ import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.Metric;
 import io.imgvec.faiss.SearchParams;
 import io.imgvec.faiss.SearchResult;
+import io.imgvec.published.TopK;
 
 /**
  * Exact k nearest neighbours of a fixed query set over a base that arrives in batches: each batch is searched

@@ -5,6 +5,9 @@ import io.imgvec.config.ImgvecConfig;
 import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.Metric;
 import io.imgvec.faiss.SearchParams;
+import io.imgvec.published.ContentDigests;
+import io.imgvec.published.IdMap;
+import io.imgvec.published.ShardedIndex;
 import io.imgvec.util.Numbers;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -21,7 +24,6 @@ import java.util.function.Consumer;
  * recall and latency on held-out queries, then adds those too. Two scans: sample, then add.
  */
 public final class IndexBuilder {
-  public static final String INDEX_FILE = "index.faiss";
 
   /** Build settings, from the shared configuration. */
   public record Options(String type, long memoryBudget, Metric metric, int nlist, int pqM, int nprobe,

@@ -1,6 +1,9 @@
 package io.imgvec.index;
 
 import io.imgvec.faiss.FaissIndex;
+import io.imgvec.published.ContentDigests;
+import io.imgvec.published.IdMap;
+import io.imgvec.published.IndexLayout;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,12 +60,12 @@ public final class IndexUpdater {
     }
     Path digestsFile = baseDir.resolve(ContentDigests.FILE);
     List<String> columns = metadataColumns();
-    IdMap ids = IdMap.read(baseDir.resolve(IdMap.FILE), PublishedIndex.idBound(base), columns.size());
+    IdMap ids = IdMap.read(baseDir.resolve(IdMap.FILE), IndexLayout.idBound(base), columns.size());
     Map<Long, String> digests = ContentDigests.read(digestsFile);
     Map<String, Long> idOf = ids.idsByImageId();
     Files.createDirectories(dir);
     Map<String, Object> timings = new LinkedHashMap<>();
-    try (FaissIndex index = FaissIndex.read(baseDir.resolve(IndexBuilder.INDEX_FILE))) {
+    try (FaissIndex index = FaissIndex.read(baseDir.resolve(IndexLayout.INDEX_FILE))) {
       Changes changes = new Changes(ids.size());
       long t = System.nanoTime();
       try (IdMap.Writer newIds = new IdMap.Writer(dir.resolve("added-ids.tmp"));
@@ -87,12 +90,12 @@ public final class IndexUpdater {
       IndexEvaluator.Metrics metrics = measure(index, queries, live, idOf);
       timings.put("evaluate_s", IndexBuilder.seconds(t));
       t = System.nanoTime();
-      index.write(dir.resolve(IndexBuilder.INDEX_FILE));
+      index.write(dir.resolve(IndexLayout.INDEX_FILE));
       writeMaps(dir, ids, digests, Set.copyOf(changes.removed), columns.size());
       timings.put("write_s", IndexBuilder.seconds(t));
       timings.put("total_s", IndexBuilder.seconds(start));
       return new IndexBuilder.BuiltIndex(dir, manifest(index, changes, metrics, queries.size(), timings,
-          Files.size(dir.resolve(IndexBuilder.INDEX_FILE))));
+          Files.size(dir.resolve(IndexLayout.INDEX_FILE))));
     }
   }
 
@@ -178,7 +181,7 @@ public final class IndexUpdater {
     });
     index.removeIds(queryIds);
     IndexEvaluator.Metrics metrics = new IndexEvaluator(queries.vectors(), nq, d, truth)
-        .measure(index, PublishedIndex.searchParams(base));
+        .measure(index, IndexLayout.searchParams(base));
     index.add(queries.vectors(), queryIds, nq);
     return metrics;
   }

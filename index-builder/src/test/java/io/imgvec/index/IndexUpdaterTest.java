@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.imgvec.published.ContentDigests;
+import io.imgvec.published.IdMap;
+import io.imgvec.published.IndexFetcher;
+import io.imgvec.published.IndexLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -64,8 +68,8 @@ class IndexUpdaterTest {
     assertEquals(Map.of(), ContentDigests.read(updated.dir().resolve(ContentDigests.FILE)).entrySet().stream()
         .filter(e -> map.imageId(e.getKey()) == null).collect(java.util.stream.Collectors.toMap(
             Map.Entry::getKey, Map.Entry::getValue)), "a digest for every id in the map, none for removed ids");
-    try (var index = io.imgvec.faiss.FaissIndex.read(updated.dir().resolve(IndexBuilder.INDEX_FILE))) {
-      var hit = index.search(fresh.vectors[0], 1, 1, PublishedIndex.searchParams(updated.manifest()));
+    try (var index = io.imgvec.faiss.FaissIndex.read(updated.dir().resolve(IndexLayout.INDEX_FILE))) {
+      var hit = index.search(fresh.vectors[0], 1, 1, IndexLayout.searchParams(updated.manifest()));
       assertEquals("img-0", map.imageId(hit.label(0, 0)), "the replaced image is found by its new vector");
     }
   }
@@ -113,7 +117,7 @@ class IndexUpdaterTest {
 
   private IndexBuilder.BuiltIndex update(String root, VectorSource upserts, Set<String> deleted, ArrayVectorSource live,
       double rebuildShare) throws Exception {
-    Map<String, Object> manifest = PublishedIndex.fetch(root, new Configuration(), tmp.resolve("cache"));
+    Map<String, Object> manifest = IndexFetcher.fetch(root, new Configuration(), tmp.resolve("cache"));
     List<String> liveIds = new ArrayList<>();
     live.scan(100_000, b -> liveIds.addAll(Arrays.asList(b.imageIds()).subList(0, b.size())));
     int nq = 100;

@@ -3,6 +3,7 @@ package io.imgvec.index;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.imgvec.published.PublishedIndex;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;

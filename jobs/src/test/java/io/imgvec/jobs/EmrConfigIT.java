@@ -1,12 +1,11 @@
 package io.imgvec.jobs;
 
-import io.imgvec.jobs.cli.Main;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.imgvec.io.Json;
+import io.imgvec.jobs.cli.Main;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
 package io.imgvec.jobs;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,6 +15,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -141,37 +143,19 @@ public class MetricsIT {
   }
 
   /** Polls Prometheus until {@code promql} has the value {@code expected} (60 s at most). */
-  private static void awaitValue(String prometheus, String promql, double expected) throws Exception {
-    String last = "nothing";
-    for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60); System.nanoTime() < deadline; ) {
-      try {
-        JsonNode result = query(prometheus + "/api/v1/query?query=" + URLEncoder.encode(promql,
-            StandardCharsets.UTF_8)).at("/data/result");
-        last = result.toString();
-        if (result.size() == 1 && Double.parseDouble(result.get(0).at("/value/1").asText()) == expected) {
-          return;
-        }
-      } catch (java.io.IOException e) {
-        last = e.toString(); // not up yet
-      }
-      Thread.sleep(500);
-    }
-    throw new AssertionError(promql + " never reached " + expected + "; last: " + last);
+  private static void awaitValue(String prometheus, String promql, double expected) {
+    await(promql + " = " + expected).atMost(60, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(500))
+        .ignoreException(java.io.IOException.class) // not up yet
+        .until(() -> query(prometheus + "/api/v1/query?query=" + URLEncoder.encode(promql, StandardCharsets.UTF_8))
+            .at("/data/result"), result -> result.size() == 1
+            && Double.parseDouble(result.get(0).at("/value/1").asText()) == expected);
   }
 
-  private static void awaitOk(String url) throws Exception {
-    for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120); System.nanoTime() < deadline; ) {
-      try {
-        if (HTTP.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.discarding())
-            .statusCode() == 200) {
-          return;
-        }
-      } catch (java.io.IOException e) {
-        // not listening yet
-      }
-      Thread.sleep(500);
-    }
-    throw new AssertionError(url + " never answered 200");
+  private static void awaitOk(String url) {
+    await(url + " answers 200").atMost(120, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(500))
+        .ignoreException(java.io.IOException.class) // not listening yet
+        .until(() -> HTTP.send(HttpRequest.newBuilder(URI.create(url)).build(),
+            HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
   }
 
   private static JsonNode query(String url) throws Exception {

@@ -1,18 +1,20 @@
 package io.imgvec.jobs;
 
-import io.imgvec.jobs.index.BuildIndexJob;
-import io.imgvec.jobs.embed.EmbedJobTest;
-import io.imgvec.jobs.run.SparkSessions;
-
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.imgvec.config.ImgvecConfig;
-import io.imgvec.index.PublishedIndex;
 import io.imgvec.io.Json;
+import io.imgvec.jobs.embed.EmbedJobTest;
+import io.imgvec.jobs.index.BuildIndexJob;
+import io.imgvec.jobs.run.SparkSessions;
+import io.imgvec.published.IndexFetcher;
+import io.imgvec.published.PublishedIndex;
 import java.net.URI;
+import java.time.Duration;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,7 +80,7 @@ public class S3FaultIT {
         assertEquals(written.count(), written.select("image_id").distinct().count(), "no duplicate rows");
 
         BuildIndexJob.run(spark, "s3a://imgvec/run", "s3a://imgvec/index", ImgvecConfig.defaults());
-        String first = PublishedIndex.latestVersion("s3a://imgvec/index", conf);
+        String first = IndexFetcher.latestVersion("s3a://imgvec/index", conf);
         CompletableFuture<Object> second = CompletableFuture.supplyAsync(() -> {
           try {
             return BuildIndexJob.run(spark, "s3a://imgvec/run", "s3a://imgvec/index", ImgvecConfig.defaults());
@@ -112,14 +114,10 @@ public class S3FaultIT {
   }
 
   /** Waits until the S3 server has logged {@code count} image reads since byte {@code from} of its log. */
-  private static void awaitImageReads(S3ProxyServer s3, long from, int count, Process job) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-    while (imageReads(s3, from) < count) {
-      if (!job.isAlive() || System.nanoTime() > deadline) {
-        throw new AssertionError("the job never read " + count + " images (alive: " + job.isAlive() + ")");
-      }
-      Thread.sleep(50);
-    }
+  private static void awaitImageReads(S3ProxyServer s3, long from, int count, Process job) {
+    await("the job reads " + count + " images").atMost(3, TimeUnit.MINUTES).pollInterval(Duration.ofMillis(50))
+        .failFast("the job exited", () -> !job.isAlive())
+        .until(() -> imageReads(s3, from) >= count);
   }
 
   /** GETs of images the S3 server logged after byte {@code from} of its log (one debug line per request). */
@@ -130,18 +128,15 @@ public class S3FaultIT {
   }
 
   /** Waits until the second build is uploading a version other than {@code first}. */
-  private static void awaitNewVersionUpload(Path versions, String first, CompletableFuture<Object> build)
-      throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-    while (System.nanoTime() < deadline && !build.isDone()) {
-      try (Stream<Path> dirs = Files.list(versions)) {
-        if (dirs.anyMatch(d -> !d.getFileName().toString().equals(first) && Files.exists(d.resolve("index.faiss")))) {
-          return;
-        }
-      }
-      Thread.sleep(20);
-    }
-    throw new AssertionError("the second publish never started uploading");
+  private static void awaitNewVersionUpload(Path versions, String first, CompletableFuture<Object> build) {
+    await("the second publish uploads").atMost(3, TimeUnit.MINUTES).pollInterval(Duration.ofMillis(20))
+        .failFast("the second build ended first", build::isDone)
+        .until(() -> {
+          try (Stream<Path> dirs = Files.list(versions)) {
+            return dirs.anyMatch(d -> !d.getFileName().toString().equals(first)
+                && Files.exists(d.resolve("index.faiss")));
+          }
+        });
   }
 
   private static void assertSecretNowhere(List<Path> roots) throws Exception {

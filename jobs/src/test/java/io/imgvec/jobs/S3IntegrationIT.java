@@ -1,16 +1,15 @@
 package io.imgvec.jobs;
 
-import io.imgvec.jobs.index.BuildIndexJob;
-import io.imgvec.jobs.embed.EmbedJob;
-import io.imgvec.jobs.embed.EmbedJobTest;
-import io.imgvec.jobs.run.RunSummary;
-import io.imgvec.jobs.run.SparkSessions;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.imgvec.config.ImgvecConfig;
-import io.imgvec.index.PublishedIndex;
+import io.imgvec.jobs.embed.EmbedJob;
+import io.imgvec.jobs.embed.EmbedJobTest;
+import io.imgvec.jobs.index.BuildIndexJob;
+import io.imgvec.jobs.run.RunSummary;
+import io.imgvec.jobs.run.SparkSessions;
+import io.imgvec.published.PublishedIndex;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,12 +1,16 @@
 package io.imgvec.jobs;
 
+import static org.awaitility.Awaitility.await;
+
 import java.io.IOException;
 import java.net.HttpURLConnection;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A real S3 API (S3Proxy, file-system backend) on 127.0.0.1, run as its own process: its libraries would clash with
@@ -100,21 +104,12 @@ public final class S3ProxyServer implements AutoCloseable {
     return dir.resolve("data").resolve(bucket);
   }
 
-  private void awaitReady() throws Exception {
-    long deadline = System.nanoTime() + 30_000_000_000L;
-    while (System.nanoTime() < deadline) {
-      if (!process.isAlive()) {
-        throw new IllegalStateException("S3Proxy exited with " + process.exitValue());
-      }
-      try {
-        HttpURLConnection c = (HttpURLConnection) URI.create(endpoint()).toURL().openConnection();
-        c.getResponseCode(); // any HTTP answer means it is serving
-        return;
-      } catch (IOException notYet) {
-        Thread.sleep(100);
-      }
-    }
-    throw new IllegalStateException("S3Proxy did not start within 30 s");
+  private void awaitReady() {
+    await("S3Proxy serves").atMost(30, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(100))
+        .failFast("S3Proxy exited", () -> !process.isAlive())
+        .ignoreException(IOException.class) // not listening yet
+        .until(() -> ((HttpURLConnection) URI.create(endpoint()).toURL().openConnection())
+            .getResponseCode() > 0); // any HTTP answer means it is serving
   }
 
   String endpoint() {

@@ -1,10 +1,13 @@
 package io.imgvec.jobs;
 
+import static org.awaitility.Awaitility.await;
+
 import io.imgvec.TestImages;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -77,22 +80,13 @@ public final class StandaloneCluster implements AutoCloseable {
     processes.add(pb.start());
   }
 
-  private void awaitWorkers(int workers) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-    while (System.nanoTime() < deadline) {
-      long registered = Files.exists(masterLog)
-          ? Files.readAllLines(masterLog).stream().filter(l -> l.contains("Registering worker")).count() : 0;
-      if (registered >= workers) {
-        return;
-      }
-      for (Process p : processes) {
-        if (!p.isAlive()) {
-          throw new IllegalStateException("a cluster process exited; see the logs in " + masterLog.getParent());
-        }
-      }
-      Thread.sleep(250);
-    }
-    throw new IllegalStateException(workers + " workers did not register within 90 s; see " + masterLog);
+  private void awaitWorkers(int workers) {
+    await(workers + " workers register (" + masterLog + ")").atMost(90, TimeUnit.SECONDS)
+        .pollInterval(Duration.ofMillis(250))
+        .failFast("a cluster process exited; see the logs in " + masterLog.getParent(),
+            () -> processes.stream().anyMatch(p -> !p.isAlive()))
+        .until(() -> Files.exists(masterLog)
+            && Files.readAllLines(masterLog).stream().filter(l -> l.contains("Registering worker")).count() >= workers);
   }
 
   static int freePort() throws IOException {

@@ -1,10 +1,5 @@
 package io.imgvec.jobs;
 
-import io.imgvec.jobs.index.BuildIndexJob;
-import io.imgvec.jobs.run.RunSummary;
-import io.imgvec.jobs.run.SparkSessions;
-import io.imgvec.jobs.index.UpdateIndexJob;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,8 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.imgvec.TestImages;
 import io.imgvec.config.ImgvecConfig;
-import io.imgvec.index.PublishedIndex;
 import io.imgvec.io.Json;
+import io.imgvec.jobs.index.BuildIndexJob;
+import io.imgvec.jobs.index.UpdateIndexJob;
+import io.imgvec.jobs.run.RunSummary;
+import io.imgvec.jobs.run.SparkSessions;
+import io.imgvec.published.PublishedIndex;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,17 +20,19 @@ import java.nio.file.attribute.FileTime;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -143,7 +144,7 @@ public class StreamIT {
         send(kafka, "img" + i, "{\"image_id\":\"img" + i + "\",\"uri\":\"" + uri + "\"}");
       }
       Path staging = Path.of(out(), "_imgvec_stream/staging");
-      List<BooleanSupplier> killPoints = List.of(
+      List<Callable<Boolean>> killPoints = List.of(
           () -> writing(staging), // while Spark writes a batch's files
           newCommit(), // just after a batch is published, before Spark records its end
           afterFirstProgress(1500)); // mid-batch, in inference
@@ -181,7 +182,8 @@ public class StreamIT {
       try {
         await(() -> committedRecords() == 100, p, "stream");
         kafka.run("stop");
-        Thread.sleep(5000);
+        await(() -> Files.readString(tmp.resolve("stream.err")).contains("could not be established"), p,
+            "the stream meets the stopped broker");
         kafka.run("start");
         sendPhotos(kafka, 100, 200, photo);
         await(() -> committedRecords() == 200, p, "stream");
@@ -304,14 +306,10 @@ public class StreamIT {
     return ImgvecProcess.start(tmp, name, args);
   }
 
-  private static void await(BooleanSupplier condition, Process p, String name) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
-    while (!condition.getAsBoolean()) {
-      if (!p.isAlive() || System.nanoTime() > deadline) {
-        throw new AssertionError(name + (p.isAlive() ? " timed out" : " exited " + p.exitValue()));
-      }
-      Thread.sleep(5);
-    }
+  private static void await(Callable<Boolean> condition, Process p, String name) {
+    Awaitility.await(name).atMost(4, TimeUnit.MINUTES).pollInterval(Duration.ofMillis(5))
+        .failFast(name + " exited", () -> !p.isAlive())
+        .until(condition);
   }
 
   /** Whether Spark is writing a staged batch's Parquet. */
@@ -323,7 +321,7 @@ public class StreamIT {
     }
   }
 
-  private BooleanSupplier newCommit() {
+  private Callable<Boolean> newCommit() {
     long[] seen = {-1};
     return () -> {
       long n = commitFiles().size();
@@ -335,7 +333,7 @@ public class StreamIT {
   }
 
   /** True {@code millis} after the third run's first progress line. */
-  private BooleanSupplier afterFirstProgress(long millis) {
+  private Callable<Boolean> afterFirstProgress(long millis) {
     long[] seenAt = {0};
     return () -> {
       try {

@@ -1,9 +1,8 @@
 package io.imgvec.jobs;
 
-import io.imgvec.jobs.run.SparkSessions;
-
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.faiss.GaussianClusters;
+import io.imgvec.jobs.run.SparkSessions;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,8 +1,9 @@
 package io.imgvec.serving;
 
-import io.imgvec.index.PublishedIndex;
-import io.imgvec.index.UntrustedIndexException;
 import io.imgvec.io.LocalFiles;
+import io.imgvec.published.IndexFetcher;
+import io.imgvec.published.PublishedIndex;
+import io.imgvec.published.UntrustedIndexException;
 import io.imgvec.util.UserException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -166,7 +167,7 @@ final class IndexHolder implements AutoCloseable {
 
   private Outcome pollOnce() {
     try {
-      String latest = PublishedIndex.latestVersion(uri, conf);
+      String latest = IndexFetcher.latestVersion(uri, conf);
       Lease lease = current.get();
       if (latest == null || latest.equals(refusedVersion)
           || lease != null && latest.equals(lease.index().version())) {
@@ -228,7 +229,7 @@ final class IndexHolder implements AutoCloseable {
 
   private String latestOrUnknown() {
     try {
-      return String.valueOf(PublishedIndex.latestVersion(uri, conf));
+      return String.valueOf(IndexFetcher.latestVersion(uri, conf));
     } catch (IOException e) {
       return "unknown";
     }

@@ -3,7 +3,7 @@ package io.imgvec.serving;
 import io.imgvec.config.ConfigException;
 import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
-import io.imgvec.index.PublishedIndex;
+import io.imgvec.published.PublishedIndex;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

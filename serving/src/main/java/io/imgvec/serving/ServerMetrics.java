@@ -1,6 +1,6 @@
 package io.imgvec.serving;
 
-import io.imgvec.index.PublishedIndex;
+import io.imgvec.published.PublishedIndex;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.Histogram;

@@ -1,5 +1,6 @@
 package io.imgvec.serving;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -21,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32;
@@ -128,19 +130,11 @@ class ServerSecurityIT {
     return context;
   }
 
-  private static void awaitUp(HttpClient client, String url, Process server) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-    while (System.nanoTime() < deadline) {
-      assertTrue(server.isAlive(), "the server exited");
-      try {
-        if (send(client, url, null, null).statusCode() == 200) {
-          return;
-        }
-      } catch (java.io.IOException notYet) {
-        Thread.sleep(200);
-      }
-    }
-    throw new AssertionError("the server did not start");
+  private static void awaitUp(HttpClient client, String url, Process server) {
+    await("the server starts").atMost(2, TimeUnit.MINUTES).pollInterval(Duration.ofMillis(200))
+        .failFast("the server exited", () -> !server.isAlive())
+        .ignoreException(java.io.IOException.class) // not listening yet
+        .until(() -> send(client, url, null, null).statusCode() == 200);
   }
 
   private static HttpResponse<String> send(HttpClient client, String url, String body, String authorization)

@@ -1,5 +1,6 @@
 package io.imgvec.serving;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,16 +10,19 @@ import io.imgvec.TestImages;
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.index.IndexBuilder;
 import io.imgvec.index.IndexPublisher;
-import io.imgvec.index.PublishedIndex;
 import io.imgvec.index.VectorSource;
 import io.imgvec.io.Json;
 import io.imgvec.pipeline.QueryImageEmbedder;
+import io.imgvec.published.IndexFetcher;
+import io.imgvec.published.IndexLayout;
+import io.imgvec.published.PublishedIndex;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -27,6 +31,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.hadoop.conf.Configuration;
@@ -138,7 +143,10 @@ class ServerTest {
     assertError(post("/search", "{\"vector\": [1, 2"), 400, "malformed JSON");
     assertError(post("/search", "{\"vectr\": []}"), 400, "unknown field \"vectr\"");
     assertError(post("/search", "{\"image_id\": \"no-such-image\"}"), 404, "is not in index version");
-    assertError(post("/search", "x".repeat(3 << 20)), 413, "over the limit of 2097152 bytes");
+    String tooLarge = headersOnly("POST /search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + (3 << 20)
+        + "\r\n\r\n"); // the declared length alone gets the answer: it cannot race the upload
+    assertTrue(tooLarge.startsWith("HTTP/1.1 413 ") && tooLarge.contains("over the limit of 2097152 bytes"),
+        tooLarge);
     assertError(postImage(TestImages.bytes("bad/androstanRezeptor.tga")), 415, "unsupported_format");
     assertError(postImage(TestImages.bytes("bad/skimage-truncated.jpg")), 422, "truncated_image");
     assertError(postImage("not an image".getBytes()), 415, "unknown_format");
@@ -189,7 +197,7 @@ class ServerTest {
     assertEquals(List.of(), failures);
     assertTrue(answeredDuring.stream().allMatch(n -> n > 0), "requests answered during each publish and reload: "
         + answeredDuring);
-    assertEquals(PublishedIndex.latestVersion(indexUri, CONF),
+    assertEquals(IndexFetcher.latestVersion(indexUri, CONF),
         json(get("/readyz"), 200).get("version").asText());
   }
 
@@ -211,7 +219,7 @@ class ServerTest {
   void manifestsNamingPathsUnknownVersionsOrAnotherModelAreRefusedAndTheCurrentOneKeepsServing() throws Exception {
     String serving = json(get("/readyz"), 200).get("version").asText();
     Path root = Path.of(URI.create(indexUri));
-    Path latest = root.resolve(IndexPublisher.LATEST);
+    Path latest = root.resolve(IndexLayout.LATEST);
     String good = Files.readString(latest);
     Map<String, Object> published = IndexPublisher.publish(built, indexUri, 3, CONF);
     Path manifest = root.resolve("versions/" + published.get("version") + "/manifest.json");
@@ -285,16 +293,9 @@ class ServerTest {
     }
   }
 
-  private static JsonNode awaitReady(IndexServer s, java.util.function.Predicate<JsonNode> condition)
-      throws Exception {
-    long deadline = System.nanoTime() + 60_000_000_000L;
-    for (;;) {
-      JsonNode ready = json(get(s, "/readyz"), 200);
-      if (condition.test(ready) || System.nanoTime() > deadline) {
-        return ready;
-      }
-      Thread.sleep(100);
-    }
+  private static JsonNode awaitReady(IndexServer s, java.util.function.Predicate<JsonNode> condition) {
+    return await("/readyz").atMost(60, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(100))
+        .until(() -> json(get(s, "/readyz"), 200), condition::test);
   }
 
   private static HttpResponse<String> get(IndexServer s, String path) throws Exception {
@@ -342,6 +343,21 @@ class ServerTest {
   private static JsonNode json(HttpResponse<String> r, int status) throws Exception {
     assertEquals(status, r.statusCode(), r.body());
     return Json.MAPPER.readTree(r.body());
+  }
+
+  /** Sends {@code head} and nothing more, and returns what the server answers before closing. */
+  private static String headersOnly(String head) throws Exception {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.port())) {
+      socket.getOutputStream().write(head.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      socket.setSoTimeout(30_000);
+      StringBuilder answer = new StringBuilder();
+      java.io.InputStream in = socket.getInputStream();
+      byte[] buffer = new byte[8192];
+      for (int n; !answer.toString().contains("bytes (serve.max-body-bytes)") && (n = in.read(buffer)) > 0; ) {
+        answer.append(new String(buffer, 0, n, java.nio.charset.StandardCharsets.UTF_8));
+      }
+      return answer.toString();
+    }
   }
 
   private static URI uri(String path) {

@@ -1,12 +1,11 @@
 package io.imgvec.jobs.commands;
 
-import io.imgvec.jobs.index.BuildIndexJob;
-import io.imgvec.jobs.embed.EmbedJob;
-import io.imgvec.jobs.run.RunSummary;
-import io.imgvec.jobs.run.SparkSessions;
-
 import io.imgvec.config.ConfigException;
 import io.imgvec.config.ImgvecConfig;
+import io.imgvec.jobs.embed.EmbedJob;
+import io.imgvec.jobs.index.BuildIndexJob;
+import io.imgvec.jobs.run.RunSummary;
+import io.imgvec.jobs.run.SparkSessions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.apache.spark.sql.SparkSession;

@@ -1,22 +1,21 @@
 package io.imgvec.jobs.commands;
 
-import io.imgvec.jobs.embed.EmbedJob;
-import io.imgvec.jobs.run.Locations;
-import io.imgvec.jobs.embed.ManifestReader;
-import io.imgvec.jobs.embed.ManifestRules;
-import io.imgvec.jobs.run.RunSummary;
-
 import static org.apache.spark.sql.functions.col;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.faiss.Metric;
+import io.imgvec.image.ImageError;
 import io.imgvec.index.IndexBuildException;
 import io.imgvec.index.IndexPlan;
 import io.imgvec.index.IndexPlanner;
 import io.imgvec.io.Json;
-import io.imgvec.image.ImageError;
+import io.imgvec.jobs.embed.EmbedJob;
+import io.imgvec.jobs.embed.ManifestReader;
+import io.imgvec.jobs.embed.ManifestRules;
+import io.imgvec.jobs.run.Locations;
+import io.imgvec.jobs.run.RunSummary;
 import io.imgvec.model.ModelCheck;
 import io.imgvec.model.ModelSpec;
 import io.imgvec.pipeline.CpuProbe;

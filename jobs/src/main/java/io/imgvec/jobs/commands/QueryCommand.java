@@ -1,17 +1,15 @@
 package io.imgvec.jobs.commands;
 
-import io.imgvec.jobs.run.RunSummary;
-
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.imgvec.config.ConfigException;
-import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.image.ImageError;
-import io.imgvec.index.PublishedIndex;
 import io.imgvec.io.Json;
+import io.imgvec.jobs.run.RunSummary;
 import io.imgvec.pipeline.HadoopConfs;
 import io.imgvec.pipeline.ImageFetcher;
 import io.imgvec.pipeline.QueryImageEmbedder;
+import io.imgvec.published.PublishedIndex;
 import io.imgvec.util.Numbers;
 import java.io.IOException;
 import java.nio.file.Files;

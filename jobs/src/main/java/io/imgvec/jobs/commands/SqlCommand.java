@@ -2,7 +2,6 @@ package io.imgvec.jobs.commands;
 
 import io.imgvec.jobs.index.LiveEmbeddings;
 import io.imgvec.jobs.stream.StreamBatchCommit;
-
 import io.imgvec.util.UserException;
 import java.io.PrintStream;
 import java.util.Iterator;

@@ -1,14 +1,15 @@
 package io.imgvec.jobs.embed;
 
+import static org.apache.spark.sql.functions.col;
+
+import io.imgvec.config.ConfigException;
+import io.imgvec.config.ConfigKeys;
+import io.imgvec.config.ImgvecConfig;
 import io.imgvec.jobs.run.Locations;
 import io.imgvec.jobs.run.ProgressReporter;
 import io.imgvec.jobs.run.RunLog;
 import io.imgvec.jobs.run.RunSummary;
 import io.imgvec.jobs.run.SparkSessions;
-
-import io.imgvec.config.ConfigException;
-import io.imgvec.config.ConfigKeys;
-import io.imgvec.config.ImgvecConfig;
 import io.imgvec.model.Embedder;
 import io.imgvec.model.ModelCheck;
 import io.imgvec.model.ModelSpec;
@@ -32,7 +33,6 @@ import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.apache.spark.storage.StorageLevel;
-import static org.apache.spark.sql.functions.col;
 
 /**
  * Manifest → embeddings Parquet + errors Parquet. Every manifest row ends up exactly once in

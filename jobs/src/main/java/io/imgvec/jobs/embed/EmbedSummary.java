@@ -1,9 +1,8 @@
 package io.imgvec.jobs.embed;
 
-import io.imgvec.jobs.run.RunSummary;
-
 import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
+import io.imgvec.jobs.run.RunSummary;
 import io.imgvec.util.Numbers;
 
 /** The embed job's run summary, alike for both runners (Spark and local). */

@@ -1,16 +1,16 @@
 package io.imgvec.jobs.index;
 
-import io.imgvec.jobs.run.Locations;
-import io.imgvec.jobs.embed.ModelRecord;
-import io.imgvec.jobs.run.RunLog;
-import io.imgvec.jobs.run.RunSummary;
-
 import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.index.IndexBuilder;
 import io.imgvec.index.IndexPublisher;
-import io.imgvec.index.PublishedIndex;
 import io.imgvec.io.LocalFiles;
+import io.imgvec.jobs.embed.ModelRecord;
+import io.imgvec.jobs.run.Locations;
+import io.imgvec.jobs.run.RunLog;
+import io.imgvec.jobs.run.RunSummary;
+import io.imgvec.published.IndexFetcher;
+import io.imgvec.published.IndexLayout;
 import io.imgvec.util.Numbers;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -47,7 +47,7 @@ public final class BuildIndexJob {
       Consumer<String> progress = msg -> LOG.info("build-index: {}", msg);
       IndexBuilder builder = new IndexBuilder(source, IndexBuilder.Options.from(config), progress,
           new SparkDistributedAdd(spark, source, outputUri, hadoopConf, progress))
-          .rebuilding(PublishedIndex.latestManifest(outputUri, hadoopConf));
+          .rebuilding(IndexFetcher.latestManifest(outputUri, hadoopConf));
       RunLog.stage("build");
       IndexBuilder.BuiltIndex built = builder.build(staging);
       Map<String, Object> model = ModelRecord.read(dataset, hadoopConf);
@@ -65,7 +65,7 @@ public final class BuildIndexJob {
           .put("count", manifest.get("count"))
           .put("dimension", manifest.get("dimension"))
           .put("index", manifest.get("index"))
-          .put("shards", PublishedIndex.indexFiles(manifest).size())
+          .put("shards", IndexLayout.indexFiles(manifest).size())
           .put("resource_plan", manifest.get("resource_plan"))
           .put("outcome", manifest.get("outcome"))
           .put("metrics", manifest.get("metrics"))

@@ -1,10 +1,9 @@
 package io.imgvec.jobs.index;
 
-import io.imgvec.jobs.embed.ManifestReader;
-
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.row_number;
 
+import io.imgvec.jobs.embed.ManifestReader;
 import java.util.List;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;

@@ -2,13 +2,13 @@ package io.imgvec.jobs.index;
 
 import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.SearchResult;
-import io.imgvec.index.ContentDigests;
 import io.imgvec.index.ExactNeighbours;
-import io.imgvec.index.IdMap;
 import io.imgvec.index.IndexBuildException;
 import io.imgvec.index.IndexBuilder;
-import io.imgvec.index.ShardedIndex;
 import io.imgvec.io.LocalFiles;
+import io.imgvec.published.ContentDigests;
+import io.imgvec.published.IdMap;
+import io.imgvec.published.ShardedIndex;
 import io.imgvec.util.Numbers;
 import java.io.IOException;
 import java.io.InputStream;

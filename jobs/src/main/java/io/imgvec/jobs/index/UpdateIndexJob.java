@@ -1,21 +1,21 @@
 package io.imgvec.jobs.index;
 
-import io.imgvec.jobs.run.Locations;
-import io.imgvec.jobs.run.RunLog;
-import io.imgvec.jobs.run.RunSummary;
-
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.udf;
 
 import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
-import io.imgvec.index.ContentDigests;
-import io.imgvec.index.IdMap;
 import io.imgvec.index.IndexBuilder;
 import io.imgvec.index.IndexPublisher;
 import io.imgvec.index.IndexUpdater;
-import io.imgvec.index.PublishedIndex;
 import io.imgvec.io.LocalFiles;
+import io.imgvec.jobs.run.Locations;
+import io.imgvec.jobs.run.RunLog;
+import io.imgvec.jobs.run.RunSummary;
+import io.imgvec.published.ContentDigests;
+import io.imgvec.published.IdMap;
+import io.imgvec.published.IndexFetcher;
+import io.imgvec.published.IndexLayout;
 import io.imgvec.util.Numbers;
 import io.imgvec.util.UserException;
 import java.io.IOException;
@@ -53,7 +53,7 @@ public final class UpdateIndexJob {
     long start = System.nanoTime();
     Configuration hadoopConf = spark.sparkContext().hadoopConfiguration();
     String dataset = Locations.embeddingsDataset(embeddingsUri, hadoopConf);
-    String baseVersion = PublishedIndex.latestVersion(indexUri, hadoopConf);
+    String baseVersion = IndexFetcher.latestVersion(indexUri, hadoopConf);
     if (baseVersion == null) {
       throw new UserException("no published index at " + indexUri + " (no LATEST)",
           "update-index updates what build-index published: run build-index first");
@@ -61,7 +61,7 @@ public final class UpdateIndexJob {
     Path work = Files.createTempDirectory("imgvec-update-");
     Dataset<Row> newest = null;
     try {
-      Map<String, Object> base = PublishedIndex.fetch(indexUri, hadoopConf, work);
+      Map<String, Object> base = IndexFetcher.fetch(indexUri, hadoopConf, work);
       IndexUpdater.requireDigests(base);
       String version = String.valueOf(base.get("version"));
       Dataset<Row> all = spark.read().parquet(dataset);
@@ -71,7 +71,7 @@ public final class UpdateIndexJob {
       Dataset<Row> live = stream ? newest.filter(col(LiveEmbeddings.DELETED).equalTo(false)) : newest;
       Dataset<Row> indexed = spark.read().option("sep", "\t").option("quote", "\u0000")
           .schema("id LONG, content_sha256 STRING, escaped_image_id STRING")
-          .csv(indexUri + "/" + IndexPublisher.VERSIONS + "/" + version + "/" + ContentDigests.FILE);
+          .csv(indexUri + "/" + IndexLayout.VERSIONS + "/" + version + "/" + ContentDigests.FILE);
       Column sameImage = escaped(live.col("image_id")).equalTo(indexed.col("escaped_image_id"));
       Dataset<Row> upserts = live.join(indexed,
           sameImage.and(live.col("content_sha256").equalTo(indexed.col("content_sha256"))), "left_anti");

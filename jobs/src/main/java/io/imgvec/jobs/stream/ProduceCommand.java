@@ -1,10 +1,5 @@
 package io.imgvec.jobs.stream;
 
-import io.imgvec.jobs.run.Locations;
-import io.imgvec.jobs.embed.ManifestReader;
-import io.imgvec.jobs.embed.ManifestRules;
-import io.imgvec.jobs.run.RunSummary;
-
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.to_json;
@@ -12,6 +7,10 @@ import static org.apache.spark.sql.functions.udf;
 
 import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
+import io.imgvec.jobs.embed.ManifestReader;
+import io.imgvec.jobs.embed.ManifestRules;
+import io.imgvec.jobs.run.Locations;
+import io.imgvec.jobs.run.RunSummary;
 import io.imgvec.util.Numbers;
 import java.io.IOException;
 import java.util.Arrays;

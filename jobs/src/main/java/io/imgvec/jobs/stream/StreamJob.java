@@ -1,16 +1,5 @@
 package io.imgvec.jobs.stream;
 
-import io.imgvec.jobs.embed.EmbedCounts;
-import io.imgvec.jobs.embed.EmbedJob;
-import io.imgvec.jobs.embed.EmbedOutput;
-import io.imgvec.jobs.embed.EmbedPartition;
-import io.imgvec.jobs.run.Locations;
-import io.imgvec.jobs.cli.Main;
-import io.imgvec.jobs.embed.ManifestReader;
-import io.imgvec.jobs.embed.ModelRecord;
-import io.imgvec.jobs.run.RunLog;
-import io.imgvec.jobs.run.RunSummary;
-
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.not;
@@ -19,7 +8,18 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import io.imgvec.config.ConfigException;
 import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
+import io.imgvec.io.Commit;
 import io.imgvec.io.Json;
+import io.imgvec.jobs.cli.Main;
+import io.imgvec.jobs.embed.EmbedCounts;
+import io.imgvec.jobs.embed.EmbedJob;
+import io.imgvec.jobs.embed.EmbedOutput;
+import io.imgvec.jobs.embed.EmbedPartition;
+import io.imgvec.jobs.embed.ManifestReader;
+import io.imgvec.jobs.embed.ModelRecord;
+import io.imgvec.jobs.run.Locations;
+import io.imgvec.jobs.run.RunLog;
+import io.imgvec.jobs.run.RunSummary;
 import io.imgvec.model.ModelCheck;
 import io.imgvec.pipeline.ImageFetcher;
 import io.imgvec.util.Exceptions;
@@ -231,7 +231,7 @@ public final class StreamJob {
       if (counts != null) {
         LOG.info("batch {} was committed before the restart: nothing to redo", batch);
       } else {
-        counts = commit.staged(batch);
+        counts = commit.batch(batch).staged();
         if (counts == null) {
           counts = stage(kafka, batch);
         }
@@ -243,7 +243,8 @@ public final class StreamJob {
 
     private Map<String, Object> stage(Dataset<Row> kafka, long batch) throws IOException {
       long start = System.nanoTime();
-      commit.startStaging(batch);
+      Commit staged = commit.batch(batch);
+      staged.restage();
       long maxBytes = config.get(ConfigKeys.STREAM_MAX_RECORD_BYTES);
       Dataset<Row> records = kafka.map((MapFunction<Row, Row>) row -> parse(row, maxBytes), Encoders.row(RECORDS))
           .persist(StorageLevel.MEMORY_AND_DISK());
@@ -256,7 +257,7 @@ public final class StreamJob {
         EmbedCounts counts = EmbedJob.count(results);
         Dataset<Row> deletions = records.filter(col("deleted"));
         long deleted = deletions.count();
-        String staging = commit.staging(batch).toString();
+        String staging = staged.staging().toString();
         if (counts.embedded() + deleted > 0) {
           embeddings(results, deletions).coalesce(1).write().parquet(staging + "/embeddings");
         }
@@ -271,7 +272,7 @@ public final class StreamJob {
         out.put("errors", counts.errors());
         out.put("errors_by_class", counts.errorsByClass());
         out.put("duration_s", Numbers.round((System.nanoTime() - start) / 1e9, 3));
-        commit.markStaged(batch, out);
+        staged.markStaged(out);
         return out;
       } finally {
         results.unpersist();

@@ -1,10 +1,9 @@
 package io.imgvec.jobs.stream;
 
-import io.imgvec.jobs.embed.ManifestReader;
-
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.imgvec.io.Json;
+import io.imgvec.jobs.embed.ManifestReader;
 import io.imgvec.pipeline.ImageFetcher;
 import io.imgvec.util.Exceptions;
 import java.nio.charset.StandardCharsets;

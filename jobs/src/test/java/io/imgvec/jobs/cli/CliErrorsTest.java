@@ -1,7 +1,5 @@
 package io.imgvec.jobs.cli;
 
-import io.imgvec.jobs.ChildJvm;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.imgvec.TestImages;
 import io.imgvec.io.Json;
+import io.imgvec.jobs.ChildJvm;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

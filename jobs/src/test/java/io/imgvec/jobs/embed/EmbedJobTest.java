@@ -1,9 +1,5 @@
 package io.imgvec.jobs.embed;
 
-import io.imgvec.jobs.cli.Main;
-import io.imgvec.jobs.run.RunSummary;
-import io.imgvec.jobs.run.SparkSessions;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.imgvec.TestImages;
 import io.imgvec.config.ConfigException;
 import io.imgvec.config.ImgvecConfig;
+import io.imgvec.jobs.cli.Main;
+import io.imgvec.jobs.run.RunSummary;
+import io.imgvec.jobs.run.SparkSessions;
 import io.imgvec.util.UserException;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,11 +1,5 @@
 package io.imgvec.jobs.index;
 
-import io.imgvec.jobs.embed.EmbedJob;
-import io.imgvec.jobs.embed.EmbedJobTest;
-import io.imgvec.jobs.cli.Main;
-import io.imgvec.jobs.run.RunSummary;
-import io.imgvec.jobs.run.SparkSessions;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -14,6 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.imgvec.config.ConfigException;
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.index.IndexBuildException;
+import io.imgvec.jobs.cli.Main;
+import io.imgvec.jobs.embed.EmbedJob;
+import io.imgvec.jobs.embed.EmbedJobTest;
+import io.imgvec.jobs.run.RunSummary;
+import io.imgvec.jobs.run.SparkSessions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

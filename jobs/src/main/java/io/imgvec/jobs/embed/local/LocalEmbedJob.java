@@ -1,24 +1,24 @@
 package io.imgvec.jobs.embed.local;
 
-import io.imgvec.jobs.embed.EmbedCounts;
-import io.imgvec.jobs.embed.EmbedOutput;
-import io.imgvec.jobs.embed.EmbedRecords;
-import io.imgvec.jobs.embed.EmbedSummary;
-import io.imgvec.jobs.run.Locations;
-import io.imgvec.jobs.embed.ManifestRules;
-import io.imgvec.jobs.embed.ModelRecord;
-import io.imgvec.jobs.run.ProgressLog;
-import io.imgvec.jobs.run.RunLog;
-import io.imgvec.jobs.run.RunSummary;
-
 import io.imgvec.config.ConfigException;
 import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.image.ImageDecoder;
+import io.imgvec.io.Commit;
+import io.imgvec.jobs.embed.EmbedCounts;
+import io.imgvec.jobs.embed.EmbedOutput;
+import io.imgvec.jobs.embed.EmbedRecords;
+import io.imgvec.jobs.embed.EmbedSummary;
+import io.imgvec.jobs.embed.ManifestRules;
+import io.imgvec.jobs.embed.ModelRecord;
 import io.imgvec.jobs.embed.local.ParquetRowWriter.Column;
 import io.imgvec.jobs.embed.local.ParquetRowWriter.Kind;
-import io.imgvec.model.Embedder;
+import io.imgvec.jobs.run.Locations;
+import io.imgvec.jobs.run.ProgressLog;
+import io.imgvec.jobs.run.RunLog;
+import io.imgvec.jobs.run.RunSummary;
 import io.imgvec.model.DeferredSession;
+import io.imgvec.model.Embedder;
 import io.imgvec.model.ModelCheck;
 import io.imgvec.model.ModelSpec;
 import io.imgvec.pipeline.EmbeddingPipeline;
@@ -79,7 +79,7 @@ public final class LocalEmbedJob {
   private final ModelSpec spec;
   private final ThreadLayout layout;
   private final ImageFetcher fetcher;
-  private final Path staging;
+  private final Commit commit;
   private final String partSuffix = "-" + UUID.randomUUID() + "-c000.snappy.parquet";
   private final AtomicInteger nextRow = new AtomicInteger();
   private final LongAdder rowsDone = new LongAdder();
@@ -90,7 +90,7 @@ public final class LocalEmbedJob {
   private volatile boolean stopping;
 
   private LocalEmbedJob(ImgvecConfig config, Configuration conf, LocalManifest manifest, String manifestUri,
-      CompletableFuture<Embedder> model, ModelSpec spec, ThreadLayout layout, String outputUri) {
+      CompletableFuture<Embedder> model, ModelSpec spec, ThreadLayout layout, String outputUri) throws IOException {
     this.config = config;
     this.conf = conf;
     this.manifest = manifest;
@@ -99,7 +99,7 @@ public final class LocalEmbedJob {
     this.spec = spec;
     this.layout = layout;
     this.fetcher = ImageFetcher.of(HadoopConfs.fromSystemProperties(), config, false);
-    this.staging = new Path(outputUri, "_temporary-" + UUID.randomUUID());
+    this.commit = new Commit(new Path(outputUri, "_temporary-" + UUID.randomUUID()), conf);
   }
 
   /**
@@ -192,8 +192,8 @@ public final class LocalEmbedJob {
    * does not wait for them.
    */
   private String embedAll(int tasks) throws IOException {
-    FileSystem fs = staging.getFileSystem(conf);
-    boolean outputExisted = fs.exists(staging.getParent());
+    FileSystem fs = commit.fileSystem();
+    boolean outputExisted = fs.exists(commit.staging().getParent());
     ExecutorService pool = Executors.newFixedThreadPool(tasks, r -> {
       Thread t = new Thread(r, "imgvec-task");
       t.setDaemon(true);
@@ -214,7 +214,7 @@ public final class LocalEmbedJob {
       // Not interrupted: a task interrupted inside Hadoop's file calls logs the interrupt's trace.
       stopping = true;
       awaitStopped(pool);
-      fs.delete(outputExisted ? staging : staging.getParent(), true);
+      fs.delete(outputExisted ? commit.staging() : commit.staging().getParent(), true);
       Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
       if (cause instanceof IOException io) {
         throw io;
@@ -237,9 +237,9 @@ public final class LocalEmbedJob {
   /** One task: its rows' manifest errors, embeddings and image errors into its own part of each dataset. */
   private Void embedTask(int task) throws IOException {
     String part = String.format("part-%05d", task) + partSuffix;
-    try (ParquetRowWriter embeddings = new ParquetRowWriter(new Path(staging, "embeddings/" + part),
+    try (ParquetRowWriter embeddings = new ParquetRowWriter(new Path(commit.staging(), "embeddings/" + part),
             columns(EmbedOutput.EMBEDDING_COLUMNS, manifest.carried), conf);
-        ParquetRowWriter errors = new ParquetRowWriter(new Path(staging, "errors/" + part),
+        ParquetRowWriter errors = new ParquetRowWriter(new Path(commit.staging(), "errors/" + part),
             columns(EmbedOutput.ERROR_COLUMNS, List.of()), conf);
         EmbeddingPipeline<LocalManifest.Row> pipeline = new EmbeddingPipeline<>(new DeferredSession(model),
             spec.preprocessor(), fetcher, new ImageDecoder(config.get(ConfigKeys.MAX_PIXELS)),
@@ -334,18 +334,19 @@ public final class LocalEmbedJob {
     return columns;
   }
 
-  /** Replaces the output's datasets with the staged ones, each marked complete as Spark marks it. */
+  /**
+   * Publishes the staged datasets by the {@link Commit} protocol: the counts are the staged record; each dataset
+   * replaces the output's with one rename, then gets its {@code _SUCCESS} marker, as Spark's committer marks it.
+   */
   private void commit(String outputUri) throws IOException {
-    FileSystem fs = staging.getFileSystem(conf);
+    EmbedCounts counts = counts();
+    commit.markStaged(Map.of("embedded", counts.embedded(), "errors_by_class", counts.errorsByClass()));
     for (String dataset : List.of("embeddings", "errors")) {
       Path target = new Path(outputUri, dataset);
-      fs.delete(target, true);
-      if (!fs.rename(new Path(staging, dataset), target)) {
-        throw new IOException("cannot move " + new Path(staging, dataset) + " to " + target);
-      }
-      fs.create(new Path(target, "_SUCCESS"), true).close();
+      commit.moveIntoPlace(new Path(commit.staging(), dataset), target, true);
+      commit.publish(new Path(target, "_SUCCESS"), new byte[0]);
     }
-    fs.delete(staging, true);
+    commit.clean();
   }
 
   private RunSummary summary(String manifestUri, String outputUri, String modelId, long startNanos,

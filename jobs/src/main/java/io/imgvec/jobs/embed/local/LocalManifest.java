@@ -1,8 +1,5 @@
 package io.imgvec.jobs.embed.local;
 
-import io.imgvec.jobs.embed.ManifestReader;
-import io.imgvec.jobs.embed.ManifestRules;
-
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -10,6 +7,8 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.univocity.parsers.csv.CsvParser;
 import com.univocity.parsers.csv.CsvParserSettings;
 import com.univocity.parsers.csv.UnescapedQuoteHandling;
+import io.imgvec.jobs.embed.ManifestReader;
+import io.imgvec.jobs.embed.ManifestRules;
 import io.imgvec.jobs.embed.local.ParquetRowWriter.Column;
 import io.imgvec.jobs.embed.local.ParquetRowWriter.Kind;
 import java.io.BufferedReader;

@@ -1,10 +1,5 @@
 package io.imgvec.jobs.embed.local;
 
-import io.imgvec.jobs.embed.EmbedJob;
-import io.imgvec.jobs.embed.ModelRecord;
-import io.imgvec.jobs.run.RunSummary;
-import io.imgvec.jobs.run.SparkSessions;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -15,6 +10,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.imgvec.TestImages;
 import io.imgvec.config.ConfigException;
 import io.imgvec.config.ImgvecConfig;
+import io.imgvec.jobs.embed.EmbedJob;
+import io.imgvec.jobs.embed.ModelRecord;
+import io.imgvec.jobs.run.RunSummary;
+import io.imgvec.jobs.run.SparkSessions;
 import io.imgvec.util.UserException;
 import java.nio.file.Files;
 import java.nio.file.Path;

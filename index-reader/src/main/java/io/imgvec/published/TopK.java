@@ -1,4 +1,4 @@
-package io.imgvec.index;
+package io.imgvec.published;
 
 import io.imgvec.faiss.Metric;
 import io.imgvec.faiss.SearchResult;
@@ -8,14 +8,14 @@ import java.util.Arrays;
  * The running k best (id, distance) pairs of each of nq queries, nearest first: how results found in pieces (base
  * batches, executor partitions, index shards) become one answer.
  */
-final class TopK implements java.io.Serializable {
+public final class TopK implements java.io.Serializable {
   private final int nq;
   private final int k;
   private final Metric metric;
   private final float[] distances;
   private final long[] ids;
 
-  TopK(int nq, int k, Metric metric) {
+  public TopK(int nq, int k, Metric metric) {
     this.nq = nq;
     this.k = k;
     this.metric = metric;
@@ -26,7 +26,7 @@ final class TopK implements java.io.Serializable {
   }
 
   /** Offers every result of {@code r} (a search of the same queries), its labels mapped through {@code idOf}. */
-  void offerAll(SearchResult r, java.util.function.LongUnaryOperator idOf) {
+  public void offerAll(SearchResult r, java.util.function.LongUnaryOperator idOf) {
     for (int q = 0; q < nq; q++) {
       for (int j = 0; j < r.k(); j++) {
         long label = r.label(q, j);
@@ -38,7 +38,7 @@ final class TopK implements java.io.Serializable {
   }
 
   /** Inserts into query q's sorted top k if good enough. */
-  void offer(int q, float distance, long id) {
+  public void offer(int q, float distance, long id) {
     int base = q * k;
     if (!better(distance, distances[base + k - 1])) {
       return;
@@ -58,12 +58,12 @@ final class TopK implements java.io.Serializable {
   }
 
   /** Ids of query q's best, nearest first (-1 where fewer than k were offered). */
-  long[] ids(int q) {
+  public long[] ids(int q) {
     return Arrays.copyOfRange(ids, q * k, q * k + k);
   }
 
   /** Everything as one search result. */
-  SearchResult result() {
+  public SearchResult result() {
     return new SearchResult(k, distances.clone(), ids.clone());
   }
 }

@@ -1,4 +1,4 @@
-package io.imgvec.index;
+package io.imgvec.published;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

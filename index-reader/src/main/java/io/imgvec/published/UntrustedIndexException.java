@@ -1,4 +1,4 @@
-package io.imgvec.index;
+package io.imgvec.published;
 
 import java.io.IOException;
 

@@ -1,4 +1,4 @@
-package io.imgvec.index;
+package io.imgvec.published;
 
 import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.Metric;
@@ -97,7 +97,7 @@ public final class ShardedIndex implements VectorSearch, AutoCloseable {
   /** File names of the shards: index.faiss for one, index-00000.faiss, index-00001.faiss, ... for several. */
   public static List<String> fileNames(int shards) {
     if (shards == 1) {
-      return List.of(IndexBuilder.INDEX_FILE);
+      return List.of(IndexLayout.INDEX_FILE);
     }
     List<String> names = new ArrayList<>();
     for (int s = 0; s < shards; s++) {
