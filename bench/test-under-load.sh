@@ -12,7 +12,7 @@ spinner=$!
 trap 'kill $spinner 2>/dev/null || true' EXIT
 start=$(date +%s)
 status=0
-(cd "$work/imgvec" && bin/test > "$work/test.log" 2>&1) || status=$?
+(cd "$work/imgvec" && bin/test -Dmaven.test.failure.ignore=true > "$work/test.log" 2>&1) || status=$?
 seconds=$(( $(date +%s) - start ))
 failed=$(grep -hE '^\[ERROR\] (Tests run:.*FAILURE|  ?[A-Za-z]+(IT|Test)\.)' "$work/test.log" | sed 's/^\[ERROR\] *//' \
   | cut -c1-200 | sort -u | python3 -c 'import json,sys; print(json.dumps([l.strip() for l in sys.stdin]))')

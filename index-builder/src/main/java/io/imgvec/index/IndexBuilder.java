@@ -5,14 +5,11 @@ import io.imgvec.config.ImgvecConfig;
 import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.Metric;
 import io.imgvec.faiss.SearchParams;
-import io.imgvec.published.ContentDigests;
 import io.imgvec.published.IdMap;
 import io.imgvec.published.ShardedIndex;
-import io.imgvec.util.Numbers;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -79,6 +76,7 @@ public final class IndexBuilder {
   private final Options options;
   private final Consumer<String> progress;
   private final DistributedAdd distributedAdd;
+  private final SourceScans scans;
   private String previousChoice; // the factory a rebuilt index's auto build chose (null: none)
 
   public IndexBuilder(VectorSource source, Options options, Consumer<String> progress) {
@@ -94,6 +92,7 @@ public final class IndexBuilder {
     this.options = options;
     this.progress = progress;
     this.distributedAdd = distributedAdd;
+    this.scans = new SourceScans(source, options.batchSize(), progress);
   }
 
   /**
@@ -138,7 +137,7 @@ public final class IndexBuilder {
         : "index plan: " + plan.factory() + " (" + plan.reason() + ") for " + n + " x " + d);
     Map<String, Object> timings = new LinkedHashMap<>();
     long t = System.nanoTime();
-    Sample sample = sample(n, d, trainSize, nq);
+    Sample sample = scans.sample(n, d, trainSize, nq);
     timings.put("sample_s", seconds(t));
     Files.createDirectories(dir);
     t = System.nanoTime();
@@ -165,11 +164,17 @@ public final class IndexBuilder {
       try (ShardedIndex index = adder != null
           ? adder.addAll(trained, sample.queryIds, truth, resources.shards(), !resources.fitsTogether(), dir,
               timings)
-          : addLocally(trained, sample, truth, dir.resolve(IdMap.FILE), n, d, resources.shards(), timings)) {
+          : scans.addAll(trained, sample, truth, dir.resolve(IdMap.FILE), n, d, resources.shards(), timings)) {
         timings.put("add_phase_s", seconds(t));
         IndexEvaluator.Tuning tuning = finish(index, plan, sample, truth, nq, dir, timings, start);
-        Map<String, Object> manifest = manifest(stats, d, plan, tuning == null ? null : tuning.chosen(), listsSplit,
-            index, nq, dir, timings, heap);
+        IndexEvaluator.Metrics metrics = tuning == null ? null : tuning.chosen();
+        Map<String, Object> manifest = BuildManifest.of(stats.modelIds().iterator().next(), source.metadataColumns(),
+            plan, metrics == null ? fixedParams(plan, index.ntotal()) : metrics.params(), metrics, index, nq, dir);
+        if (plan.isIvf()) {
+          manifest.put("lists", BuildManifest.listStats(index.listSizes(), listsSplit, options.maxListFactor()));
+        }
+        manifest.put("timings", timings);
+        BuildManifest.recordHeap(manifest, heap);
         manifest.put("outcome", tuning == null ? null : outcome(tuning));
         resources.record(manifest, expected);
         if (selection != null) {
@@ -225,84 +230,6 @@ public final class IndexBuilder {
     return stats;
   }
 
-  private Sample sample(long n, int d, int trainSize, int nq) throws IOException {
-    Sample sample = new Sample(trainSize, nq);
-    long[] position = {0};
-    source.scan(options.batchSize(), batch -> {
-      checkBatch(batch, d);
-      for (int i = 0; i < batch.size(); i++, position[0]++) {
-        sample.offer(batch.imageIds()[i], position[0], batch.vectors(), i * d, d);
-      }
-      progress(position[0], n, "sampled");
-    });
-    checkUnchanged(n, position[0]);
-    sample.finish(d);
-    return sample;
-  }
-
-  /**
-   * Streams every vector into copies of the trained index (held-out queries aside), one per shard of equal id
-   * ranges, and into the exact-search ground truth.
-   */
-  private ShardedIndex addLocally(FaissIndex trained, Sample sample, ExactNeighbours truth, Path idFile, long n,
-      int d, int shards, Map<String, Object> timings) throws IOException {
-    ShardedIndex index = ShardedIndex.copies(trained, shards, n);
-    try {
-      addLocally(index, sample, truth, idFile, n, d, timings);
-      return index;
-    } catch (IOException | RuntimeException e) {
-      index.close(); // native memory is not garbage-collected
-      throw e;
-    }
-  }
-
-  private void addLocally(ShardedIndex index, Sample sample, ExactNeighbours truth, Path idFile, long n, int d,
-      Map<String, Object> timings) throws IOException {
-    long[] position = {0};
-    long[] addNanos = {0};
-    long[] truthNanos = {0};
-    int[] queriesSeen = {0};
-    try (IdMap.Writer ids = new IdMap.Writer(idFile);
-        ContentDigests.Writer digests = new ContentDigests.Writer(idFile.resolveSibling(ContentDigests.FILE))) {
-      source.scan(options.batchSize(), batch -> {
-        float[] base = new float[batch.size() * d];
-        long[] baseIds = new long[batch.size()];
-        int m = 0;
-        for (int i = 0; i < batch.size(); i++, position[0]++) {
-          long id = position[0];
-          ids.write(id, batch.imageIds()[i], batch.uris()[i], batch.metadata()[i]);
-          digests.write(id, batch.digests() == null ? null : batch.digests()[i], batch.imageIds()[i]);
-          if (sample.isQuery(id)) {
-            if (!batch.imageIds()[i].equals(sample.queryImageIds[queriesSeen[0]++])) {
-              throw new IndexBuildException("the input changed while building: row order differs between scans");
-            }
-            continue;
-          }
-          System.arraycopy(batch.vectors(), i * d, base, m * d, d);
-          baseIds[m++] = id;
-        }
-        long t = System.nanoTime();
-        if (m > 0) {
-          index.add(base, baseIds, m);
-        }
-        addNanos[0] += System.nanoTime() - t;
-        t = System.nanoTime();
-        truth.addBase(base, baseIds, m);
-        truthNanos[0] += System.nanoTime() - t;
-        progress(position[0], n, "added");
-      });
-    }
-    checkUnchanged(n, position[0]);
-    timings.put("add_s", addNanos[0] / 1e9);
-    timings.put("ground_truth_s", truthNanos[0] / 1e9);
-  }
-
-  private static void checkUnchanged(long counted, long read) {
-    if (read != counted) {
-      throw new IndexBuildException("the input changed while building: counted " + counted + " vectors, read " + read);
-    }
-  }
-
   private IndexEvaluator.Tuning evaluate(ShardedIndex index, IndexPlan plan, IndexEvaluator evaluator, long n) {
     if (!plan.isIvf() || plan.nprobe() > 0) {
       IndexEvaluator.Metrics fixed = evaluator.measure(index, fixedParams(plan, n));
@@ -348,105 +275,6 @@ public final class IndexBuilder {
 
   private long maxCodesPerProbe(IndexPlan plan, long n) {
     return (long) Math.ceil(options.maxCodesFactor() * n / plan.nlist());
-  }
-
-  private static void checkBatch(VectorSource.Batch batch, int d) {
-    if (batch.dimension() != d) {
-      throw new IndexBuildException("a batch has dimension " + batch.dimension() + ", expected " + d);
-    }
-    float[] v = batch.vectors();
-    for (int i = 0; i < batch.size() * d; i++) {
-      if (!Float.isFinite(v[i])) {
-        throw new IndexBuildException("the embedding of image_id '" + batch.imageIds()[i / d] + "' contains "
-            + v[i] + "; NaN/Inf vectors cannot be indexed: re-embed or filter them out");
-      }
-    }
-  }
-
-  private Map<String, Object> manifest(VectorSource.Stats stats, int d, IndexPlan plan, IndexEvaluator.Metrics metrics,
-      int listsSplit, ShardedIndex built, int nq, Path dir, Map<String, Object> timings, HeapSampler heap)
-      throws IOException {
-    long ntotal = built.ntotal();
-    List<String> files = ShardedIndex.fileNames(built.shardCount());
-    long bytes = 0;
-    for (String file : files) {
-      bytes += Files.size(dir.resolve(file));
-    }
-    Map<String, Object> lists = plan.isIvf() ? listStats(built.listSizes(), listsSplit, options.maxListFactor()) : null;
-    Map<String, Object> index = new LinkedHashMap<>();
-    index.put("type", plan.type());
-    index.put("factory", plan.factory());
-    index.put("nlist", plan.nlist());
-    index.put("pq_m", plan.pqM());
-    SearchParams params = metrics == null ? fixedParams(plan, ntotal) : metrics.params();
-    index.put("nprobe", params.nprobe());
-    index.put("max_codes", params.maxCodes());
-    if (params.efSearch() > 0) {
-      index.put("ef_search", params.efSearch());
-    }
-    index.put("train_size", plan.trainSize());
-    index.put("reason", plan.reason());
-    Map<String, Object> measured = measured(metrics, nq, bytes, ntotal);
-    measured.put("build_heap_max_used_mb", heap.maxUsedMb());
-    measured.put("build_heap_max_live_mb", heap.maxLiveMb());
-    measured.put("build_heap_limit_mb", heap.limitMb());
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("model_id", stats.modelIds().iterator().next());
-    m.put("dimension", d);
-    m.put("metric", plan.metric().name());
-    m.put("count", ntotal);
-    m.put("id_bound", ntotal); // ids run from 0 to id_bound - 1 (update-index leaves gaps where it removes)
-    m.put("trained_count", ntotal); // vectors when the index was trained: update-index's rebuild rule counts from it
-    m.put("metadata_columns", source.metadataColumns());
-    m.put("index", index);
-    if (lists != null) {
-      m.put("lists", lists);
-    }
-    m.put("metrics", measured);
-    m.put("timings", timings);
-    if (built.shardCount() > 1) {
-      List<Map<String, Object>> shards = new java.util.ArrayList<>();
-      long[] firstIds = built.firstIds();
-      for (int s = 0; s < files.size(); s++) {
-        shards.add(Map.of("file", files.get(s), "first_id", firstIds[s]));
-      }
-      m.put("shards", shards);
-    }
-    return m;
-  }
-
-  /** The manifest's metrics: recall and latency at the published setting (when measured) and size. */
-  static Map<String, Object> measured(IndexEvaluator.Metrics metrics, int nq, long bytes, long ntotal) {
-    Map<String, Object> measured = new LinkedHashMap<>();
-    if (metrics != null) {
-      measured.putAll(metrics.asMap());
-      measured.put("eval_queries", nq);
-    } else {
-      measured.put("note", "fewer than 10 vectors: no held-out queries, recall not measured");
-    }
-    measured.put("index_bytes", bytes);
-    measured.put("bytes_per_vector", IndexEvaluator.round4((double) bytes / Math.max(1, ntotal)));
-    return measured;
-  }
-
-  /** How even the inverted lists are: a query scans whole lists, so the largest ones set the tail latency. */
-  static Map<String, Object> listStats(long[] sizes, int split, double maxListFactor) {
-    long[] sorted = sizes.clone();
-    Arrays.sort(sorted);
-    double mean = Arrays.stream(sorted).average().orElse(0);
-    Map<String, Object> lists = new LinkedHashMap<>();
-    lists.put("mean_size", IndexEvaluator.round4(mean));
-    lists.put("p99_size", Numbers.percentile(sorted, 0.99));
-    lists.put("max_size", sorted[sorted.length - 1]);
-    lists.put("max_list_factor", maxListFactor);
-    lists.put("split_in_training", split);
-    return lists;
-  }
-
-  private void progress(long done, long total, String what) {
-    if (done == total || done % (options.batchSize() * 16L) < options.batchSize()) {
-      progress.accept(String.format("%s %d/%d vectors (%.0f%%)", what, done, total, 100.0 * done / total));
-    }
   }
 
   static double seconds(long startNanos) {

@@ -221,10 +221,10 @@ public final class IndexUpdater {
     m.remove("outcome"); // the build's tuning outcome; this version keeps its search setting
     m.put("count", index.ntotal());
     m.put("id_bound", changes.nextId);
-    m.put("metrics", IndexBuilder.measured(metrics, nq, bytes, index.ntotal()));
+    m.put("metrics", BuildManifest.measured(metrics, nq, bytes, index.ntotal()));
     Map<String, Object> lists = null;
     if (base.get("lists") != null) {
-      lists = IndexBuilder.listStats(index.listSizes(), 0, ((Number) listsInfo().get("max_list_factor")).doubleValue());
+      lists = BuildManifest.listStats(index.listSizes(), 0, ((Number) listsInfo().get("max_list_factor")).doubleValue());
       m.put("lists", lists);
     }
     long addedSinceTraining = previousUpdate("added_since_training") + changes.added + changes.replaced;

