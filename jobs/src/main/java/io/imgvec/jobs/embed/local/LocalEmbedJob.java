@@ -6,13 +6,10 @@ import io.imgvec.config.ImgvecConfig;
 import io.imgvec.image.ImageDecoder;
 import io.imgvec.io.Commit;
 import io.imgvec.jobs.embed.EmbedCounts;
-import io.imgvec.jobs.embed.EmbedOutput;
 import io.imgvec.jobs.embed.EmbedRecords;
 import io.imgvec.jobs.embed.EmbedSummary;
 import io.imgvec.jobs.embed.ManifestRules;
 import io.imgvec.jobs.embed.ModelRecord;
-import io.imgvec.jobs.embed.local.ParquetRowWriter.Column;
-import io.imgvec.jobs.embed.local.ParquetRowWriter.Kind;
 import io.imgvec.jobs.run.Locations;
 import io.imgvec.jobs.run.ProgressLog;
 import io.imgvec.jobs.run.RunLog;
@@ -29,8 +26,6 @@ import io.imgvec.pipeline.ImageFetcher;
 import io.imgvec.pipeline.StageTimes;
 import io.imgvec.pipeline.ThreadLayout;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -68,8 +63,6 @@ public final class LocalEmbedJob {
   /** Larger manifests go to Spark: the local reader holds the manifest in memory, and Spark's start-up matters less. */
   static final long MAX_MANIFEST_BYTES = 64L << 20;
   private static final Pattern LOCAL_MASTER = Pattern.compile("local(?:\\[(\\*|\\d+)(?:,\\d+)?])?");
-  private static final Map<String, Kind> OUTPUT_KINDS = Map.of("embedding", Kind.FLOAT_ARRAY, "width", Kind.INT,
-      "height", Kind.INT);
 
   private final ImgvecConfig config;
   private final Configuration conf;
@@ -237,15 +230,12 @@ public final class LocalEmbedJob {
   /** One task: its rows' manifest errors, embeddings and image errors into its own part of each dataset. */
   private Void embedTask(int task) throws IOException {
     String part = String.format("part-%05d", task) + partSuffix;
-    try (ParquetRowWriter embeddings = new ParquetRowWriter(new Path(commit.staging(), "embeddings/" + part),
-            columns(EmbedOutput.EMBEDDING_COLUMNS, manifest.carried), conf);
-        ParquetRowWriter errors = new ParquetRowWriter(new Path(commit.staging(), "errors/" + part),
-            columns(EmbedOutput.ERROR_COLUMNS, List.of()), conf);
+    try (TaskOutputs out = new TaskOutputs(commit.staging(), part, manifest.carried, conf, embedded, errorsByClass,
+            rowsDone);
         EmbeddingPipeline<LocalManifest.Row> pipeline = new EmbeddingPipeline<>(new DeferredSession(model),
             spec.preprocessor(), fetcher, new ImageDecoder(config.get(ConfigKeys.MAX_PIXELS)),
             config.get(ConfigKeys.BATCH_SIZE), layout.decodeThreads(), config.get(ConfigKeys.PREFETCH_BATCHES),
             times)) {
-      Outputs out = new Outputs(embeddings, errors);
       Iterator<Result<LocalManifest.Row>> results = pipeline.run(items(out));
       while (results.hasNext()) {
         Result<LocalManifest.Row> r = results.next();
@@ -258,7 +248,7 @@ public final class LocalEmbedJob {
   }
 
   /** This task's share of the rows to embed; rows the manifest marked go straight to the errors. */
-  private Iterator<Item<LocalManifest.Row>> items(Outputs out) {
+  private Iterator<Item<LocalManifest.Row>> items(TaskOutputs out) {
     return new Iterator<>() {
       private Item<LocalManifest.Row> next;
 
@@ -287,51 +277,6 @@ public final class LocalEmbedJob {
         return item;
       }
     };
-  }
-
-  /** Splits output rows into the two datasets, writing each as its columns, and counts them. */
-  private final class Outputs {
-    private final ParquetRowWriter embeddings;
-    private final ParquetRowWriter errors;
-
-    Outputs(ParquetRowWriter embeddings, ParquetRowWriter errors) {
-      this.embeddings = embeddings;
-      this.errors = errors;
-    }
-
-    void write(Object[] values) {
-      try {
-        if (EmbedRecords.embedded(values)) {
-          embeddings.write(project(values, EmbedOutput.EMBEDDING_COLUMNS, true));
-          embedded.increment();
-        } else {
-          errors.write(project(values, EmbedOutput.ERROR_COLUMNS, false));
-          errorsByClass.computeIfAbsent((String) values[EmbedOutput.FIXED_COLUMNS.indexOf("error_class")],
-              c -> new LongAdder()).increment();
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-      rowsDone.increment();
-    }
-  }
-
-  /** The named fixed columns of an output row, then (with {@code carried}) the carried ones. */
-  private static Object[] project(Object[] values, List<String> fixed, boolean carried) {
-    int extra = carried ? values.length - EmbedOutput.FIXED : 0;
-    Object[] out = new Object[fixed.size() + extra];
-    for (int i = 0; i < fixed.size(); i++) {
-      out[i] = values[EmbedOutput.FIXED_COLUMNS.indexOf(fixed.get(i))];
-    }
-    System.arraycopy(values, EmbedOutput.FIXED, out, fixed.size(), extra);
-    return out;
-  }
-
-  private static List<Column> columns(List<String> fixed, List<Column> carried) {
-    List<Column> columns = new ArrayList<>();
-    fixed.forEach(name -> columns.add(new Column(name, OUTPUT_KINDS.getOrDefault(name, Kind.STRING))));
-    columns.addAll(carried);
-    return columns;
   }
 
   /**
