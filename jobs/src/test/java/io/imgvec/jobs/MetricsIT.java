@@ -145,7 +145,7 @@ public class MetricsIT {
   /** Polls Prometheus until {@code promql} has the value {@code expected} (60 s at most). */
   private static void awaitValue(String prometheus, String promql, double expected) {
     await(promql + " = " + expected).atMost(60, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(500))
-        .ignoreException(java.io.IOException.class) // not up yet
+        .ignoreExceptionsInstanceOf(java.io.IOException.class) // not up yet
         .until(() -> query(prometheus + "/api/v1/query?query=" + URLEncoder.encode(promql, StandardCharsets.UTF_8))
             .at("/data/result"), result -> result.size() == 1
             && Double.parseDouble(result.get(0).at("/value/1").asText()) == expected);
@@ -153,7 +153,7 @@ public class MetricsIT {
 
   private static void awaitOk(String url) {
     await(url + " answers 200").atMost(120, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(500))
-        .ignoreException(java.io.IOException.class) // not listening yet
+        .ignoreExceptionsInstanceOf(java.io.IOException.class) // not listening yet
         .until(() -> HTTP.send(HttpRequest.newBuilder(URI.create(url)).build(),
             HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
   }

@@ -107,7 +107,7 @@ public final class S3ProxyServer implements AutoCloseable {
   private void awaitReady() {
     await("S3Proxy serves").atMost(30, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(100))
         .failFast("S3Proxy exited", () -> !process.isAlive())
-        .ignoreException(IOException.class) // not listening yet
+        .ignoreExceptionsInstanceOf(IOException.class) // not listening yet
         .until(() -> ((HttpURLConnection) URI.create(endpoint()).toURL().openConnection())
             .getResponseCode() > 0); // any HTTP answer means it is serving
   }

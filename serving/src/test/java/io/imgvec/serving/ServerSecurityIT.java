@@ -133,7 +133,7 @@ class ServerSecurityIT {
   private static void awaitUp(HttpClient client, String url, Process server) {
     await("the server starts").atMost(2, TimeUnit.MINUTES).pollInterval(Duration.ofMillis(200))
         .failFast("the server exited", () -> !server.isAlive())
-        .ignoreException(java.io.IOException.class) // not listening yet
+        .ignoreExceptionsInstanceOf(java.io.IOException.class) // not listening yet
         .until(() -> send(client, url, null, null).statusCode() == 200);
   }
 
