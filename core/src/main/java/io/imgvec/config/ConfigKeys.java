@@ -8,6 +8,11 @@ import java.util.Map;
 public final class ConfigKeys {
   static final Map<String, ConfigKey<?>> ALL = new LinkedHashMap<>();
 
+  /** Every key's name, in the order of this file. */
+  public static java.util.Set<String> names() {
+    return java.util.Collections.unmodifiableSet(ALL.keySet());
+  }
+
   private static <T> ConfigKey<T> register(ConfigKey<T> key) {
     ALL.put(key.name(), key);
     return key;

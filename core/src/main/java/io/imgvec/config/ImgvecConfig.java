@@ -124,6 +124,17 @@ public final class ImgvecConfig implements Serializable {
     return sb.toString();
   }
 
+  /** Every setting as a Markdown table: key, default, what it does (the configuration guide's reference). */
+  public static String markdownReference() {
+    StringBuilder sb = new StringBuilder("| key | default | what |\n|---|---|---|\n");
+    for (ConfigKey<?> key : ConfigKeys.ALL.values()) {
+      String value = key.format(key.defaultValue());
+      sb.append("| `").append(key.name()).append("` | ").append(value.isEmpty() ? "" : "`" + value + "`")
+          .append(" | ").append(key.description().replace("|", "\\|")).append(" |\n");
+    }
+    return sb.toString();
+  }
+
   /** Splits {@code --key=value} / {@code key=value} arguments into a map; anything else is an error. */
   public static Map<String, String> parseOverrides(List<String> args) {
     Map<String, String> out = new LinkedHashMap<>();

@@ -49,6 +49,33 @@ final class JobCommands implements Callable<Integer> {
       + " (bin/imgvec config --write <file> writes this file).\n# Use with --config conf/imgvec.properties; --key=value"
       + " on the command line overrides. Unknown keys are errors.\n\n";
 
+  /** docs/configuration.md above the settings table: how settings are given, and the launcher's environment. */
+  private static final String CONFIGURATION_GUIDE = """
+      # Configuration
+
+      Every command reads one typed configuration: the defaults below, then `--config <file>` (a properties file;
+      `conf/imgvec.properties` lists every key with its default), then `--<key>=<value>` on the command line. Unknown
+      keys, malformed values and out-of-range numbers are refused before any work starts, with the valid choices. On
+      a cluster the same settings travel with the command (`bin/imgvec submit -- <command> --<key>=<value>`).
+      This file is generated: `bin/imgvec config --write docs/configuration.md`.
+
+      ## Environment read by `bin/imgvec`
+
+      | variable | default | what |
+      |---|---|---|
+      | `IMGVEC_JAVA_OPTS` | | JVM options added to the launcher's `-Xmx4g` (a `-Xmx` there wins) |
+      | `IMGVEC_BUILD` | | `never`: run the jars as built, without checking whether a source is newer |
+      | `IMGVEC_CDS` | `true` | `false`: no class-data-sharing archive (`target/cds/<command>.jsa`) |
+      | `IMGVEC_DJL_OFFLINE` | `true` | `false` lets DJL download engine natives (local runs; `model.djl-offline` on clusters) |
+      | `DJL_CACHE_DIR` | `target/djl-cache` | where DJL keeps engine files |
+      | `OPENCV_LOG_LEVEL` | `FATAL` | OpenCV's own stderr lines (a bad image is an error row with its reason anyway) |
+      | `SPARK_LOCAL_IP` | `127.0.0.1` | the address local Spark binds |
+      | `SPARK_HOME` | | `submit` uses its `spark-submit` when set, else the project's own Spark jars |
+
+      ## Settings
+
+      """;
+
   @Option(names = {"-h", "--help"}, usageHelp = true, description = "show this help")
   private boolean help;
 
@@ -231,12 +258,15 @@ final class JobCommands implements Callable<Integer> {
 
   @Command(name = "config", description = "print every setting with its description and default")
   RunSummary config(
-      @Option(names = "--write", paramLabel = "<file>", description = "write them there instead (bin/imgvec config"
-          + " --write conf/imgvec.properties regenerates the shipped file)") Path file,
+      @Option(names = "--write", paramLabel = "<file>", description = "write them there instead, as a settings file"
+          + " or, for a .md file, as the configuration guide (bin/imgvec config --write conf/imgvec.properties and"
+          + " --write docs/configuration.md regenerate the shipped files)") Path file,
       @Mixin ConfigOptions settings) throws Exception {
     settings.config();
     if (file == null) {
       System.out.print(ImgvecConfig.documentedDefaults());
+    } else if (file.toString().endsWith(".md")) {
+      Files.writeString(file, CONFIGURATION_GUIDE + ImgvecConfig.markdownReference());
     } else {
       Files.writeString(file, SETTINGS_FILE_HEADER + ImgvecConfig.documentedDefaults());
     }
