@@ -34,6 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
 public class MetricsIT {
   private static final HttpClient HTTP = HttpClient.newHttpClient();
 
+  private static final Path ALERTS = StandaloneCluster.HOME.resolve("conf/prometheus/imgvec-alerts.yml");
+
   @TempDir Path tmp;
 
   @Test
@@ -44,7 +46,8 @@ public class MetricsIT {
     int prometheusPort = StandaloneCluster.freePort();
     String pushgateway = "127.0.0.1:" + pushgatewayPort;
     Files.writeString(tmp.resolve("prometheus.yml"), String.join("\n",
-        "global: {scrape_interval: 1s}",
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}",
+        "rule_files: ['" + ALERTS + "']",
         "scrape_configs:",
         "  - {job_name: pushgateway, honor_labels: true, static_configs: [{targets: ['" + pushgateway + "']}]}",
         "  - {job_name: stream, static_configs: [{targets: ['127.0.0.1:" + streamPort + "']}]}",
@@ -106,6 +109,16 @@ public class MetricsIT {
       assertTrue(used.size() >= 20, "dashboard metrics: " + used);
       used.removeAll(present);
       assertEquals(Set.of(), used, "metrics the dashboard uses that Prometheus never received");
+      // the alert rules run in the same Prometheus: they must evaluate and name only metrics it received
+      Set<String> alerting = metricsIn(Files.readString(ALERTS));
+      assertTrue(alerting.size() >= 10, "alert rule metrics: " + alerting);
+      alerting.removeAll(present);
+      assertEquals(Set.of(), alerting, "metrics the alert rules use that Prometheus never received");
+      List<String> rules = new ArrayList<>();
+      query(prometheus + "/api/v1/rules").at("/data/groups").forEach(g -> g.get("rules").forEach(r ->
+          rules.add(r.get("name").asText() + "=" + r.get("health").asText())));
+      assertEquals(10, rules.size(), rules.toString());
+      assertTrue(rules.stream().allMatch(r -> r.endsWith("=ok")), "every rule evaluates: " + rules);
     } finally {
       for (Process p : daemons) {
         p.destroy();
@@ -119,14 +132,19 @@ public class MetricsIT {
     JsonNode dashboard = Json.MAPPER.readTree(StandaloneCluster.HOME.resolve("conf/grafana/imgvec-dashboard.json")
         .toFile());
     Set<String> names = new TreeSet<>();
-    Pattern metric = Pattern.compile("imgvec_[a-z0-9_]+");
     for (JsonNode panel : dashboard.get("panels")) {
       for (JsonNode target : panel.get("targets")) {
-        Matcher m = metric.matcher(target.get("expr").asText());
-        while (m.find()) {
-          names.add(m.group());
-        }
+        names.addAll(metricsIn(target.get("expr").asText()));
       }
+    }
+    return names;
+  }
+
+  private static Set<String> metricsIn(String expressions) {
+    Set<String> names = new TreeSet<>();
+    Matcher m = Pattern.compile("imgvec_[a-z0-9_]+").matcher(expressions);
+    while (m.find()) {
+      names.add(m.group());
     }
     return names;
   }
