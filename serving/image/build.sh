@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the server's container image as a tarball without a Docker daemon or a registry:
-#   1. a base image (Debian 12 minbase + OpenJDK 17 JRE + libopenblas0 + libgomp1, for the FAISS library) made with
+#   1. a base image (Debian 12 minbase + OpenJDK 17 JRE: the FAISS shim links OpenBLAS and bundles libgomp) made with
 #      debootstrap from Debian's mirror, saved as a docker-archive tarball (skipped when it exists);
 #   2. the application on top with Jib (mvn -Pimage), FROM that tarball  -> serving/target/jib-image.tar
 # With --check, the image's layers are unpacked into a root file system and the server is started in it (chroot)
@@ -16,7 +16,7 @@ if [[ ! -f "$BASE" ]]; then
   command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >&2
   rootfs="$WORK/base-rootfs" && rm -rf "$rootfs"
   echo "[image] debootstrap Debian 12 with a Java 17 runtime ..." >&2
-  debootstrap --variant=minbase --include=openjdk-17-jre-headless,libopenblas0,libgomp1,ca-certificates \
+  debootstrap --variant=minbase --include=openjdk-17-jre-headless,ca-certificates \
     bookworm "$rootfs" http://deb.debian.org/debian >&2
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
   python3 "$ROOT/serving/image/docker_archive.py" "$rootfs" "$BASE"
