@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# How honest `bin/imgvec plan` is about this machine: its local_seconds estimate beside the wall time of fresh
-# `bin/imgvec embed` processes on the same manifests (the 16 photos of 0.3-1.4 MP repeated). Target: within +-25%.
-# Usage: bench/plan.sh [sizes...] (default 640 2000)                          -> bench/results/plan.json
+# How honest `bin/imgvec plan` is about this machine, for both runners: its estimate for the local runner and for
+# the Spark runner (seconds_by_runner) beside the wall time of fresh `bin/imgvec embed` processes on the same
+# manifests (the 16 photos of 0.3-1.4 MP repeated), run with --embed.runner=local and --embed.runner=spark.
+# Target: within +-25%.
+# Usage: bench/plan.sh [sizes...] (default 640 2560)                          -> bench/results/plan.json
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SIZES=("${@:-640 2000}")
+SIZES=("${@:-640 2560}")
 read -r -a SIZES <<< "${SIZES[*]}"
 (cd "$ROOT" && mvn -q -B -DskipTests install)
 WORK="$ROOT/bench/results/tmp/plan"
@@ -19,30 +21,44 @@ print("image_id,uri")
 for i in range(int(sys.argv[2])):
     print(f"img{i},{photos[i % len(photos)].as_uri()}")
 PY
-  "$ROOT/bin/imgvec" embed --manifest "$WORK/manifest-$n.csv" --output "$WORK/warm" > /dev/null 2>&1  # CDS archive
+  for runner in local spark; do  # the first run of each records the command's CDS archive: not timed
+    "$ROOT/bin/imgvec" embed --manifest "$WORK/manifest-$n.csv" --output "$WORK/warm" --embed.runner=$runner \
+      > /dev/null 2>&1
+  done
   "$ROOT/bin/imgvec" plan --manifest "$WORK/manifest-$n.csv" 2>/dev/null | tail -1 > "$WORK/plan-$n.json"
   for r in 1 2; do
-    t0=$(date +%s.%N)
-    "$ROOT/bin/imgvec" embed --manifest "$WORK/manifest-$n.csv" --output "$WORK/out" > /dev/null 2>&1
-    t1=$(date +%s.%N)
-    python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); print(json.dumps({"images":int(sys.argv[2]),
-      "estimate_s":p["local_seconds"],"actual_s":round(float(sys.argv[4])-float(sys.argv[3]),2)}))' \
-      "$WORK/plan-$n.json" "$n" "$t0" "$t1" >> "$RUNS"
-    tail -1 "$RUNS"
+    for runner in local spark; do
+      t0=$(date +%s.%N)
+      "$ROOT/bin/imgvec" embed --manifest "$WORK/manifest-$n.csv" --output "$WORK/out" --embed.runner=$runner \
+        > /dev/null 2>&1
+      t1=$(date +%s.%N)
+      python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); print(json.dumps({"images":int(sys.argv[2]),
+        "runner":sys.argv[3],"estimate_s":p["seconds_by_runner"][sys.argv[3]],
+        "actual_s":round(float(sys.argv[5])-float(sys.argv[4]),2)}))' \
+        "$WORK/plan-$n.json" "$n" "$runner" "$t0" "$t1" >> "$RUNS"
+      tail -1 "$RUNS"
+    done
   done
 done
-python3 - "$RUNS" "$WORK" > "$ROOT/bench/results/plan.json" <<'PY'
-import json, statistics, sys
+python3 - "$RUNS" "$WORK" "$(git -C "$ROOT" rev-parse --short HEAD)" "$(nproc)" "${SIZES[*]}" \
+  > "$ROOT/bench/results/plan.json" <<'PY'
+import json, statistics, sys, datetime
 runs = [json.loads(l) for l in open(sys.argv[1])]
-out = {"runs": runs, "sizes": []}
+out = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "commit": sys.argv[3],
+       "command": "bench/plan.sh " + sys.argv[5], "machine": f"{sys.argv[4]} cores",
+       "settings": "defaults (spark.master=local[*]); embed timed as fresh processes with their CDS archive",
+       "runs": runs, "sizes": []}
 for n in sorted({r["images"] for r in runs}):
-    rs = [r for r in runs if r["images"] == n]
-    actual = statistics.median(r["actual_s"] for r in rs)
-    est = rs[0]["estimate_s"]
     plan = json.load(open(f"{sys.argv[2]}/plan-{n}.json"))
-    out["sizes"].append({"images": n, "estimate_s": est, "actual_median_s": actual,
-                         "estimate_error": round(est / actual - 1, 3), "within_25_percent": abs(est / actual - 1) <= 0.25,
-                         "measured_here": plan["measured_here"]})
+    for runner in ("local", "spark"):
+        rs = [r for r in runs if r["images"] == n and r["runner"] == runner]
+        actual = statistics.median(r["actual_s"] for r in rs)
+        est = rs[0]["estimate_s"]
+        out["sizes"].append({"images": n, "runner": runner, "default_runner": plan["runner"] == runner,
+                             "estimate_s": est, "actual_median_s": actual,
+                             "estimate_error": round(est / actual - 1, 3),
+                             "within_25_percent": abs(est / actual - 1) <= 0.25,
+                             "measured_here": plan["measured_here"]})
 print(json.dumps(out, indent=2))
 PY
 cat "$ROOT/bench/results/plan.json"

@@ -20,6 +20,7 @@ import io.imgvec.jobs.stream.ProduceCommand;
 import io.imgvec.jobs.stream.StreamJob;
 import io.imgvec.serving.ServeMain;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.TreeMap;
@@ -205,11 +206,13 @@ final class JobCommands implements Callable<Integer> {
           description = "instance types and prices (default conf/instances.json)") Path instances,
       @Option(names = "--model", paramLabel = "<uri>", description = MODEL) String model,
       @Mixin ConfigOptions settings) throws Exception {
+    double bootSeconds = ManagementFactory.getRuntimeMXBean().getUptime() / 1e3;
     ImgvecConfig config = start("plan", settings.config("model.uri", model));
     Path prices = instances != null ? instances
         : Path.of(System.getProperty("imgvec.home", "."), "conf", "instances.json");
     try (SparkSession spark = SparkSessions.create("imgvec-plan", config)) {
-      RunSummary plan = PlanCommand.run(spark, manifest, Main.positive("--sample", sample), prices, config);
+      RunSummary plan = PlanCommand.run(spark, manifest, Main.positive("--sample", sample), prices, config,
+          bootSeconds);
       System.out.print(PlanCommand.table(plan));
       return plan;
     }

@@ -14,6 +14,7 @@ import io.imgvec.io.Json;
 import io.imgvec.jobs.embed.EmbedJob;
 import io.imgvec.jobs.embed.ManifestReader;
 import io.imgvec.jobs.embed.ManifestRules;
+import io.imgvec.jobs.embed.local.LocalEmbedJob;
 import io.imgvec.jobs.run.Locations;
 import io.imgvec.jobs.run.RunSummary;
 import io.imgvec.model.ModelCheck;
@@ -40,10 +41,12 @@ import org.apache.spark.sql.SparkSession;
  * inference per image on a sample here, and estimates time on this machine, time and cost on the instance types of
  * {@code conf/instances.json}, embeddings storage, and index size, memory and build time per index type.
  *
- * <p>The estimate for this machine: the job's fixed start-up (what this command took to start Spark, read the
- * manifest and load the model, the same steps an embed run takes first) plus count × CPU per image /
- * (cores × {@value #EFFICIENCY}), the share of the CPU bound the embed job reaches (bench/embed-cli.sh), unless
- * reading the images is slower.
+ * <p>The estimate for this machine models the runner {@code embed} would use ({@link LocalEmbedJob#runsLocally}):
+ * its fixed start-up plus count × CPU per image / (tasks × {@value #EFFICIENCY}, the share of the CPU bound the embed
+ * job reaches, bench/embed-cli.sh), unless reading the images is slower. The Spark runner's start-up is what this
+ * command took to start Spark, read the manifest and load the model, the steps an embed run on Spark takes first;
+ * the local runner's is the JVM's start before Spark plus the model's load, which it overlaps with reading the
+ * manifest. With a local master both are given ({@code seconds_by_runner}).
  */
 public final class PlanCommand {
   /** Share of the decode + inference CPU bound the embed job reaches (bench/embed-cli.sh: 0.90). */
@@ -55,18 +58,23 @@ public final class PlanCommand {
 
   private PlanCommand() {}
 
-  public static RunSummary run(SparkSession spark, String manifestUri, int sample, Path instancesFile, ImgvecConfig config)
-      throws Exception {
+  /** {@code bootSeconds}: the JVM's uptime before Spark started (what a local run spends before its own work). */
+  public static RunSummary run(SparkSession spark, String manifestUri, int sample, Path instancesFile, ImgvecConfig config,
+      double bootSeconds) throws Exception {
     var hadoopConf = spark.sparkContext().hadoopConfiguration();
     Locations.requireReadable("manifest", manifestUri, hadoopConf);
     Dataset<Row> manifest = ManifestReader.read(spark, manifestUri, config.get(ConfigKeys.MANIFEST_FORMAT));
     long count = manifest.count();
+    long modelStart = System.nanoTime();
     var model = EmbedJob.startModelCheck(spark, config);
+    long[] modelReady = {0};
+    model.thenRun(() -> modelReady[0] = System.nanoTime());
     Dataset<Row> clean = manifest.filter(col(ManifestReader.ISSUE).isNull());
     List<String> uris = clean.sample(Math.min(1.0, 2.0 * sample / Math.max(1, count)), 42).limit(sample)
         .select(ManifestReader.URI).as(Encoders.STRING()).collectAsList();
     ModelCheck.await(model);
     double startupSeconds = ManagementFactory.getRuntimeMXBean().getUptime() / 1e3;
+    double modelLoadSeconds = (modelReady[0] - modelStart) / 1e9;
     if (uris.isEmpty()) {
       throw new UserException("manifest " + manifestUri + " has no usable rows to sample");
     }
@@ -92,7 +100,15 @@ public final class PlanCommand {
     double readMs = readNanos / 1e6 / uris.size();
     int cores = spark.sparkContext().defaultParallelism();
     double localRate = Math.min(cores * EFFICIENCY * 1000 / costs.totalMs(), cores * 1000 / Math.max(readMs, 1e-3));
-    double localSeconds = startupSeconds + END_SECONDS + count / localRate;
+    Map<String, Object> byRunner = new LinkedHashMap<>();
+    byRunner.put("spark", Numbers.round(startupSeconds + END_SECONDS + count / localRate, 1));
+    int localTasks = LocalEmbedJob.tasks(config);
+    if (localTasks > 0) {
+      double rate = Math.min(localTasks * EFFICIENCY * 1000 / costs.totalMs(), localTasks * 1000 / Math.max(readMs,
+          1e-3));
+      byRunner.put("local", Numbers.round(bootSeconds + modelLoadSeconds + count / rate, 1));
+    }
+    String runner = LocalEmbedJob.runsLocally(manifestUri, config) ? "local" : "spark";
 
     Map<String, Object> measured = new LinkedHashMap<>();
     measured.put("sampled_images", uris.size());
@@ -101,6 +117,8 @@ public final class PlanCommand {
     measured.put("decode_cpu_ms_per_image", Numbers.round(costs.decodeMs(), 2));
     measured.put("inference_cpu_ms_per_image", Numbers.round(costs.inferenceMs(), 2));
     measured.put("startup_s", Numbers.round(startupSeconds, 2));
+    measured.put("jvm_boot_s", Numbers.round(bootSeconds, 2));
+    measured.put("model_load_s", Numbers.round(modelLoadSeconds, 2));
     measured.put("cores", cores);
     return new RunSummary("plan")
         .put("manifest", manifestUri)
@@ -108,7 +126,9 @@ public final class PlanCommand {
         .put("dimension", costs.dimension())
         .put("measured_here", measured)
         .put("local_images_per_s", Numbers.round(localRate, 1))
-        .put("local_seconds", Numbers.round(localSeconds, 1))
+        .put("runner", runner)
+        .put("local_seconds", byRunner.get(runner))
+        .put("seconds_by_runner", byRunner)
         .put("instances", instances(instancesFile, count, costs))
         .put("embeddings_storage_bytes", count * (4L * costs.dimension() + 200))
         .put("indexes", indexes(count, costs.dimension(), config));
@@ -166,8 +186,8 @@ public final class PlanCommand {
   /** The plan as a table for people (the JSON summary follows it). */
   public static String table(RunSummary plan) {
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format("%,d images, %d-d embeddings; here: %.0f images/s, about %.0f s%n", plan.get("images"),
-        plan.get("dimension"), plan.get("local_images_per_s"), plan.get("local_seconds")));
+    sb.append(String.format("%,d images, %d-d embeddings; here, on the %s runner: about %.0f s%n",
+        plan.get("images"), plan.get("dimension"), plan.get("runner"), plan.get("local_seconds")));
     sb.append(String.format("%-14s %12s %10s %10s  %s%n", "instance", "images/s", "hours", "USD", "basis"));
     for (Object o : (List<?>) plan.get("instances")) {
       Map<?, ?> r = (Map<?, ?>) o;

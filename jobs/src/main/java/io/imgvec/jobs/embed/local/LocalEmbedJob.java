@@ -104,9 +104,8 @@ public final class LocalEmbedJob {
     if (runner.equals("spark")) {
       return null;
     }
-    int tasks = tasks(System.getProperty("spark.master", config.get(ConfigKeys.SPARK_MASTER)));
-    String reason = tasks == 0 ? "spark.master is not local"
-        : config.get(ConfigKeys.OUTPUT_MODE).equals("resume") ? "output.mode=resume" : null;
+    int tasks = tasks(config);
+    String reason = sparkReason(config, tasks);
     if (reason == null) {
       try {
         return run(manifestUri, output, config, tasks);
@@ -121,6 +120,34 @@ public final class LocalEmbedJob {
       LOG.info("embedding on Spark: the local runner does not handle {}", reason);
     }
     return null;
+  }
+
+  /**
+   * Whether {@code embed} would run this manifest without Spark (what {@code plan} models): embed.runner allows it,
+   * the master is local, the mode is overwrite and the local reader takes the manifest.
+   */
+  public static boolean runsLocally(String manifestUri, ImgvecConfig config) throws IOException {
+    if (config.get(ConfigKeys.EMBED_RUNNER).equals("spark") || sparkReason(config, tasks(config)) != null) {
+      return false;
+    }
+    try {
+      LocalManifest.read(manifestUri, config.get(ConfigKeys.MANIFEST_FORMAT), MAX_MANIFEST_BYTES,
+          HadoopConfs.configuration());
+      return true;
+    } catch (LocalManifest.Unsupported e) {
+      return false;
+    }
+  }
+
+  /** Why the configuration sends a run to Spark before its manifest is read; null if nothing does. */
+  private static String sparkReason(ImgvecConfig config, int tasks) {
+    return tasks == 0 ? "spark.master is not local"
+        : config.get(ConfigKeys.OUTPUT_MODE).equals("resume") ? "output.mode=resume" : null;
+  }
+
+  /** The local runner's tasks: as many as the configured local master runs (0 if it is not local). */
+  public static int tasks(ImgvecConfig config) {
+    return tasks(System.getProperty("spark.master", config.get(ConfigKeys.SPARK_MASTER)));
   }
 
   /** Concurrent tasks of a local Spark master ({@code local}, {@code local[N]}, {@code local[*]}); 0 if not local. */
