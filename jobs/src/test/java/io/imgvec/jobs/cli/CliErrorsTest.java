@@ -90,11 +90,18 @@ public class CliErrorsTest {
 
   @Test
   void jsonLogLinesCarryTheRunIdCommandAndStage() throws Exception {
-    Run run = run("embed", "--manifest", manifest().toString(), "--output", tmp.resolve("out").toString(),
+    StringBuilder rows = new StringBuilder("image_id,uri\n"); // every test photo: PNGs whose iCCP chunks libpng warns of
+    for (Path photo : TestImages.list("photos")) {
+      rows.append(photo.getFileName()).append(',').append(photo.toUri()).append('\n');
+    }
+    Path manifest = Files.writeString(tmp.resolve("photos.csv"), rows);
+    Run run = run("embed", "--manifest", manifest.toString(), "--output", tmp.resolve("out").toString(),
         "--log.format=json");
     assertEquals(0, run.exit(), String.join("\n", run.stderr()));
     List<String> lines = Files.readAllLines(tmp.resolve("stderr"));
     assertTrue(lines.stream().anyMatch(l -> l.contains("loaded model")), String.join("\n", lines));
+    assertTrue(lines.stream().anyMatch(l -> l.contains("libpng warning")), "a native library's line, wrapped: "
+        + String.join("\n", lines));
     String runId = null;
     for (String line : lines) {
       JsonNode event = Json.MAPPER.readTree(line); // every line is one JSON object
