@@ -50,6 +50,7 @@ public class NotebooksIT {
     pb.environment().put("IMGVEC_RUN", run);
     pb.environment().put("IMGVEC_INDEX", index);
     pb.environment().put("IMGVEC_STREAM", stream);
+    pb.environment().put("IMGVEC_TUNE_VECTORS", "3000"); // the sweep's generated vectors: enough to run every cell
     pb.environment().put("IMGVEC_BUILD", "never"); // Maven has just built it
     pb.environment().put("IMGVEC_CDS", "false");
     Process p = pb.start();
