@@ -6,6 +6,7 @@ import io.imgvec.util.UserErrors;
 import io.imgvec.util.UserException;
 import java.util.Arrays;
 import java.util.List;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import picocli.CommandLine;
@@ -95,7 +96,8 @@ public final class Commands {
     CommandLine command = e.getCommandLine();
     if (command.getParent() == null && e instanceof CommandLine.UnmatchedArgumentException unmatched) {
       return new ConfigException("unknown command '" + unmatched.getUnmatched().get(0) + "'; commands: "
-          + String.join(", ", new java.util.TreeSet<>(command.getSubcommands().keySet())) + " (" + command.getCommandName() + " --help)");
+          + String.join(", ", new TreeSet<>(command.getSubcommands().keySet())) + " (" + command.getCommandName()
+          + " --help)");
     }
     for (String arg : command.getUnmatchedArguments()) { // a misspelt option is why a required one is missing
       if (!ConfigOptions.isOverride(arg)) {

@@ -43,10 +43,11 @@ public final class Main {
    * 100+ lines of its trace do not help).
    */
   public static UserException asUserError(Throwable e) {
+    UserException own = Commands.userError(e);
+    if (own != null) {
+      return own;
+    }
     for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof UserException u) {
-        return u;
-      }
       if (t instanceof AnalysisException a && a.getCondition() != null
           && (a.getCondition().startsWith("PATH_NOT_FOUND") || a.getCondition().equals("UNABLE_TO_INFER_SCHEMA"))) {
         UserException u = new UserException(a.getSimpleMessage().replaceAll("\\s+", " "));
