@@ -41,8 +41,12 @@ final class CandidateSelector {
    */
   static final long GROWN_MAX_BYTES = 512L << 20;
 
-  /** The winner's plan and trained (empty) index, every candidate's measured trade-off, and why the winner won. */
-  record Selection(IndexPlan plan, FaissIndex trained, int listsSplit, Map<String, Object> report) {}
+  /**
+   * The winner's plan and trained (empty) index, every candidate's measured trade-off and why the winner won, and
+   * the seconds its full training took (a part of the selection's time that a pinned build spends too).
+   */
+  record Selection(IndexPlan plan, FaissIndex trained, int listsSplit, Map<String, Object> report,
+      double trainSeconds) {}
 
   private final IndexBuilder.Options options;
   private final Consumer<String> progress;
@@ -130,6 +134,7 @@ final class CandidateSelector {
    * vectors (candidates had quick ones).
    */
   private Selection trainedFully(IndexPlan plan, Map<String, Object> report) {
+    long start = System.nanoTime();
     int n = trainSize(plan);
     progress.accept("training " + plan.factory() + " on " + n + " vectors");
     try (FaissIndex centroids = FaissIndex.create(d, "IVF" + plan.nlist() + ",Flat", options.metric())) {
@@ -137,7 +142,7 @@ final class CandidateSelector {
       FaissIndex index = FaissIndex.create(d, plan.factory(), options.metric());
       try {
         index.trainFrom(centroids, sample, n, false);
-        return new Selection(plan, index, split, report);
+        return new Selection(plan, index, split, report, IndexBuilder.seconds(start));
       } catch (RuntimeException e) {
         index.close();
         throw e;

@@ -2,7 +2,6 @@ package io.imgvec.index;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -64,7 +63,9 @@ class IndexBuilderTest {
   @SuppressWarnings("unchecked")
   void autoBuildsTheBestMeasuredCandidateAndARebuildChoosesAlike() throws Exception {
     ArrayVectorSource source = ArrayVectorSource.clustered(40_000, 64, 200, 11);
-    IndexBuilder.Options auto = options(Map.of("index.eval-queries", "300"));
+    // A latency target no search here approaches: the choice then rests on recall alone, which the clock cannot move
+    // (with the default target, a busy machine's slower timings can tip a rebuild to fewer lists).
+    IndexBuilder.Options auto = options(Map.of("index.eval-queries", "300", "index.target-latency-ms", "100"));
     Map<String, Object> first = new IndexBuilder(source, auto, m -> { }).build(tmp.resolve("s1")).manifest();
     Map<String, Object> second = new IndexBuilder(source, auto, m -> { }).rebuilding(first).build(tmp.resolve("s2"))
         .manifest();
@@ -84,6 +85,8 @@ class IndexBuilderTest {
         "3 nlists x (Flat, PQ, half the PQ code), or up to the first that reaches the recall target: " + candidates);
     Map<String, Object> index = (Map<String, Object>) first.get("index");
     assertEquals(selection.get("winner"), index.get("factory"));
+    Map<String, Object> timings = (Map<String, Object>) first.get("timings");
+    assertTrue((double) timings.get("train_s") > 0, "the winner's full training is timed: " + timings);
     Map<String, Object> winner = candidates.stream().filter(c -> c.get("factory").equals(selection.get("winner")))
         .findFirst().orElseThrow();
     String score = "recall_at_10_at_latency_limit";
@@ -100,12 +103,9 @@ class IndexBuilderTest {
       }
     }
 
-    // Timings decide between candidates that score alike, and a busy machine moves them (the rule that keeps a
-    // choice within the noise is tested on fixed measurements below): what a rebuild must keep is the recall.
-    double recall = (double) ((Map<String, Object>) first.get("metrics")).get("recall_at_10");
-    double rebuiltRecall = (double) ((Map<String, Object>) second.get("metrics")).get("recall_at_10");
-    assertEquals(recall, rebuiltRecall, 0.01, "a rebuild of the same data reaches the same R@10: " + index + " vs "
-        + second.get("index"));
+    Map<String, Object> rebuilt = (Map<String, Object>) second.get("index");
+    assertEquals(index.get("factory"), rebuilt.get("factory"), "a rebuild of the same data chooses the same index");
+    assertEquals(index.get("nprobe"), rebuilt.get("nprobe"), "and the same nprobe");
   }
 
   @Test
@@ -178,10 +178,10 @@ class IndexBuilderTest {
     @SuppressWarnings("unchecked")
     Map<String, Object> metrics = (Map<String, Object>) m.get("metrics");
     Map<String, Object> outcome = (Map<String, Object>) m.get("outcome");
-    assertNotNull(outcome.get("nprobe_for_recall_target"), "some nprobe reaches R@10 0.99: " + outcome);
-    assertEquals((int) metrics.get("nprobe") >= (int) outcome.get("nprobe_for_recall_target"),
-        (double) metrics.get("recall_at_10") >= 0.99, "the recall at the tuned nprobe, whatever the clock allowed: "
-        + outcome + " " + metrics);
+    Object reaching = outcome.get("nprobe_for_recall_target"); // null: the sweep met its latency cap first
+    boolean tunedReaches = reaching != null && (int) metrics.get("nprobe") >= (int) reaching;
+    assertEquals(tunedReaches, (double) metrics.get("recall_at_10") >= 0.99, "the recall at the tuned nprobe, whatever"
+        + " the clock allowed: " + outcome + " " + metrics);
     assertTrue((double) metrics.get("latency_p99_ms") >= (double) metrics.get("latency_p50_ms"), metrics.toString());
     assertTrue(log.stream().anyMatch(l -> l.startsWith("added 20000/20000")), log.toString());
     @SuppressWarnings("unchecked")
@@ -234,9 +234,9 @@ class IndexBuilderTest {
     assertEquals(false, outcome.get("target_met"), outcome.toString());
     @SuppressWarnings("unchecked")
     int chosen = (int) ((Map<String, Object>) built.manifest().get("metrics")).get("nprobe");
-    assertNotNull(outcome.get("nprobe_for_recall_target"), outcome.toString());
-    assertTrue((int) outcome.get("nprobe_for_recall_target") > chosen, "the recall target takes more lists: "
-        + outcome);
+    Object reaching = outcome.get("nprobe_for_recall_target"); // null: the sweep met its latency cap first
+    assertTrue((double) outcome.get("recall_at_10") < 0.99 && (reaching == null || (int) reaching > chosen),
+        "the recall target takes more lists than the latency target allows: " + outcome);
     Map<String, String> required = new java.util.HashMap<>(unreachable);
     required.put("index.require-target", "true");
     IndexBuildException e = assertThrows(IndexBuildException.class,
