@@ -2,7 +2,9 @@ package io.imgvec.jobs.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.imgvec.config.ConfigKeys;
+import io.imgvec.io.Json;
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.jobs.StandaloneCluster;
 import java.io.IOException;
@@ -31,6 +33,10 @@ class DocsTest {
   private static final Pattern INVOCATION = Pattern.compile("bin/imgvec ([a-z][a-z-]*)((?:[^\\n`|]|\\\\\\n)*)");
   /** A row of the README's command table: command, then its options. */
   private static final Pattern COMMAND_ROW = Pattern.compile("(?m)^\\| `([a-z][a-z-]*)` \\| ([^|]*(?:\\\\\\|[^|]*)*) \\|");
+  private static final Pattern RESULTS_FILE = Pattern.compile("bench/results/([\\w*.-]+\\.json)");
+  private static final Pattern BOLD = Pattern.compile("\\*\\*([^*]+)\\*\\*");
+  /** A number not part of a word (p50 is not 50). */
+  private static final Pattern NUMBER = Pattern.compile("(?<![\\w.])-?\\d[\\d,]*(?:\\.\\d+)?");
   /** A setting named in backticks, alone or as key=value. */
   private static final Pattern SETTING = Pattern.compile("`(?:--)?([a-z]+(?:\\.[a-z0-9-]+)+)(?:=[^`]*)?`");
   /** Names in backticks that look like settings but are files or classes. */
@@ -88,6 +94,60 @@ class DocsTest {
     read.removeAll(Set.of("BASH_SOURCE", "IMGVEC_HOME", "JAVA_OPENS", "LOCAL_CLASSPATH", "VERSION"));
     String guide = Files.readString(HOME.resolve("docs/configuration.md"));
     assertEquals(Set.of(), read.stream().filter(v -> !guide.contains("`" + v + "`")).collect(Collectors.toSet()));
+  }
+
+  /**
+   * Every figure the benchmarks guide puts in bold is a value of the results files its section names (at the
+   * precision shown; a percentage may be a stored share): headline numbers cannot drift from what was measured.
+   */
+  @Test
+  void boldBenchmarkFiguresAreInTheirResultsFiles() throws IOException {
+    List<Double> values = List.of();
+    Map<String, String> unfounded = new TreeMap<>();
+    for (String line : Files.readAllLines(HOME.resolve("docs/benchmarks.md"))) {
+      Matcher named = RESULTS_FILE.matcher(line);
+      if (line.startsWith("**") && named.find()) {
+        values = new ArrayList<>();
+        do {
+          values.addAll(resultValues(named.group(1)));
+        } while (named.find());
+      }
+      Matcher bold = BOLD.matcher(line);
+      while (bold.find()) {
+        Matcher number = NUMBER.matcher(bold.group(1).replace('\u2212', '-'));
+        if (number.find() && !among(number.group().replace(",", ""), bold.group(1).contains("%"), values)) {
+          unfounded.put(bold.group(1), line.substring(0, Math.min(80, line.length())));
+        }
+      }
+    }
+    assertEquals(Map.of(), unfounded, "bold figures found in no results file of their section");
+  }
+
+  private static boolean among(String shown, boolean percent, List<Double> values) {
+    double value = Double.parseDouble(shown);
+    int decimals = shown.contains(".") ? shown.length() - shown.indexOf('.') - 1 : 0;
+    double tolerance = 0.5 * Math.pow(10, -decimals) + 1e-9;
+    return values.stream().anyMatch(v -> Math.abs(v - value) <= tolerance || percent
+        && Math.abs(100 * v - value) <= tolerance);
+  }
+
+  /** Every number in the results files a section names ({@code index-*.json} style names included). */
+  private static List<Double> resultValues(String name) throws IOException {
+    List<Double> out = new ArrayList<>();
+    Pattern glob = Pattern.compile(name.replace(".", "\\.").replace("*", ".*"));
+    try (Stream<Path> files = Files.list(HOME.resolve("bench/results"))) {
+      for (Path file : files.filter(f -> glob.matcher(f.getFileName().toString()).matches()).toList()) {
+        collect(Json.MAPPER.readTree(file.toFile()), out);
+      }
+    }
+    return out;
+  }
+
+  private static void collect(JsonNode node, List<Double> out) {
+    if (node.isNumber()) {
+      out.add(node.asDouble());
+    }
+    node.forEach(child -> collect(child, out));
   }
 
   private static void checkInvocation(CommandLine cli, String command, String rest, Path doc,
