@@ -14,8 +14,8 @@ start=$(date +%s)
 status=0
 (cd "$work/imgvec" && bin/test -Dmaven.test.failure.ignore=true > "$work/test.log" 2>&1) || status=$?
 seconds=$(( $(date +%s) - start ))
-failed=$(grep -hE '^\[ERROR\] (Tests run:.*FAILURE|  ?[A-Za-z]+(IT|Test)\.)' "$work/test.log" | sed 's/^\[ERROR\] *//' \
-  | cut -c1-200 | sort -u | python3 -c 'import json,sys; print(json.dumps([l.strip() for l in sys.stdin]))')
+failed=$({ grep -hE '^\[ERROR\] (Tests run:.*FAILURE|  ?[A-Za-z]+(IT|Test)\.)' "$work/test.log" || true; } \
+  | sed 's/^\[ERROR\] *//' | cut -c1-200 | sort -u | python3 -c 'import json,sys; print(json.dumps([l.strip() for l in sys.stdin]))')
 printf '{"label": "%s", "date": "%s", "commit": "%s", "load": "one busy core", "cores": %s, "exit": %s, "seconds": %s, "failed": %s, "log": "%s"}\n' \
   "$label" "$(date -u +%FT%TZ)" "$commit" "$(nproc)" "$status" "$seconds" "$failed" "$work/test.log" \
   | tee -a "$ROOT/bench/results/test-under-load.jsonl"
