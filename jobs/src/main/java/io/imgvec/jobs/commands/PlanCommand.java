@@ -51,7 +51,7 @@ import org.apache.spark.sql.SparkSession;
 public final class PlanCommand {
   /** Share of the decode + inference CPU bound the embed job reaches (bench/embed-cli.sh: 0.90). */
   static final double EFFICIENCY = 0.9;
-  /** Writing the output and stopping the JVM, beyond the start-up this command measures (bench/plan.sh). */
+  /** Writing the output and stopping the JVM, beyond the start-up this command measures (either runner). */
   static final double END_SECONDS = 1.5;
   /** Index build cost per vector and dimension, IVF (bench/stream.sh: rebuild of 1.1M x 512 vectors). */
   static final double BUILD_MICROS_PER_VECTOR_DIM = 0.25;
@@ -106,7 +106,7 @@ public final class PlanCommand {
     if (localTasks > 0) {
       double rate = Math.min(localTasks * EFFICIENCY * 1000 / costs.totalMs(), localTasks * 1000 / Math.max(readMs,
           1e-3));
-      byRunner.put("local", Numbers.round(bootSeconds + modelLoadSeconds + count / rate, 1));
+      byRunner.put("local", Numbers.round(bootSeconds + modelLoadSeconds + END_SECONDS + count / rate, 1));
     }
     String runner = LocalEmbedJob.runsLocally(manifestUri, config) ? "local" : "spark";
 
