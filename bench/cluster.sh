@@ -11,4 +11,6 @@ source "$ROOT/bench/java-opts.sh"
 work="$ROOT/bench/results/tmp/cluster" && rm -rf "$work" && mkdir -p "$work"
 (cd "$ROOT" && java "${BENCH_JAVA_OPTS[@]}" -cp "$BENCH_CP" io.imgvec.bench.ClusterBench "$work" "$IMAGES" "$REPEATS") \
   > "$ROOT/bench/results/cluster.json"
+python3 "$ROOT/bench/provenance.py" "$ROOT/bench/results/cluster.json" "bench/cluster.sh $IMAGES $REPEATS" \
+  "defaults; standalone Master + 2 Workers of 1 core each, separate JVMs; S3Proxy on loopback"
 cat "$ROOT/bench/results/cluster.json"

@@ -44,4 +44,6 @@ for ((r = 0; r < REPEATS; r++)); do  # interleaved, so machine noise hits every 
 done
 java "${BENCH_JAVA_OPTS[@]}" -cp "$BENCH_CP" io.imgvec.bench.CpuCosts "$ROOT/testdata/images/photos" 20 > "$WORK/cpu.json"
 python3 "$ROOT/bench/embed_cli_report.py" "$RUNS" "$WORK/cpu.json" "$SMALL" "$LARGE" > "$ROOT/bench/results/embed-cli.json"
+python3 "$ROOT/bench/provenance.py" "$ROOT/bench/results/embed-cli.json" "bench/embed-cli.sh $SMALL $LARGE $REPEATS" \
+  "fresh bin/imgvec embed processes with their CDS archive; defaults unless the run's flags say otherwise"
 cat "$ROOT/bench/results/embed-cli.json"

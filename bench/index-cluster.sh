@@ -13,6 +13,10 @@ work="$ROOT/bench/results/tmp/index-cluster-$COUNT"
 mkdir -p "$work"
 (cd "$ROOT" && IMGVEC_BUILD=never java "${BENCH_JAVA_OPTS[@]}" -cp "$BENCH_CP" io.imgvec.bench.IndexClusterBench \
   "$work" "$COUNT" "$NLIST") > "$ROOT/bench/results/index-cluster.json"
+python3 "$ROOT/bench/provenance.py" "$ROOT/bench/results/index-cluster.json" "bench/index-cluster.sh $COUNT $NLIST" \
+  "standalone cluster, 2 workers of 1 core, pinned; index.nlist=$NLIST"
 cat "$ROOT/bench/results/index-cluster.json"
 (cd /tmp && /usr/bin/python3 "$ROOT/bench/projection_1b.py" "$ROOT/bench/results/index-cluster.json" \
   "$ROOT/conf/instances.json" "$ROOT/bench/results/projection-1b.json")
+python3 "$ROOT/bench/provenance.py" "$ROOT/bench/results/projection-1b.json" "bench/index-cluster.sh $COUNT $NLIST" \
+  "projected from index-cluster.json's per-vector costs and conf/instances.json"

@@ -54,4 +54,6 @@ print(i['factory'], i['nprobe'], i['max_codes'], i['train_size'], m['metric'], p
   java "${BENCH_JAVA_OPTS[@]}" -cp "$BENCH_CP" io.imgvec.bench.IndexBenchEval "$data" "$version_dir" \
     "$out/python.json" "$out/build-summary.json" "$out/single-summary.json" "$out/rebuild-summary.json" \
     "$ROOT/bench/results/index-$run.json"
+  python3 "$ROOT/bench/provenance.py" "$ROOT/bench/results/index-$run.json" "bench/index.sh $COUNT $run" \
+    "build-index with -Xmx1g, ${opts[*]:-the default budget}; python3-faiss (Debian's FAISS 1.7.3) alongside"
 done

@@ -40,14 +40,10 @@ PY
     done
   done
 done
-python3 - "$RUNS" "$WORK" "$(git -C "$ROOT" rev-parse --short HEAD)" "$(nproc)" "${SIZES[*]}" \
-  > "$ROOT/bench/results/plan.json" <<'PY'
-import json, statistics, sys, datetime
+python3 - "$RUNS" "$WORK" > "$ROOT/bench/results/plan.json" <<'PY'
+import json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
-out = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "commit": sys.argv[3],
-       "command": "bench/plan.sh " + sys.argv[5], "machine": f"{sys.argv[4]} cores",
-       "settings": "defaults (spark.master=local[*]); embed timed as fresh processes with their CDS archive",
-       "runs": runs, "sizes": []}
+out = {"runs": runs, "sizes": []}
 for n in sorted({r["images"] for r in runs}):
     plan = json.load(open(f"{sys.argv[2]}/plan-{n}.json"))
     for runner in ("local", "spark"):
@@ -61,4 +57,6 @@ for n in sorted({r["images"] for r in runs}):
                              "measured_here": plan["measured_here"]})
 print(json.dumps(out, indent=2))
 PY
+python3 "$ROOT/bench/provenance.py" "$ROOT/bench/results/plan.json" "bench/plan.sh ${SIZES[*]}" \
+  "defaults (spark.master=local[*]); embed timed as fresh processes with their CDS archive"
 cat "$ROOT/bench/results/plan.json"

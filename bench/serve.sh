@@ -110,14 +110,12 @@ serve "$demo/index" 18183
 wrk -t2 -c2 -d5s -s "$work/image.lua" "http://127.0.0.1:18183/search/image" > /dev/null
 wrk_json images "http://127.0.0.1:18183/search/image" "$work/image.lua" 2 > "$work/images.json"
 stop_server
-python3 - "$work" "$rss_kb" "$rss_mmap_kb" "$attack_rss_kb" "$(git -C "$ROOT" rev-parse --short HEAD)" \
-  "$SECONDS_EACH" "$CONNECTIONS" > "$ROOT/bench/results/serve.json" <<'PY'
-import json, re, sys, time
-work, rss, rss_mmap, attack_peak, commit = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+python3 - "$work" "$rss_kb" "$rss_mmap_kb" "$attack_rss_kb" > "$ROOT/bench/results/serve.json" <<'PY'
+import json, re, sys
+work, rss, rss_mmap, attack_peak = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 http = json.load(open(f"{work}/http.json")); inproc = json.load(open(f"{work}/inprocess.json"))
 attack = json.load(open(f"{work}/attack.json")); hostile = open(f"{work}/hostile-stream.txt").read()
-print(json.dumps({"benchmark": "serve", "date": time.strftime("%Y-%m-%d"), "commit": commit,
-    "command": "bench/serve.sh " + " ".join(sys.argv[6:]), "index": "synthetic 1M x 512, IVF-PQ (bench/index.sh)",
+print(json.dumps({"benchmark": "serve", "index": "synthetic 1M x 512, IVF-PQ (bench/index.sh)",
     "k": 10, "auth": "bearer tokens on (serve.auth-token-file)",
     "http_wrk": http, "in_process_same_threads": inproc,
     "under_hostile_stream": {"normal_load": attack,
@@ -129,4 +127,6 @@ print(json.dumps({"benchmark": "serve", "date": time.strftime("%Y-%m-%d"), "comm
     "resident_mb": {"loaded": round(rss / 1024), "mmap": round(rss_mmap / 1024)},
     "image_queries": json.load(open(f"{work}/images.json"))}, indent=2))
 PY
+python3 "$ROOT/bench/provenance.py" "$ROOT/bench/results/serve.json" "bench/serve.sh $SECONDS_EACH $CONNECTIONS" \
+  "serve defaults plus serve.auth-token-file; wrk on the same cores as the server"
 cat "$ROOT/bench/results/serve.json"

@@ -102,4 +102,6 @@ print(json.dumps({
                     "latency_p99_ms": rebuild["metrics"]["latency_p99_ms"], "nprobe": rebuild["index"]["nprobe"]},
         "time_ratio_update_to_rebuild": round((t1 - t0) / (t2 - t1), 3)}}, indent=2))
 PY
+python3 "$ROOT/bench/provenance.py" "$ROOT/bench/results/stream.json" "bench/stream.sh $IMAGES $REPEATS $BASE" \
+  "defaults (the local runner for embed); a broker from bin/kafka-local on the same cores"
 cat "$ROOT/bench/results/stream.json"

@@ -16,6 +16,6 @@ status=0
 seconds=$(( $(date +%s) - start ))
 failed=$({ grep -hE '^\[ERROR\] (Tests run:.*FAILURE|  ?[A-Za-z]+(IT|Test)\.)' "$work/test.log" || true; } \
   | sed 's/^\[ERROR\] *//' | cut -c1-200 | sort -u | python3 -c 'import json,sys; print(json.dumps([l.strip() for l in sys.stdin]))')
-printf '{"label": "%s", "date": "%s", "commit": "%s", "load": "one busy core", "cores": %s, "exit": %s, "seconds": %s, "failed": %s, "log": "%s"}\n' \
-  "$label" "$(date -u +%FT%TZ)" "$commit" "$(nproc)" "$status" "$seconds" "$failed" "$work/test.log" \
+printf '{"label": "%s", "date": "%s", "commit": "%s", "command": "bench/test-under-load.sh %s", "settings": "bin/test on a clean clone", "load": "one busy core", "cores": %s, "exit": %s, "seconds": %s, "failed": %s, "log": "%s"}\n' \
+  "$label" "$(date -u +%FT%TZ)" "$commit" "$label" "$(nproc)" "$status" "$seconds" "$failed" "$work/test.log" \
   | tee -a "$ROOT/bench/results/test-under-load.jsonl"
