@@ -273,6 +273,45 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_search(JNIEnv* env, jcla
   });
 }
 
+// The work each query does, searched one at a time on this thread with FAISS's statistics counters reset before
+// each, four counts per query in `counts`: codes scanned, inverted lists probed, and the coarse quantizer's
+// distances (a flat one's: nlist; an HNSW one's: those it computed, apart). The counters are process-wide: a
+// concurrent search elsewhere would add to them.
+JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_searchWork(JNIEnv* env, jclass, jlong h, jlong n,
+                                                                    jfloatArray x, jint k, jint nprobe,
+                                                                    jint efSearch, jlong maxCodes,
+                                                                    jlongArray counts) {
+  guarded(env, [&]() -> int {
+    Floats xs(env, x);
+    faiss::Index* index = idx(h);
+    faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(index);
+    if (ivf == nullptr) throw std::runtime_error("search work is counted for IVF indexes");
+    bool flatQuantizer = dynamic_cast<faiss::IndexHNSW*>(ivf->quantizer) == nullptr;
+    std::vector<float> d(k);
+    std::vector<idx_t> l(k);
+    std::vector<jlong> work(static_cast<size_t>(n) * 4);
+    std::vector<std::unique_ptr<faiss::SearchParameters>> owned;
+    faiss::SearchParameters* params = paramsFor(index, nprobe, efSearch, maxCodes, owned);
+    struct OneThread {  // restored however the search ends
+      int before = omp_get_max_threads();
+      OneThread() { omp_set_num_threads(1); }
+      ~OneThread() { omp_set_num_threads(before); }
+    } oneThread;
+    for (jlong q = 0; q < n; q++) {
+      faiss::indexIVF_stats.reset();
+      faiss::hnsw_stats.reset();
+      index->search(1, xs.data + q * index->d, k, d.data(), l.data(), params);
+      work[4 * q] = static_cast<jlong>(faiss::indexIVF_stats.ndis);
+      work[4 * q + 1] = static_cast<jlong>(faiss::indexIVF_stats.nlist);
+      work[4 * q + 2] = flatQuantizer ? static_cast<jlong>(ivf->nlist) : 0;
+      work[4 * q + 3] = static_cast<jlong>(faiss::hnsw_stats.ndis);
+    }
+    env->SetLongArrayRegion(counts, 0, work.size(), work.data());
+    checkRegion(env);
+    return 0;
+  });
+}
+
 JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_write(JNIEnv* env, jclass, jlong h, jstring path) {
   guarded(env, [&]() -> int {
     faiss::write_index(idx(h), str(env, path).c_str());

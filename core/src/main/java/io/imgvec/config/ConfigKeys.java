@@ -107,8 +107,12 @@ public final class ConfigKeys {
   public static final ConfigKey<Double> INDEX_TARGET_LATENCY_MS = register(ConfigKey.doubleRange(
       "index.target-latency-ms", 1.0, 0.01, 60_000, "single-query p99 latency target used to tune nprobe"));
   public static final ConfigKey<Double> INDEX_LATENCY_HEADROOM = register(ConfigKey.doubleRange(
-      "index.latency-headroom", 0.8, 0.1, 1, "the index choice and nprobe tuning keep the measured p99 within this"
-          + " share of index.target-latency-ms, so a busier machine or a rebuild's noise still meets the target"));
+      "index.latency-headroom", 0.8, 0.1, 1, "the index choice and nprobe tuning keep the predicted p99 within this"
+          + " share of index.target-latency-ms, so a busier machine still meets the target"));
+  public static final ConfigKey<String> INDEX_LATENCY_MODEL_FILE = register(ConfigKey.string(
+      "index.latency-model-file", "", "where this machine's calibrated latency model is kept (the index choice"
+          + " predicts p99 from counted work, not timings); empty = ~/.cache/imgvec/latency-model.json; delete it to"
+          + " calibrate again"));
   public static final ConfigKey<Double> INDEX_TARGET_RECALL = register(ConfigKey.doubleRange("index.target-recall",
       0.99, 0, 1, "nprobe tuning stops at the first nprobe whose R@10 on the held-out queries reaches this, keeping"
           + " latency headroom; 1 = the most recall the latency target allows"));

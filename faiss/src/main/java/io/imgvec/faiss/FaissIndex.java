@@ -192,6 +192,22 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
   }
 
   /**
+   * What searching each query alone costs in work, counted by FAISS rather than timed: codes scanned, inverted lists
+   * probed and distances an HNSW coarse quantizer computed, for {@code k} results with {@code params}. Searches one
+   * query at a time on one thread; FAISS's counters are process-wide, so no other search may run meanwhile.
+   */
+  @Override
+  public SearchWork searchWork(float[] queries, int n, int k, SearchParams params) {
+    long[] counts = new long[Math.multiplyExact(n, SearchWork.FIELDS)];
+    exclusive(() -> {
+      FaissNative.searchWork(live(), n, checkVectors(queries, n), k, params.nprobe(), params.efSearch(),
+          params.maxCodes(), counts);
+      return null;
+    });
+    return new SearchWork(counts);
+  }
+
+  /**
    * Prepares {@link #reconstruct} for the ids the vectors were added with: an IVF index gets an id → (list, offset)
    * hash table (about 16 bytes per vector), an IDMap index an id → position map (about 32 bytes per vector).
    */

@@ -79,6 +79,9 @@ final class FaissNative {
   static native void search(long handle, long n, float[] queries, int k, int nprobe, int efSearch, long maxCodes,
       long[] allowedIds, float[] distances, long[] labels);
 
+  static native void searchWork(long handle, long n, float[] queries, int k, int nprobe, int efSearch,
+      long maxCodes, long[] counts);
+
   static native void write(long handle, String path);
 
   static native long read(String path, boolean mmap);

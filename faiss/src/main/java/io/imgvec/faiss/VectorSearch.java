@@ -7,4 +7,7 @@ public interface VectorSearch {
 
   /** Searches among the vectors whose ids are in {@code allowedIds} only (null: all). */
   SearchResult search(float[] queries, int n, int k, SearchParams params, long[] allowedIds);
+
+  /** The work of searching each query alone ({@link FaissIndex#searchWork}). */
+  SearchWork searchWork(float[] queries, int n, int k, SearchParams params);
 }

@@ -14,33 +14,24 @@ import java.util.function.Consumer;
  * Chooses the index to build by measurement ({@code index.type=auto}), autofaiss-style but measured rather than
  * modelled. Every candidate trains as a single build would, only quicker (candidates with the same nlist share one
  * quick balanced k-means; PQ encoders train quickly, see {@link FaissIndex#trainFrom}), and holds half the sample as
- * its base. Latency is timed at the full count, on a copy whose inverted lists are grown to it by repeating their
- * own entries ({@link FaissIndex#growLists}): a query scans as many codes as it will in the built index (a sample's
- * own, smaller lists sit in cache and time twice too fast). Over nprobe 1, 2, 3, 4, 6, 8, ... (up to the first
- * setting that reaches the recall target, where a build stops) the last setting within the latency limit is found,
- * and recall is measured on every held-out query, in batches, up to just beyond it. A candidate whose single probe
- * (median) already spends {@value #CENTROID_SHARE} of the latency target, nearly all on centroids, also gets a twin
- * with an HNSW coarse quantizer.
+ * its base. Latency is predicted at the full count from the work each held-out query does ({@link LatencySweep}),
+ * never timed: the same sample gives the same choice on a busy driver or a quiet one. Over nprobe 1, 2, 3, 4, 6, 8,
+ * ... (up to the first setting that reaches the recall target, where a build stops) the last setting within the
+ * latency limit is found, and recall is measured on every held-out query, in batches, up to just beyond it. A
+ * candidate whose single probe (median) already spends {@value #CENTROID_SHARE} of the latency target, nearly all on
+ * centroids, also gets a twin with an HNSW coarse quantizer.
  *
  * <p>Candidates are measured smallest first, and measuring stops at the first that reaches the recall target within
  * the latency limit (the target less its headroom): it wins. Otherwise the winner has the best R@10 at the latency
- * limit, or the smallest within a hair of it, and a rebuild keeps its previous choice while that ties the best within
- * the timings' noise ({@link CandidateChoice#choose}). It is handed back trained as a single build would train it.
+ * limit, or the smallest within a hair of it ({@link CandidateChoice#choose}). It is handed back trained as a single
+ * build would train it.
  */
 final class CandidateSelector {
   static final double CENTROID_SHARE = 0.5;
-  /** Queries timed per setting: enough for a p99 (the 3rd slowest), few enough to time several settings quickly. */
-  static final int TIMED_QUERIES = 300;
   /** Coarse k-means iterations for candidates (FAISS's IVF training runs 10); the winner is trained in full. */
   static final int QUICK_KMEANS_ITERATIONS = 3;
   /** A quick PQ encoder samples 32 vectors per codeword anyway; training on only those skips the rest's residuals. */
   static final int QUICK_TRAIN_VECTORS = 32 * 256;
-  /**
-   * Grown lists stop at this many bytes of codes; beyond, the latency's growth from one probe is scaled with the
-   * count (lists then scan from memory at a steady cost per code).
-   */
-  static final long GROWN_MAX_BYTES = 512L << 20;
-
   /**
    * The winner's plan and trained (empty) index, every candidate's measured trade-off and why the winner won, and
    * the seconds its full training took (a part of the selection's time that a pinned build spends too).
@@ -55,12 +46,12 @@ final class CandidateSelector {
   private final float[] sample;
   private final int sampleSize;
   private final int base;
-  private final IndexEvaluator recallEvaluator;
-  private final IndexEvaluator timingEvaluator;
+  private final IndexEvaluator evaluator;
+  private final LatencyModel model;
   private final double limitP99Ms;
 
   CandidateSelector(IndexBuilder.Options options, Consumer<String> progress, long count, int d, float[] sample,
-      int sampleSize, float[] queries, int nq) {
+      int sampleSize, float[] queries, int nq, LatencyModel model) {
     this.options = options;
     this.progress = progress;
     this.count = count;
@@ -70,13 +61,13 @@ final class CandidateSelector {
     this.base = sampleSize / 2;
     ExactNeighbours truth = new ExactNeighbours(queries, nq, d, IndexEvaluator.K, options.metric());
     truth.addBase(sample, sequentialIds(base), base);
-    this.recallEvaluator = new IndexEvaluator(queries, nq, d, truth);
-    this.timingEvaluator = new IndexEvaluator(queries, Math.min(nq, TIMED_QUERIES), d, truth);
+    this.evaluator = new IndexEvaluator(queries, nq, d, truth);
+    this.model = model;
     this.limitP99Ms = options.latencyHeadroom() * options.targetLatencyMs();
   }
 
-  /** Measures the candidates and trains the winner; {@code previousChoice} (nullable) is kept while it ties. */
-  Selection select(List<IndexPlan> candidates, String previousChoice) {
+  /** Measures the candidates and trains the winner. */
+  Selection select(List<IndexPlan> candidates) {
     long start = System.nanoTime();
     List<IndexPlan> smallestFirst = candidates.stream()
         .sorted(Comparator.comparingLong(p -> IndexPlanner.estimatedBytes(p, count, d))).toList();
@@ -102,14 +93,14 @@ final class CandidateSelector {
     } finally {
       centroidsByNlist.values().forEach(FaissIndex::close);
     }
-    Measured best = CandidateChoice.choose(measured, previousChoice, options.targetRecall());
+    Measured best = CandidateChoice.choose(measured, options.targetRecall());
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("winner", best.plan().factory());
-    report.put("why", why(best, measured.size(), candidates.size(), best.plan().factory().equals(previousChoice)));
+    report.put("why", why(best, measured.size(), candidates.size()));
     report.put("sample_size", sampleSize);
     report.put("candidate_base", base);
-    report.put("recall_queries", recallEvaluator.queries());
-    report.put("timed_queries", timingEvaluator.queries());
+    report.put("queries", evaluator.queries());
+    report.put("latency", "predicted from each query's counted work (latency_model in the manifest), not timed");
     report.put("latency_limit_ms", IndexEvaluator.round4(limitP99Ms));
     report.put("selection_s", IndexBuilder.seconds(start));
     report.put("candidates", measured.stream().map(Measured::report).toList());
@@ -155,36 +146,26 @@ final class CandidateSelector {
     try (FaissIndex index = FaissIndex.create(d, plan.factory(), options.metric())) {
       index.trainFrom(centroids, sample, Math.min(trainSize(plan), QUICK_TRAIN_VECTORS), true);
       index.add(sample, sequentialIds(base), base);
-      long grown = grownCount(plan);
-      try (FaissIndex grownIndex = FaissIndex.fromBytes(index.toBytes())) {
-        if (grown > base) {
-          grownIndex.growLists(grown);
-        }
-        LatencySweep latencies = new LatencySweep(plan, grownIndex, grown, count, timingEvaluator,
-            codesPerProbe(plan, grown), limitP99Ms);
-        List<IndexEvaluator.Metrics> recalls = new ArrayList<>();
-        int at = operatingPoint(plan, index, latencies, recalls);
-        return measured(plan, at, recalls, latencies, kmeansS, start);
-      }
+      LatencySweep latencies = new LatencySweep(plan, index, count, evaluator, codesPerProbe(plan, base), model);
+      List<IndexEvaluator.Metrics> recalls = new ArrayList<>();
+      int at = operatingPoint(plan, index, latencies, recalls);
+      return measured(plan, at, recalls, latencies, kmeansS, start);
     }
   }
 
   /**
    * The last setting within the latency limit (-1 if none), with {@code recalls} measured on {@code index} up to two
-   * settings beyond it (the top of the noise band) or the first that reaches the recall target.
+   * settings beyond it (the top of the noise band) or the first that reaches the recall target, where a build stops.
    */
   private int operatingPoint(IndexPlan plan, FaissIndex index, LatencySweep latencies,
       List<IndexEvaluator.Metrics> recalls) {
-    int guess = latencies.guess();
     int last = latencies.nprobes.size() - 1;
-    while (recalls.size() <= Math.min(guess + 1, last) && !reachesTarget(recalls)) {
-      recalls.add(recall(plan, index, latencies.nprobes.get(recalls.size())));
+    int at = -1;
+    while (at < last && latencies.p99(at + 1) <= limitP99Ms && !reachesTarget(recalls)) {
+      at++;
+      recalls.add(recall(plan, index, latencies.nprobes.get(at)));
     }
-    if (reachesTarget(recalls)) {
-      last = recalls.size() - 1; // a build stops probing at the recall target
-    }
-    int at = latencies.operatingPoint(last);
-    while (recalls.size() <= Math.min(Math.max(at, 0) + 2, last)) {
+    while (recalls.size() <= Math.min(Math.max(at, 0) + 2, last) && !reachesTarget(recalls)) {
       recalls.add(recall(plan, index, latencies.nprobes.get(recalls.size())));
     }
     return at;
@@ -196,7 +177,7 @@ final class CandidateSelector {
   }
 
   private IndexEvaluator.Metrics recall(IndexPlan plan, FaissIndex index, int nprobe) {
-    return recallEvaluator.recall(index, IndexEvaluator.params(nprobe, codesPerProbe(plan, base),
+    return evaluator.recall(index, IndexEvaluator.params(nprobe, codesPerProbe(plan, base),
         plan.hasHnswQuantizer()));
   }
 
@@ -204,36 +185,19 @@ final class CandidateSelector {
     return !recalls.isEmpty() && IndexEvaluator.reaches(recalls.get(recalls.size() - 1), options.targetRecall());
   }
 
-  /** The count a candidate's lists are grown to for timing: the full count, or as many as fit GROWN_MAX_BYTES. */
-  private long grownCount(IndexPlan plan) {
-    long perVector = IndexPlanner.estimatedBytes(plan, 1, d) - IndexPlanner.estimatedBytes(plan, 0, d);
-    return Math.max(base, Math.min(count, GROWN_MAX_BYTES / perVector));
-  }
-
-  /**
-   * The candidate's score, its R@10 at the latency limit, and the scores at the limit less and more
-   * {@value CandidateChoice#LATENCY_NOISE} of it: the band a rebuild's timings could move the score within.
-   */
+  /** The candidate's score (its R@10 at the latency limit) and its sweep, for the report. */
   private Measured measured(IndexPlan plan, int at, List<IndexEvaluator.Metrics> recalls, LatencySweep latencies,
       double kmeansS, long start) {
     boolean feasible = at >= 0;
     int operating = Math.max(at, 0);
     double score = feasible ? latencies.recallAt(limitP99Ms, recalls) : 0;
-    double low = feasible ? latencies.recallAt((1 - CandidateChoice.LATENCY_NOISE) * limitP99Ms, recalls) : 0;
-    double high = feasible ? latencies.recallAt((1 + CandidateChoice.LATENCY_NOISE) * limitP99Ms, recalls) : 0;
-    List<Map<String, Object>> frontier = new ArrayList<>();
-    for (int i = 0; i < latencies.nprobes.size(); i++) {
-      if (i < recalls.size() || latencies.isTimed(i)) {
-        Map<String, Object> point = new LinkedHashMap<>();
-        point.put("nprobe", latencies.nprobes.get(i));
-        if (i < recalls.size()) {
-          point.put("recall_at_10", IndexEvaluator.round4(recalls.get(i).recallAt10()));
-        }
-        if (latencies.isTimed(i)) {
-          point.put("p99_ms", IndexEvaluator.round4(latencies.p99(i)));
-        }
-        frontier.add(point);
-      }
+    List<Map<String, Object>> sweep = new ArrayList<>();
+    for (int i = 0; i < recalls.size(); i++) {
+      Map<String, Object> point = new LinkedHashMap<>();
+      point.put("nprobe", latencies.nprobes.get(i));
+      point.put("recall_at_10", IndexEvaluator.round4(recalls.get(i).recallAt10()));
+      point.put("predicted_p99_ms", IndexEvaluator.round4(latencies.p99(i)));
+      sweep.add(point);
     }
     double operatingP99 = latencies.p99(operating);
     long bytes = IndexPlanner.estimatedBytes(plan, count, d);
@@ -241,19 +205,17 @@ final class CandidateSelector {
     report.put("factory", plan.factory());
     report.put("bytes", bytes);
     report.put("recall_at_10_at_latency_limit", IndexEvaluator.round4(score));
-    report.put("recall_at_10_within_latency_noise", List.of(IndexEvaluator.round4(low), IndexEvaluator.round4(high)));
     report.put("nprobe", latencies.nprobes.get(operating));
     report.put("recall_at_10", IndexEvaluator.round4(recalls.get(operating).recallAt10()));
-    report.put("p99_ms", IndexEvaluator.round4(operatingP99));
+    report.put("predicted_p99_ms", IndexEvaluator.round4(operatingP99));
     report.put("within_latency_limit", feasible);
-    report.put("timed_at_count", latencies.grown);
     report.put("kmeans_s", kmeansS);
     report.put("measure_s", IndexBuilder.seconds(start));
-    report.put("sweep", frontier);
+    report.put("sweep", sweep);
     progress.accept("candidate " + plan.factory() + ": R@10 " + report.get("recall_at_10_at_latency_limit")
-        + " at the latency limit (nprobe " + report.get("nprobe") + ", p99 " + report.get("p99_ms") + " ms at "
-        + latencies.grown + " vectors), " + bytes + " bytes");
-    return new Measured(plan, feasible, score, low, high, operatingP99, bytes, latencies.timed(0).p50Ms(), report);
+        + " at the latency limit (nprobe " + report.get("nprobe") + ", predicted p99 " + report.get("predicted_p99_ms")
+        + " ms at " + count + " vectors), " + bytes + " bytes");
+    return new Measured(plan, feasible, score, operatingP99, bytes, latencies.p50(0), report);
   }
 
   /** Whether one probe, nearly all centroid scan, already takes a large share of the target (median latency). */
@@ -261,23 +223,21 @@ final class CandidateSelector {
     return !m.plan().hasHnswQuantizer() && m.oneProbeP50Ms() > CENTROID_SHARE * options.targetLatencyMs();
   }
 
-  private String why(Measured best, int measured, int candidates, boolean kept) {
+  private String why(Measured best, int measured, int candidates) {
     if (!best.feasible()) {
       return "no candidate of " + candidates + " keeps one probe within p99 " + IndexEvaluator.round4(limitP99Ms)
           + " ms at " + count + " vectors; this one comes closest (" + IndexEvaluator.round4(best.p99Ms())
-          + " ms)";
+          + " ms predicted)";
     }
-    String within = " with p99 timed within " + IndexEvaluator.round4(limitP99Ms) + " ms at " + count + " vectors";
+    String within = " with p99 predicted within " + IndexEvaluator.round4(limitP99Ms) + " ms at " + count
+        + " vectors";
     if (CandidateChoice.meetsTarget(best, options.targetRecall())) {
-      return (kept ? "the published index's choice" : "the smallest index") + " that reaches R@10 "
-          + options.targetRecall() + " on the sample (" + IndexEvaluator.round4(best.recall()) + ")" + within
-          + "; candidates are measured smallest first, " + measured + " of " + candidates;
+      return "the smallest index that reaches R@10 " + options.targetRecall() + " on the sample ("
+          + IndexEvaluator.round4(best.recall()) + ")" + within + "; candidates are measured smallest first, "
+          + measured + " of " + candidates;
     }
-    return (kept ? "the published index's choice, still tying the best R@10 at the latency limit on the sample"
-        + " within the timings' noise (" + Math.round(100 * CandidateChoice.LATENCY_NOISE) + "% either way)"
-        : "the smallest index within " + CandidateChoice.RECALL_TIE + " of the best R@10 at the latency limit on the"
-        + " sample")
-        + " (this one: " + IndexEvaluator.round4(best.recall()) + ")" + within + ", among " + candidates
+    return "the smallest index within " + CandidateChoice.RECALL_TIE + " of the best R@10 at the latency limit on the"
+        + " sample (this one: " + IndexEvaluator.round4(best.recall()) + ")" + within + ", among " + candidates
         + " candidates";
   }
 

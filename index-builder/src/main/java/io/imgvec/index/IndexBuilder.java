@@ -5,11 +5,13 @@ import io.imgvec.config.ImgvecConfig;
 import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.Metric;
 import io.imgvec.faiss.SearchParams;
+import io.imgvec.published.HeldOutQueries;
 import io.imgvec.published.IdMap;
 import io.imgvec.published.ShardedIndex;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,7 +28,7 @@ public final class IndexBuilder {
   public record Options(String type, long memoryBudget, Metric metric, int nlist, int pqM, int nprobe,
       double targetLatencyMs, double latencyHeadroom, double targetRecall, double maxCodesFactor,
       double maxListFactor, int pointsPerCentroid, int evalQueries, int batchSize, boolean requireTarget, int shards,
-      long maxShardBytes, boolean distributed, long distributedAbove) {
+      long maxShardBytes, boolean distributed, long distributedAbove, String latencyModelFile) {
     public static Options from(ImgvecConfig c) {
       return new Options(c.get(ConfigKeys.INDEX_TYPE), c.get(ConfigKeys.INDEX_MEMORY_BUDGET),
           c.get(ConfigKeys.INDEX_METRIC).equals("L2") ? Metric.L2 : Metric.INNER_PRODUCT,
@@ -38,7 +40,7 @@ public final class IndexBuilder {
           c.get(ConfigKeys.INDEX_EVAL_QUERIES), c.get(ConfigKeys.INDEX_BATCH_SIZE),
           c.get(ConfigKeys.INDEX_REQUIRE_TARGET), c.get(ConfigKeys.INDEX_SHARDS),
           c.get(ConfigKeys.INDEX_MAX_SHARD_BYTES), c.get(ConfigKeys.INDEX_DISTRIBUTED),
-          c.get(ConfigKeys.INDEX_DISTRIBUTED_ABOVE));
+          c.get(ConfigKeys.INDEX_DISTRIBUTED_ABOVE), c.get(ConfigKeys.INDEX_LATENCY_MODEL_FILE));
     }
   }
 
@@ -77,7 +79,6 @@ public final class IndexBuilder {
   private final Consumer<String> progress;
   private final DistributedAdd distributedAdd;
   private final SourceScans scans;
-  private String previousChoice; // the factory a rebuilt index's auto build chose (null: none)
 
   public IndexBuilder(VectorSource source, Options options, Consumer<String> progress) {
     this(source, options, progress, null);
@@ -93,17 +94,6 @@ public final class IndexBuilder {
     this.progress = progress;
     this.distributedAdd = distributedAdd;
     this.scans = new SourceScans(source, options.batchSize(), progress);
-  }
-
-  /**
-   * A rebuild of a published index: {@code index.type=auto} keeps the factory it chose before (from that version's
-   * manifest) while that candidate still ties the best, so timing noise does not flip between equals.
-   */
-  public IndexBuilder rebuilding(Map<String, Object> publishedManifest) {
-    if (publishedManifest != null && publishedManifest.get("selection") instanceof Map<?, ?> selection) {
-      this.previousChoice = String.valueOf(selection.get("winner"));
-    }
-    return this;
   }
 
   public BuiltIndex build(Path dir) throws IOException {
@@ -140,9 +130,11 @@ public final class IndexBuilder {
     Sample sample = scans.sample(n, d, trainSize, nq);
     timings.put("sample_s", seconds(t));
     Files.createDirectories(dir);
+    LatencyModel model = plan.isIvf() ? LatencyModel.forThisMachine(options.metric(), options.latencyModelFile(),
+        progress) : null;
     t = System.nanoTime();
     CandidateSelector.Selection selection = select ? new CandidateSelector(options, progress, n, d, sample.train,
-        trainSize, sample.queries, nq).select(candidates, previousChoice) : null;
+        trainSize, sample.queries, nq, model).select(candidates) : null;
     if (selection != null) {
       plan = selection.plan();
       timings.put("selection_s", IndexEvaluator.round4(seconds(t) - selection.trainSeconds())); // measuring alone
@@ -166,7 +158,7 @@ public final class IndexBuilder {
               timings)
           : scans.addAll(trained, sample, truth, dir.resolve(IdMap.FILE), n, d, resources.shards(), timings)) {
         timings.put("add_phase_s", seconds(t));
-        IndexEvaluator.Tuning tuning = finish(index, plan, sample, truth, nq, dir, timings, start);
+        IndexEvaluator.Tuning tuning = finish(index, plan, model, sample, truth, nq, dir, timings, start);
         IndexEvaluator.Metrics metrics = tuning == null ? null : tuning.chosen();
         Map<String, Object> manifest = BuildManifest.of(stats.modelIds().iterator().next(), source.metadataColumns(),
             plan, metrics == null ? fixedParams(plan, index.ntotal()) : metrics.params(), metrics, index, nq, dir);
@@ -176,6 +168,12 @@ public final class IndexBuilder {
         manifest.put("timings", timings);
         BuildManifest.recordHeap(manifest, heap);
         manifest.put("outcome", tuning == null ? null : outcome(tuning));
+        if (metrics != null) {
+          manifest.put("latency_measurement", IndexEvaluator.method(nq, metrics.params()));
+        }
+        if (model != null) {
+          manifest.put("latency_model", model.asMap());
+        }
         resources.record(manifest, expected);
         if (selection != null) {
           manifest.put("selection", selection.report());
@@ -195,18 +193,24 @@ public final class IndexBuilder {
    * Measures and tunes the filled index, adds the held-out queries back, stores the tuned setting in the files and
    * writes them. Returns the tuning (null without held-out queries).
    */
-  private IndexEvaluator.Tuning finish(ShardedIndex index, IndexPlan plan, Sample sample, ExactNeighbours truth,
-      int nq, Path dir, Map<String, Object> timings, long start) throws IOException {
+  private IndexEvaluator.Tuning finish(ShardedIndex index, IndexPlan plan, LatencyModel model, Sample sample,
+      ExactNeighbours truth, int nq, Path dir, Map<String, Object> timings, long start) throws IOException {
     long t = System.nanoTime();
     int d = index.dimension();
     IndexEvaluator.Tuning tuning = nq == 0 ? null
-        : evaluate(index, plan, new IndexEvaluator(sample.queries, nq, d, truth), index.ntotal() + nq);
+        : evaluate(index, plan, model, new IndexEvaluator(sample.queries, nq, d, truth), index.ntotal() + nq);
     Map<String, Object> outcome = tuning == null ? null : outcome(tuning);
     if (outcome != null && options.requireTarget() && !(boolean) outcome.get("target_met")) {
       throw new IndexBuildException("index.require-target=true and the target was missed: " + outcome
           + "; nothing is published");
     }
     timings.put("evaluate_s", seconds(t));
+    if (nq > 0) {
+      long[][] exact = new long[nq][];
+      Arrays.setAll(exact, truth::ids);
+      new HeldOutQueries(sample.queryImageIds, sample.queryIds, exact, sample.queries, d)
+          .write(dir.resolve(HeldOutQueries.FILE));
+    }
     t = System.nanoTime();
     // the tuned setting goes into the files: stock FAISS readers search as tuned
     index.complete(sample.queries, sample.queryIds, nq, tuning == null ? null : tuning.chosen().params(), dir);
@@ -230,18 +234,21 @@ public final class IndexBuilder {
     return stats;
   }
 
-  private IndexEvaluator.Tuning evaluate(ShardedIndex index, IndexPlan plan, IndexEvaluator evaluator, long n) {
+  private IndexEvaluator.Tuning evaluate(ShardedIndex index, IndexPlan plan, LatencyModel model,
+      IndexEvaluator evaluator, long n) {
     if (!plan.isIvf() || plan.nprobe() > 0) {
       IndexEvaluator.Metrics fixed = evaluator.measure(index, fixedParams(plan, n));
       return new IndexEvaluator.Tuning(fixed, IndexEvaluator.reaches(fixed, options.targetRecall()) ? fixed : null);
     }
     IndexEvaluator.Tuning tuning = evaluator.tuneNprobe(index, plan.nlist(), maxCodesPerProbe(plan, n),
-        plan.hasHnswQuantizer(), options.latencyHeadroom() * options.targetLatencyMs(), options.targetRecall());
+        plan.hasHnswQuantizer(), plan.pqM(), model, options.latencyHeadroom() * options.targetLatencyMs(),
+        options.targetRecall());
     IndexEvaluator.Metrics tuned = tuning.chosen();
     progress.accept("tuned nprobe=" + tuned.params().nprobe() + " for R@10 >= " + options.targetRecall()
         + " within p99 <= " + IndexEvaluator.round4(options.latencyHeadroom() * options.targetLatencyMs())
         + " ms (the target less its headroom): R@10 " + IndexEvaluator.round4(tuned.recallAt10())
-        + ", p99 " + IndexEvaluator.round4(tuned.p99Ms()) + " ms");
+        + ", p99 " + IndexEvaluator.round4(tuned.p99Ms()) + " ms measured, "
+        + IndexEvaluator.round4(tuned.predictedP99Ms()) + " ms predicted");
     return tuning;
   }
 

@@ -3,13 +3,16 @@ package io.imgvec.index;
 import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.SearchParams;
 import io.imgvec.faiss.SearchResult;
+import io.imgvec.faiss.SearchWork;
 import io.imgvec.faiss.VectorSearch;
+import io.imgvec.published.HeldOutQueries;
 import io.imgvec.util.Numbers;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntFunction;
 
 /**
  * Recall against exact search and single-query latency of an index, on held-out queries. Recall follows FAISS's
@@ -20,8 +23,13 @@ public final class IndexEvaluator {
   public static final int K = 10;
 
   /** Metrics at one search setting. */
-  public record Metrics(SearchParams params, double recallAt1, double recallAt10, double tenRecallAt10, double p50Ms, double p99Ms,
-      double qpsOneThread) {
+  public record Metrics(SearchParams params, double recallAt1, double recallAt10, double tenRecallAt10, double p50Ms,
+      double p99Ms, double qpsOneThread, double predictedP99Ms) {
+    /** These metrics with the p99 the latency model predicted for them. */
+    Metrics withPredictedP99(double predicted) {
+      return new Metrics(params, recallAt1, recallAt10, tenRecallAt10, p50Ms, p99Ms, qpsOneThread, predicted);
+    }
+
     public Map<String, Object> asMap() {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("nprobe", params.nprobe());
@@ -29,12 +37,17 @@ public final class IndexEvaluator {
       if (params.efSearch() > 0) {
         m.put("ef_search", params.efSearch());
       }
-      m.put("recall_at_1", round4(recallAt1));
-      m.put("recall_at_10", round4(recallAt10));
-      m.put("ten_recall_at_10", round4(tenRecallAt10));
+      if (!Double.isNaN(recallAt10)) { // NaN: latency alone was measured
+        m.put("recall_at_1", round4(recallAt1));
+        m.put("recall_at_10", round4(recallAt10));
+        m.put("ten_recall_at_10", round4(tenRecallAt10));
+      }
       m.put("latency_p50_ms", round4(p50Ms));
       m.put("latency_p99_ms", round4(p99Ms));
       m.put("qps_one_thread", round4(qpsOneThread));
+      if (!Double.isNaN(predictedP99Ms)) {
+        m.put("predicted_latency_p99_ms", round4(predictedP99Ms));
+      }
       return m;
     }
   }
@@ -42,13 +55,34 @@ public final class IndexEvaluator {
   private final float[] queries;
   private final int nq;
   private final int d;
-  private final ExactNeighbours truth;
+  private final IntFunction<long[]> truth;
+  /** Each query's own id when the index holds the queries (left out of its results), else null. */
+  private final long[] ownIds;
 
   public IndexEvaluator(float[] queries, int nq, int d, ExactNeighbours truth) {
+    this(queries, nq, d, truth::ids, null);
+  }
+
+  private IndexEvaluator(float[] queries, int nq, int d, IntFunction<long[]> truth, long[] ownIds) {
     this.queries = queries;
     this.nq = nq;
     this.d = d;
     this.truth = truth;
+    this.ownIds = ownIds;
+  }
+
+  /** An evaluator of latency alone, on queries whose exact neighbours are unknown (recall is NaN). */
+  public static IndexEvaluator forLatency(float[] queries, int nq, int d) {
+    return new IndexEvaluator(queries, nq, d, null, null);
+  }
+
+  /**
+   * An evaluator of a published version with its held-out queries: they were added after the build measured it, so
+   * each search asks for one more result and leaves the query itself out.
+   */
+  public static IndexEvaluator ofPublished(HeldOutQueries heldOut) {
+    return new IndexEvaluator(heldOut.vectors(), heldOut.count(), heldOut.dimension(), q -> heldOut.exactIds()[q],
+        heldOut.ids());
   }
 
   /** How many held-out queries each measurement searches. */
@@ -58,49 +92,48 @@ public final class IndexEvaluator {
 
   /**
    * Chooses the first nprobe (1, 2, 3, 4, 6, 8, 12, ... up to nlist: powers of two and the steps between) whose R@10
-   * reaches {@code targetRecallAt10}, or else the largest whose p99 single-query latency is within {@code limitP99Ms}
-   * (the latency target less its headroom) before the recall stops growing; each setting stops further probes after
+   * reaches {@code targetRecallAt10}, or else the largest whose p99 single-query latency, predicted by
+   * {@code model} from the work each query does ({@link LatencyModel}), is within {@code limitP99Ms} (the latency
+   * target less its headroom) before the recall stops growing; each setting stops further probes after
    * {@code maxCodesPerProbe} × nprobe codes (0: never). Stopping at the recall target rather than the latency edge
    * leaves headroom for a busier server. When the latency limit stops it short of the recall target, the sweep goes
-   * on to find what the recall target would take.
+   * on to find what the recall target would take. The settings found are then timed ({@link #measure}): predicted
+   * latencies choose (the same index gives the same choice), measured ones are reported.
    */
-  public Tuning tuneNprobe(VectorSearch index, int nlist, long maxCodesPerProbe, boolean hnswQuantizer,
-      double limitP99Ms, double targetRecallAt10) {
-    List<Metrics> swept = sweep(index, nlist, maxCodesPerProbe, hnswQuantizer,
-        SWEEP_LATENCY_FACTOR * limitP99Ms, targetRecallAt10);
-    Metrics chosen = swept.get(0);
-    for (Metrics m : swept) {
-      if (m.p99Ms() <= limitP99Ms) {
-        chosen = m;
+  public Tuning tuneNprobe(VectorSearch index, int nlist, long maxCodesPerProbe, boolean hnswQuantizer, int pqM,
+      LatencyModel model, double limitP99Ms, double targetRecallAt10) {
+    Metrics chosen = null;
+    Metrics last = null;
+    List<Metrics> swept = new ArrayList<>();
+    for (int nprobe : nprobeSteps(nlist)) {
+      SearchParams params = params(nprobe, maxCodesPerProbe, hnswQuantizer);
+      double predicted = model.p99Ms(work(index, params), 1, d, pqM);
+      last = recall(index, params).withPredictedP99(predicted);
+      swept.add(last);
+      if (predicted <= limitP99Ms || chosen == null) {
+        chosen = last;
+      }
+      if (reaches(last, targetRecallAt10) || predicted > SWEEP_LATENCY_FACTOR * limitP99Ms || plateaued(swept)) {
+        break;
       }
     }
-    Metrics last = swept.get(swept.size() - 1);
-    return new Tuning(chosen, reaches(last, targetRecallAt10) ? last : null);
+    Metrics measured = measure(index, chosen.params()).withPredictedP99(chosen.predictedP99Ms());
+    Metrics reaching = !reaches(last, targetRecallAt10) ? null
+        : last == chosen ? measured : measure(index, last.params()).withPredictedP99(last.predictedP99Ms());
+    return new Tuning(measured, reaching);
   }
 
-  /**
-   * Measures nprobe 1, 2, 3, 4, 6, 8, 12, ... (at most nlist) until one reaches the recall target, exceeds
-   * {@code stopP99Ms} or the recall stops growing; returns every setting measured, in order.
-   */
-  public List<Metrics> sweep(VectorSearch index, int nlist, long maxCodesPerProbe, boolean hnswQuantizer,
-      double stopP99Ms, double targetRecallAt10) {
-    List<Metrics> swept = new ArrayList<>();
-    Metrics last = measure(index, params(1, maxCodesPerProbe, hnswQuantizer));
-    swept.add(last);
-    for (int step = 1; !reaches(last, targetRecallAt10) && last.p99Ms() <= stopP99Ms && !plateaued(swept)
-        && nprobeStep(step) <= nlist; step++) {
-      last = measure(index, params(nprobeStep(step), maxCodesPerProbe, hnswQuantizer));
-      swept.add(last);
-    }
-    return swept;
+  /** The work of searching each query alone with {@code params} (FAISS's counts). */
+  SearchWork work(VectorSearch index, SearchParams params) {
+    return index.searchWork(queries, nq, searchK(), params);
   }
 
   /** Recall of one batched search of every query; latency is not timed (NaN): batching hides a query's own cost. */
   public Metrics recall(VectorSearch index, SearchParams params) {
-    long[] labels = index.search(queries, nq, K, params).labels();
+    long[] labels = index.search(queries, nq, searchK(), params).labels();
     long[][] found = new long[nq][];
     for (int q = 0; q < nq; q++) {
-      found[q] = Arrays.copyOfRange(labels, q * K, q * K + K);
+      found[q] = results(labels, q * searchK(), q);
     }
     return score(found, params, Double.NaN, Double.NaN, Double.NaN);
   }
@@ -116,8 +149,16 @@ public final class IndexEvaluator {
 
   static final double PLATEAU = 0.002;
 
-  /** The sweep's nprobe at {@code step}: 1, 2, 3, 4, 6, 8, 12, ... (powers of two and the steps between). */
-  static int nprobeStep(int step) {
+  /** The swept nprobes up to {@code nlist}: 1, 2, 3, 4, 6, 8, 12, ... (powers of two and the steps between). */
+  static List<Integer> nprobeSteps(int nlist) {
+    List<Integer> steps = new ArrayList<>();
+    for (int step = 0; step == 0 || stepAt(step) <= nlist; step++) {
+      steps.add(stepAt(step));
+    }
+    return steps;
+  }
+
+  private static int stepAt(int step) {
     return step == 0 ? 1 : (step % 2 == 1 ? 2 : 3) << ((step - 1) / 2);
   }
 
@@ -152,9 +193,9 @@ public final class IndexEvaluator {
     FaissIndex.setThreads(1);
     try {
       float[] one = new float[d];
-      for (int q = 0; q < Math.min(nq, 20); q++) { // warm caches and code paths
+      for (int q = 0; q < Math.min(nq, WARM_UP_QUERIES); q++) { // warm caches and code paths
         System.arraycopy(queries, q * d, one, 0, d);
-        index.search(one, 1, K, params);
+        index.search(one, 1, searchK(), params);
       }
       long[][] found = new long[nq][];
       double[] p50 = new double[TIMED_PASSES];
@@ -165,9 +206,9 @@ public final class IndexEvaluator {
         for (int q = 0; q < nq; q++) {
           System.arraycopy(queries, q * d, one, 0, d);
           long start = System.nanoTime();
-          SearchResult r = index.search(one, 1, K, params);
+          SearchResult r = index.search(one, 1, searchK(), params);
           nanos[q] = System.nanoTime() - start;
-          found[q] = r.labels();
+          found[q] = results(r.labels(), 0, q);
         }
         Arrays.sort(nanos);
         p50[pass] = Numbers.percentile(nanos, 0.50) / 1e6;
@@ -185,13 +226,66 @@ public final class IndexEvaluator {
    * queries, so a busy moment of the machine could move the tuned nprobe from one build to the next.
    */
   static final int TIMED_PASSES = 3;
+  static final int WARM_UP_QUERIES = 20;
+
+  /**
+   * How {@link #measure} timed the published latency, for the manifest: what anyone repeats (with the published
+   * held-out queries, or their own) to measure the same file the same way.
+   */
+  public static Map<String, Object> method(int queries, SearchParams params) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("threads", 1);
+    m.put("queries_per_search", 1);
+    m.put("k", K);
+    m.put("queries", queries);
+    m.put("warm_up_queries", Math.min(queries, WARM_UP_QUERIES));
+    m.put("passes", TIMED_PASSES);
+    m.put("statistic", "p50 and p99 of each pass's per-query times, then the median of the passes");
+    Map<String, Object> search = new LinkedHashMap<>();
+    search.put("nprobe", params.nprobe());
+    search.put("max_codes", params.maxCodes());
+    if (params.efSearch() > 0) {
+      search.put("ef_search", params.efSearch());
+    }
+    m.put("search_parameters", search);
+    m.put("note", "FAISS stores nprobe and efSearch in the index file but not max_codes: a stock FAISS reader sets"
+        + " it (Python: faiss.extract_index_ivf(index).max_codes = max_codes) to search as imgvec does");
+    m.put("queries_file", HeldOutQueries.FILE);
+    m.put("queries_drawn_from", "a uniform sample of the indexed vectors, held out of training and measuring and"
+        + " added afterwards (search k + 1 and leave the query itself out); users' own queries may be harder:"
+        + " bin/imgvec measure --queries <embeddings> measures on them");
+    m.put("measure_again", "bin/imgvec measure --index <published index>");
+    return m;
+  }
+
+  private int searchK() {
+    return ownIds == null ? K : K + 1;
+  }
+
+  /** Query q's K results from {@code labels} at {@code offset}, its own id left out when the index holds it. */
+  private long[] results(long[] labels, int offset, int q) {
+    if (ownIds == null) {
+      return Arrays.copyOfRange(labels, offset, offset + K);
+    }
+    long[] kept = new long[K];
+    int n = 0;
+    for (int i = offset; i < offset + K + 1 && n < K; i++) {
+      if (labels[i] != ownIds[q]) {
+        kept[n++] = labels[i];
+      }
+    }
+    return kept;
+  }
 
   private Metrics score(long[][] found, SearchParams params, double p50Ms, double p99Ms, double qps) {
+    if (truth == null) {
+      return new Metrics(params, Double.NaN, Double.NaN, Double.NaN, p50Ms, p99Ms, qps, Double.NaN);
+    }
     double at1 = 0;
     double at10 = 0;
     double overlap = 0;
     for (int q = 0; q < nq; q++) {
-      long[] exact = truth.ids(q);
+      long[] exact = truth.apply(q);
       long[] got = found[q];
       at1 += got[0] == exact[0] ? 1 : 0;
       at10 += contains(got, exact[0]) ? 1 : 0;
@@ -203,7 +297,7 @@ public final class IndexEvaluator {
       }
       overlap += common / (double) Math.max(1, known); // bases smaller than K have fewer true neighbours
     }
-    return new Metrics(params, at1 / nq, at10 / nq, overlap / nq, p50Ms, p99Ms, qps);
+    return new Metrics(params, at1 / nq, at10 / nq, overlap / nq, p50Ms, p99Ms, qps, Double.NaN);
   }
 
   private static boolean contains(long[] ids, long id) {

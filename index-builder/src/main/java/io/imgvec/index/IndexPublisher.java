@@ -4,6 +4,7 @@ import io.imgvec.io.Commit;
 import io.imgvec.io.Digests;
 import io.imgvec.io.Json;
 import io.imgvec.published.ContentDigests;
+import io.imgvec.published.HeldOutQueries;
 import io.imgvec.published.IdMap;
 import io.imgvec.published.IndexLayout;
 import java.io.IOException;
@@ -45,11 +46,11 @@ public final class IndexPublisher {
 
     Map<String, Object> files = new LinkedHashMap<>();
     List<String> names = new ArrayList<>(IndexLayout.indexFiles(built.manifest()));
-    names.addAll(List.of(IdMap.FILE, ContentDigests.FILE));
+    names.addAll(List.of(IdMap.FILE, ContentDigests.FILE, HeldOutQueries.FILE));
     for (String name : names) {
       Path local = built.dir().resolve(name);
       if (!Files.exists(local)) {
-        continue; // digests: only where the embeddings carried content_sha256
+        continue; // digests: only where the embeddings carried content_sha256; queries: only where measured
       }
       files.put(name, Map.of("bytes", Files.size(local), "sha256", Digests.sha256(local)));
       fs.copyFromLocalFile(false, true, new org.apache.hadoop.fs.Path(local.toUri()),

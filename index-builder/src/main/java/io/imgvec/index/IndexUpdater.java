@@ -2,6 +2,7 @@ package io.imgvec.index;
 
 import io.imgvec.faiss.FaissIndex;
 import io.imgvec.published.ContentDigests;
+import io.imgvec.published.HeldOutQueries;
 import io.imgvec.published.IdMap;
 import io.imgvec.published.IndexLayout;
 import java.io.IOException;
@@ -87,7 +88,7 @@ public final class IndexUpdater {
       progress.accept("added " + changes.added + ", replaced " + changes.replaced + ", removed "
           + changes.deletedCount);
       t = System.nanoTime();
-      IndexEvaluator.Metrics metrics = measure(index, queries, live, idOf);
+      IndexEvaluator.Metrics metrics = measure(index, queries, live, idOf, dir);
       timings.put("evaluate_s", IndexBuilder.seconds(t));
       t = System.nanoTime();
       index.write(dir.resolve(IndexLayout.INDEX_FILE));
@@ -155,10 +156,10 @@ public final class IndexUpdater {
   /**
    * Recall and latency at the version's search setting: the queries are taken out of the index while measured
    * (held out, as the builder does) and put back with their ids; the ground truth is exact over every other live
-   * vector.
+   * vector. The queries and their exact neighbours are published with the version ({@link HeldOutQueries}).
    */
   private IndexEvaluator.Metrics measure(FaissIndex index, Queries queries, VectorSource live,
-      Map<String, Long> idOf) throws IOException {
+      Map<String, Long> idOf, Path dir) throws IOException {
     int nq = queries.size();
     if (nq == 0) {
       return null;
@@ -183,6 +184,10 @@ public final class IndexUpdater {
     IndexEvaluator.Metrics metrics = new IndexEvaluator(queries.vectors(), nq, d, truth)
         .measure(index, IndexLayout.searchParams(base));
     index.add(queries.vectors(), queryIds, nq);
+    long[][] exact = new long[nq][];
+    Arrays.setAll(exact, truth::ids);
+    new HeldOutQueries(queries.imageIds(), queryIds, exact, queries.vectors(), d).write(dir.resolve(
+        HeldOutQueries.FILE));
     return metrics;
   }
 
@@ -222,6 +227,10 @@ public final class IndexUpdater {
     m.put("count", index.ntotal());
     m.put("id_bound", changes.nextId);
     m.put("metrics", BuildManifest.measured(metrics, nq, bytes, index.ntotal()));
+    m.remove("latency_measurement");
+    if (metrics != null) {
+      m.put("latency_measurement", IndexEvaluator.method(nq, metrics.params()));
+    }
     Map<String, Object> lists = null;
     if (base.get("lists") != null) {
       lists = BuildManifest.listStats(index.listSizes(), 0, ((Number) listsInfo().get("max_list_factor")).doubleValue());

@@ -1,143 +1,79 @@
 package io.imgvec.index;
 
 import io.imgvec.faiss.FaissIndex;
-import java.util.ArrayList;
+import io.imgvec.faiss.SearchWork;
 import java.util.List;
 
 /**
- * A candidate's p99 at the full count over nprobe 1, 2, 3, 4, 6, 8, ... (at most nlist), timed on its grown index
- * where the search for the latency edge needs it.
+ * A candidate's predicted p99 at the full count over nprobe 1, 2, 3, 4, 6, 8, ... (at most nlist): the work of each
+ * held-out query counted on the candidate's index of the sample, its codes scaled to the full count (lists grow in
+ * proportion), priced by the machine's {@link LatencyModel}. Counts rather than timings: the same sample gives the
+ * same sweep, however busy the machine.
  */
 final class LatencySweep {
-  /** The sweep's index of nprobe 16: with one probe, the two points of the first line. */
-  private static final int ANCHOR = 7;
   private final IndexPlan plan;
-  private final FaissIndex grownIndex;
-  /** The count the lists were grown to. */
-  final long grown;
-  private final long count;
-  private final IndexEvaluator timingEvaluator;
+  private final FaissIndex index;
+  private final double scale;
+  private final IndexEvaluator evaluator;
   private final long codesPerProbe;
-  private final double limitP99Ms;
-  final List<Integer> nprobes = new ArrayList<>();
-  private final IndexEvaluator.Metrics[] timed;
+  private final LatencyModel model;
+  final List<Integer> nprobes;
+  private final SearchWork[] work;
 
-  LatencySweep(IndexPlan plan, FaissIndex grownIndex, long grown, long count, IndexEvaluator timingEvaluator,
-      long codesPerProbe, double limitP99Ms) {
+  LatencySweep(IndexPlan plan, FaissIndex index, long count, IndexEvaluator evaluator, long codesPerProbe,
+      LatencyModel model) {
     this.plan = plan;
-    this.grownIndex = grownIndex;
-    this.grown = grown;
-    this.count = count;
-    this.timingEvaluator = timingEvaluator;
+    this.index = index;
+    this.scale = (double) count / index.ntotal();
+    this.evaluator = evaluator;
     this.codesPerProbe = codesPerProbe;
-    this.limitP99Ms = limitP99Ms;
-    for (int step = 0; IndexEvaluator.nprobeStep(step) <= plan.nlist(); step++) {
-      nprobes.add(IndexEvaluator.nprobeStep(step));
-    }
-    this.timed = new IndexEvaluator.Metrics[nprobes.size()];
+    this.model = model;
+    this.nprobes = IndexEvaluator.nprobeSteps(plan.nlist());
+    this.work = new SearchWork[nprobes.size()];
   }
 
-  IndexEvaluator.Metrics timed(int i) {
-    if (timed[i] == null) {
-      timed[i] = timingEvaluator.measure(grownIndex, IndexEvaluator.params(nprobes.get(i), codesPerProbe,
+  private SearchWork work(int i) {
+    if (work[i] == null) {
+      work[i] = evaluator.work(index, IndexEvaluator.params(nprobes.get(i), codesPerProbe,
           plan.hasHnswQuantizer()));
     }
-    return timed[i];
+    return work[i];
   }
 
-  /** Timed p99, its growth beyond one probe scaled to the full count when the lists could not grow that far. */
+  /** Predicted p99 (ms) at the full count with the sweep's setting {@code i}. */
   double p99(int i) {
-    double oneProbe = timed(0).p99Ms();
-    return oneProbe + (timed(i).p99Ms() - oneProbe) * count / grown;
+    return model.p99Ms(work(i), scale, index.dimension(), plan.pqM());
   }
 
-  /** The last setting the line through one probe and nprobe 16 puts within the latency limit. */
-  int guess() {
-    timed(0);
-    timed(Math.min(ANCHOR, nprobes.size() - 1));
-    return settingAtOrBelow(edgeNprobe(limitP99Ms));
+  /** Predicted median (ms) at the full count with the sweep's setting {@code i}. */
+  double p50(int i) {
+    return model.p50Ms(work(i), scale, index.dimension(), plan.pqM());
   }
 
-  /**
-   * The last setting up to {@code last} within the latency limit (-1 if none), the next one timed too. A query's
-   * cost grows about linearly with nprobe: each round times the setting where the line through every timing so
-   * far crosses the limit, and the one after it, so the edge is usually found with four settings timed, none far
-   * beyond the limit.
-   */
-  int operatingPoint(int last) {
-    if (p99(0) > limitP99Ms) {
-      return -1;
-    }
-    int within = 0;
-    int beyond = last + 1; // past the last setting: nothing there to time
-    while (beyond - within > 1) {
-      int edge = Math.max(within + 1, Math.min(beyond - 1, settingAtOrBelow(edgeNprobe(limitP99Ms))));
-      for (int i = edge; i < Math.min(edge + 2, beyond); i++) {
-        if (p99(i) <= limitP99Ms) {
-          within = i;
-        } else {
-          beyond = i;
-        }
-      }
+  /** The last setting up to {@code last} whose predicted p99 is within {@code limitMs} (-1 if none). */
+  int operatingPoint(int last, double limitMs) {
+    int within = -1;
+    while (within < last && p99(within + 1) <= limitMs) {
+      within++;
     }
     return within;
   }
 
-  private int settingAtOrBelow(double nprobe) {
-    int i = 0;
-    while (i + 1 < nprobes.size() && nprobes.get(i + 1) <= nprobe) {
-      i++;
-    }
-    return i;
-  }
-
   /**
-   * Where the least-squares line through every timed setting (p99 against nprobe) crosses {@code limitMs}: from
-   * all timings rather than the two around it, so one timing's noise moves it less.
-   */
-  double edgeNprobe(double limitMs) {
-    double n = 0;
-    double sx = 0;
-    double sy = 0;
-    double sxx = 0;
-    double sxy = 0;
-    for (int i = 0; i < timed.length; i++) {
-      if (timed[i] != null) {
-        double x = nprobes.get(i);
-        double y = p99(i);
-        n++;
-        sx += x;
-        sy += y;
-        sxx += x * x;
-        sxy += x * y;
-      }
-    }
-    double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
-    return slope > 0 ? (limitMs - (sy - slope * sx) / n) / slope : Double.POSITIVE_INFINITY;
-  }
-
-  boolean isTimed(int i) {
-    return timed[i] != null;
-  }
-
-  /**
-   * R@10 at a p99 limit: interpolated between the two swept settings around the nprobe where the timed line crosses
-   * it ({@link #edgeNprobe}), so that a little noise in a timing moves a score a little, never a whole
-   * nprobe step; the last swept setting's recall beyond it (where a build stops: the recall target, or every list).
+   * R@10 at a p99 limit: interpolated by predicted p99 between the two swept settings around the limit, so that a
+   * candidate's score moves smoothly with the limit rather than a whole nprobe step; the last setting with a
+   * recall beyond it (where a build stops: the recall target, or every list).
    */
   double recallAt(double limitMs, List<IndexEvaluator.Metrics> recalls) {
-    double edge = edgeNprobe(limitMs);
-    int below = 0;
-    while (below + 1 < recalls.size() && nprobes.get(below + 1) <= edge) {
-      below++;
+    int below = operatingPoint(recalls.size() - 1, limitMs);
+    if (below < 0) {
+      return 0;
     }
     double recall = recalls.get(below).recallAt10();
     if (below + 1 == recalls.size()) {
       return recall;
     }
-    int from = nprobes.get(below);
-    int to = nprobes.get(below + 1);
-    double share = Math.max(0, (edge - from) / (to - from));
+    double share = (limitMs - p99(below)) / (p99(below + 1) - p99(below));
     return recall + share * (recalls.get(below + 1).recallAt10() - recall);
   }
 }

@@ -2,9 +2,11 @@ package io.imgvec.index;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.SearchParams;
+import io.imgvec.io.Json;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -64,5 +66,34 @@ class PythonInteropTest {
     long[] pythonLabels = java.util.Arrays.stream(lines[lines.length - 1].trim().split(" "))
         .mapToLong(Long::parseLong).toArray();
     assertArrayEquals(javaLabels, pythonLabels);
+  }
+
+  /**
+   * Stock FAISS re-measures a published version the way its manifest says it was measured, with its published
+   * held-out queries: the same recall, and latency of the same order (the 20% agreement is bench/index-repro.sh's
+   * target, on a quiet machine; a test only checks the method, not the clock).
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void stockFaissMeasuresThePublishedVersionAsItsManifestSays() throws Exception {
+    ArrayVectorSource source = ArrayVectorSource.clustered(20_000, 32, 40, 5);
+    IndexBuilder.BuiltIndex built = new IndexBuilder(source, IndexBuilderTest.options(
+        Map.of("index.type", "IVF-PQ", "index.pq-m", "8", "index.eval-queries", "500")), s -> {})
+        .build(tmp.resolve("b"));
+    IndexPublisher.publish(built, tmp.resolve("pub").toUri().toString(), 2, new Configuration());
+    Path version = tmp.resolve("pub/versions/" + Files.readString(tmp.resolve("pub/LATEST")).trim());
+    Process p = new ProcessBuilder(PYTHON, Path.of("..", "bench", "faiss_measure.py").toString(), version.toString())
+        .redirectErrorStream(true).start();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    p.getInputStream().transferTo(out);
+    assertEquals(0, p.waitFor(), "python3-faiss failed (apt-get install python3-faiss): " + out);
+    String[] lines = out.toString().trim().split("\n");
+    Map<String, Object> stock = Json.MAPPER.readValue(lines[lines.length - 1], Map.class);
+    Map<String, Object> reported = (Map<String, Object>) built.manifest().get("metrics");
+    assertEquals(500, stock.get("queries"));
+    assertEquals((double) reported.get("recall_at_10"), ((Number) stock.get("recall_at_10")).doubleValue(), 0.002,
+        "the same queries and search parameters find the same neighbours: " + stock);
+    double ratio = ((Number) stock.get("latency_p99_ms")).doubleValue() / (double) reported.get("latency_p99_ms");
+    assertTrue(ratio > 0.5 && ratio < 2, "p99 of the same order: " + stock + " vs " + reported);
   }
 }

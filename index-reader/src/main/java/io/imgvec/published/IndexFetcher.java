@@ -64,23 +64,6 @@ public final class IndexFetcher {
     }
   }
 
-  /**
-   * The manifest of the version LATEST names under publish root {@code uri}; null if nothing is published there (or
-   * that version was just retired by a newer publish).
-   */
-  public static Map<String, Object> latestManifest(String uri, Configuration conf) throws IOException {
-    String version = latestVersion(uri, conf);
-    if (version == null) {
-      return null;
-    }
-    org.apache.hadoop.fs.Path dir = versionDir(new org.apache.hadoop.fs.Path(uri), version);
-    try {
-      return readManifest(dir.getFileSystem(conf), dir);
-    } catch (FileNotFoundException e) {
-      return null;
-    }
-  }
-
   private static org.apache.hadoop.fs.Path versionDir(org.apache.hadoop.fs.Path root, String version) {
     return new org.apache.hadoop.fs.Path(root, IndexLayout.VERSIONS + "/" + version);
   }

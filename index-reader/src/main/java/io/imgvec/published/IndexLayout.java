@@ -7,9 +7,9 @@ import java.util.regex.Pattern;
 
 /**
  * Where a published index keeps what: {@code <root>/versions/<version>/} (index file or shards, id map, content
- * digests, {@code manifest.json} with their checksums) and {@code <root>/LATEST} naming the version readers take.
- * The names readers accept are exactly those publish writes, since they become local paths; and what the manifest
- * says about the index (its files, shards, id bound, search parameters, metadata columns).
+ * digests, held-out queries, {@code manifest.json} with their checksums) and {@code <root>/LATEST} naming the
+ * version readers take. The names readers accept are exactly those publish writes, since they become local paths;
+ * and what the manifest says about the index (its files, shards, id bound, search parameters, metadata columns).
  */
 public final class IndexLayout {
   public static final String LATEST = "LATEST";
@@ -21,7 +21,7 @@ public final class IndexLayout {
   public static final Pattern VERSION_NAME = Pattern.compile("v\\d{8}T\\d{9}Z-[0-9a-f]{8}");
   /** Every file name publish writes into a version. */
   public static final Pattern FILE_NAME = Pattern.compile("index(-\\d{5})?\\.faiss|" + Pattern.quote(IdMap.FILE)
-      + "|" + Pattern.quote(ContentDigests.FILE));
+      + "|" + Pattern.quote(ContentDigests.FILE) + "|" + Pattern.quote(HeldOutQueries.FILE));
 
   private IndexLayout() {}
 
@@ -69,7 +69,7 @@ public final class IndexLayout {
 
   /** The first id of each shard (one shard: 0). */
   @SuppressWarnings("unchecked")
-  static long[] firstIds(Map<String, Object> manifest) {
+  public static long[] firstIds(Map<String, Object> manifest) {
     List<Map<String, Object>> shards = (List<Map<String, Object>>) manifest.get("shards");
     return shards == null ? new long[] {0}
         : shards.stream().mapToLong(s -> ((Number) s.get("first_id")).longValue()).toArray();

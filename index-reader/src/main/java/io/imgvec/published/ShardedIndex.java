@@ -4,6 +4,7 @@ import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.Metric;
 import io.imgvec.faiss.SearchParams;
 import io.imgvec.faiss.SearchResult;
+import io.imgvec.faiss.SearchWork;
 import io.imgvec.faiss.VectorSearch;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -129,6 +130,13 @@ public final class ShardedIndex implements VectorSearch, AutoCloseable {
       merged.offerAll(shard.search(queries, n, k, params, allowedIds), id -> id);
     }
     return merged.result();
+  }
+
+  /** The shards are searched one after another: their work adds up. */
+  @Override
+  public SearchWork searchWork(float[] queries, int n, int k, SearchParams params) {
+    return shards.stream().map(shard -> shard.searchWork(queries, n, k, params)).reduce(SearchWork::plus)
+        .orElseThrow();
   }
 
   /** Adds each vector to the shard whose id range holds its id. */

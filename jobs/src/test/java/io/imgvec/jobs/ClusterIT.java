@@ -147,6 +147,31 @@ public class ClusterIT {
     assertFalse(Files.exists(tmp.resolve("too-big/LATEST")), "nothing published");
   }
 
+  /**
+   * The measured choice rests on counted work, not timings: on the driver, distributed (the driver beside two
+   * executors on the same cores) and again into a new output, the same data under a memory budget gives the same
+   * index and nprobe, and the same held-out recall.
+   */
+  @Test
+  void autoChoosesTheSameIndexOnTheDriverDistributedAndInAFreshBuild() throws Exception {
+    Path embeddings = tmp.resolve("auto-vectors");
+    TestEmbeddings.write(embeddings, 40_000, 64, 4, 200);
+    List<String> same = List.of("--embeddings", embeddings.toString(), "--memory-budget", "2m",
+        "--index.eval-queries=300");
+    JsonNode first = submit(build(same, "--output", tmp.resolve("auto-1").toString()));
+    JsonNode again = submit(build(same, "--output", tmp.resolve("auto-2").toString()));
+    JsonNode distributed = submit(build(same, "--output", tmp.resolve("auto-distributed").toString(),
+        "--distributed"));
+    assertTrue(distributed.at("/timings/executor_add_s").asDouble() > 0, "added on the executors: " + distributed);
+    assertTrue(first.at("/index/factory").asText().contains("PQ"), "a budget that needs codes: " + first);
+    for (JsonNode other : List.of(again, distributed)) {
+      assertEquals(first.at("/index/factory").asText(), other.at("/index/factory").asText(), other.toString());
+      assertEquals(first.at("/index/nprobe").asInt(), other.at("/index/nprobe").asInt(), other.toString());
+      assertEquals(first.at("/metrics/recall_at_10").asDouble(), other.at("/metrics/recall_at_10").asDouble(), 0.01,
+          other.toString());
+    }
+  }
+
   private static String[] build(List<String> common, String... more) {
     List<String> args = new ArrayList<>(List.of("build-index"));
     args.addAll(common);

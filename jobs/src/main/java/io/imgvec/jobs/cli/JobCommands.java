@@ -6,6 +6,7 @@ import io.imgvec.config.ConfigKeys;
 import io.imgvec.config.ImgvecConfig;
 import io.imgvec.jobs.commands.Demo;
 import io.imgvec.jobs.commands.PlanCommand;
+import io.imgvec.jobs.commands.MeasureCommand;
 import io.imgvec.jobs.commands.QueryCommand;
 import io.imgvec.jobs.commands.SqlCommand;
 import io.imgvec.jobs.embed.EmbedJob;
@@ -249,6 +250,25 @@ final class JobCommands implements Callable<Integer> {
       @Mixin ConfigOptions settings) throws Exception {
     ImgvecConfig config = start("query", settings.config());
     return QueryCommand.run(index, image, vector, Main.positive("-k", k), config);
+  }
+
+  @Command(name = "measure", description = "time a published index again as build-index did (its held-out"
+      + " queries, or yours) beside what its manifest reports")
+  RunSummary measure(
+      @Option(names = "--index", required = true, paramLabel = "<uri>",
+          description = "build-index's --output (follows LATEST) or one version directory") String index,
+      @Option(names = "--queries", paramLabel = "<uri>",
+          description = "embeddings (Parquet) to query with instead: latency only") String queries,
+      @Option(names = "--limit", paramLabel = "<n>", defaultValue = "1000",
+          description = "most --queries vectors used (default ${DEFAULT-VALUE})") int limit,
+      @Mixin ConfigOptions settings) throws Exception {
+    ImgvecConfig config = start("measure", settings.config());
+    if (queries == null) {
+      return MeasureCommand.run(index);
+    }
+    try (SparkSession spark = SparkSessions.create("imgvec-measure", config)) {
+      return MeasureCommand.run(spark, index, queries, Main.positive("--limit", limit));
+    }
   }
 
   @Command(name = "demo", description = "embed the sample photos, index them, query one")

@@ -9,7 +9,6 @@ import io.imgvec.jobs.embed.ModelRecord;
 import io.imgvec.jobs.run.Locations;
 import io.imgvec.jobs.run.RunLog;
 import io.imgvec.jobs.run.RunSummary;
-import io.imgvec.published.IndexFetcher;
 import io.imgvec.published.IndexLayout;
 import io.imgvec.util.Numbers;
 import java.io.IOException;
@@ -46,8 +45,7 @@ public final class BuildIndexJob {
     try (SparkVectorSource source = new SparkVectorSource(spark, dataset, metadataColumns(config))) {
       Consumer<String> progress = msg -> LOG.info("build-index: {}", msg);
       IndexBuilder builder = new IndexBuilder(source, IndexBuilder.Options.from(config), progress,
-          new SparkDistributedAdd(spark, source, outputUri, hadoopConf, progress))
-          .rebuilding(IndexFetcher.latestManifest(outputUri, hadoopConf));
+          new SparkDistributedAdd(spark, source, outputUri, hadoopConf, progress));
       RunLog.stage("build");
       IndexBuilder.BuiltIndex built = builder.build(staging);
       Map<String, Object> model = ModelRecord.read(dataset, hadoopConf);

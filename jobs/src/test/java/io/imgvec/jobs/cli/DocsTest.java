@@ -1,6 +1,7 @@
 package io.imgvec.jobs.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.imgvec.config.ConfigKeys;
@@ -121,6 +122,32 @@ class DocsTest {
       }
     }
     assertEquals(Map.of(), unfounded, "bold figures found in no results file of their section");
+  }
+
+  /**
+   * The benchmarks guide's table of results files names, for each, the date and commit the file itself records, and
+   * every results file records its date, commit, command, machine and settings.
+   */
+  @Test
+  void everyResultsFileRecordsWhereItsFiguresComeFromAsTheGuideSays() throws IOException {
+    Map<String, String> table = new TreeMap<>();
+    Matcher row = Pattern.compile("(?m)^\\| `bench/results/([^`]+\\.json)` \\| `[^`]+` \\| ([0-9-]+) \\| ([0-9a-f+a-z]+) \\|$")
+        .matcher(Files.readString(HOME.resolve("docs/benchmarks.md")));
+    while (row.find()) {
+      table.put(row.group(1), row.group(2) + " " + row.group(3));
+    }
+    Map<String, String> recorded = new TreeMap<>();
+    try (Stream<Path> files = Files.list(HOME.resolve("bench/results"))) {
+      for (Path file : files.filter(f -> f.toString().endsWith(".json")).toList()) {
+        JsonNode json = Json.MAPPER.readTree(file.toFile());
+        for (String field : List.of("date", "commit", "command", "machine", "settings")) {
+          assertTrue(json.hasNonNull(field), file.getFileName() + " records no " + field);
+        }
+        recorded.put(file.getFileName().toString(), json.get("date").asText().substring(0, 10) + " "
+            + json.get("commit").asText());
+      }
+    }
+    assertEquals(recorded, table, "the guide's table of results files, against what each file records");
   }
 
   private static boolean among(String shown, boolean percent, List<Double> values) {

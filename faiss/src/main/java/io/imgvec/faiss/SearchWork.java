@@ -1,0 +1,42 @@
+package io.imgvec.faiss;
+
+/**
+ * The work of single-query searches, counted by FAISS (see {@link FaissIndex#searchWork}): four counts per query.
+ * Work adds up across shards searched one after another ({@link #plus}).
+ */
+public record SearchWork(long[] counts) {
+  static final int FIELDS = 4;
+
+  public int queries() {
+    return counts.length / FIELDS;
+  }
+
+  /** Codes (vectors) scanned in the inverted lists for query {@code q}. */
+  public long codes(int q) {
+    return counts[FIELDS * q];
+  }
+
+  /** Inverted lists probed for query {@code q}. */
+  public long lists(int q) {
+    return counts[FIELDS * q + 1];
+  }
+
+  /** Centroids a flat coarse quantizer compared query {@code q} with (0 with an HNSW one). */
+  public long flatCentroids(int q) {
+    return counts[FIELDS * q + 2];
+  }
+
+  /** Distances an HNSW coarse quantizer computed for query {@code q} (0 with a flat one). */
+  public long graphDistances(int q) {
+    return counts[FIELDS * q + 3];
+  }
+
+  /** The work of searching both, one after the other, for each query. */
+  public SearchWork plus(SearchWork other) {
+    long[] sum = counts.clone();
+    for (int i = 0; i < sum.length; i++) {
+      sum[i] += other.counts[i];
+    }
+    return new SearchWork(sum);
+  }
+}

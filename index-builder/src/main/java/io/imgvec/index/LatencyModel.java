@@ -1,0 +1,287 @@
+package io.imgvec.index;
+
+import io.imgvec.faiss.FaissIndex;
+import io.imgvec.faiss.Metric;
+import io.imgvec.faiss.SearchParams;
+import io.imgvec.faiss.SearchWork;
+import io.imgvec.io.Json;
+import io.imgvec.io.LocalFiles;
+import io.imgvec.util.Numbers;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Consumer;
+
+/**
+ * A query's latency predicted from the work FAISS counts for it ({@link FaissIndex#searchWork}: codes scanned,
+ * lists probed, coarse distances) at per-unit costs calibrated once per machine. Choosing an index and its nprobe
+ * from counts rather than from timings means a busy moment of the machine cannot flip the choice: the same data
+ * gives the same index on the driver, distributed, or in a second fresh build.
+ *
+ * <p>Calibration times single-query searches of reference indexes of random vectors, with their lists grown past
+ * the caches (as a full index's are), and fits the costs by least squares, none negative; the predicted p99 is
+ * scaled by how far measured p99s sat above predicted ones there. It takes about half a minute and is kept in a file
+ * per machine and metric ({@code index.latency-model-file}); delete the file to calibrate again.
+ */
+public final class LatencyModel {
+  /** The cost terms: per query, per centroid dimension, per HNSW distance, per list and code, per code byte. */
+  static final List<String> TERMS = List.of("query", "centroid_dimension", "graph_distance", "list",
+      "list_code_byte", "code", "code_byte", "full_vector_dimension");
+  private static final int D = 256;
+  private static final int BASE = 20_000;
+  private static final int QUERIES = 200;
+  private static final int PASSES = 3;
+
+  /** A reference index: factory, count its lists are grown to, nprobes timed. */
+  private record Reference(String factory, int pqM, long grownTo, int[] nprobes) {}
+
+  /** One timed setting of a reference: its counted work and its measured p50 and p99. */
+  private record Timed(String factory, int nprobe, SearchWork work, int pqM, double measuredP50Ms,
+      double measuredP99Ms) {}
+
+  private static final List<Reference> REFERENCES = List.of(
+      new Reference("IVF512,Flat", 0, 100_000, new int[] {1, 4, 16, 64}),
+      new Reference("IVF256,PQ16np", 16, 2_000_000, new int[] {1, 4, 16}),
+      new Reference("IVF256,PQ64np", 64, 1_000_000, new int[] {1, 4, 16}),
+      new Reference("IVF512_HNSW32,PQ32np", 32, 1_000_000, new int[] {1, 4, 16, 64}));
+
+  private final double[] nanos;
+  private final double p99Factor;
+  private final Map<String, Object> calibration;
+
+  private LatencyModel(double[] nanos, double p99Factor, Map<String, Object> calibration) {
+    this.nanos = nanos;
+    this.p99Factor = p99Factor;
+    this.calibration = calibration;
+  }
+
+  /**
+   * The model for this machine and metric: read from {@code file} (empty: {@code ~/.cache/imgvec/latency-model.json})
+   * when it was calibrated here, else calibrated now and saved there.
+   */
+  public static LatencyModel forThisMachine(Metric metric, String file, Consumer<String> progress) {
+    Path path = file.isEmpty() ? Path.of(System.getProperty("user.home"), ".cache", "imgvec", "latency-model.json")
+        : Path.of(file);
+    String machine = machineKey(metric);
+    Map<String, Object> saved = readSaved(path);
+    if (saved.get(machine) instanceof Map<?, ?> entry) {
+      return fromMap(entry);
+    }
+    progress.accept("calibrating the latency model for this machine (once; saved in " + path + ")");
+    LatencyModel model = calibrate(metric);
+    saved.put(machine, model.asMap());
+    try {
+      LocalFiles.writeAtomically(path, Json.PRETTY.writeValueAsBytes(saved));
+    } catch (IOException e) {
+      progress.accept("could not save the latency model in " + path + " (" + e.getMessage() + "); it is used once");
+    }
+    return model;
+  }
+
+  /**
+   * The work's features for one query of an index of dimension {@code d} with {@code pqM}-byte codes (0: full
+   * vectors), its codes scaled by {@code scale} (a sample's index standing for the full count).
+   */
+  static double[] features(SearchWork work, int q, double scale, int d, int pqM) {
+    double codes = work.codes(q) * scale;
+    return new double[] {1, (double) d * (work.flatCentroids(q) + work.graphDistances(q)), work.graphDistances(q),
+        work.lists(q), (double) work.lists(q) * pqM, codes, codes * pqM, pqM == 0 ? codes * d : 0};
+  }
+
+  /** Predicted p99 latency (ms) of the queries' work, as a single-query search on one thread measures it. */
+  public double p99Ms(SearchWork work, double scale, int d, int pqM) {
+    return p99Factor * percentileMs(work, scale, d, pqM, 0.99);
+  }
+
+  /** Predicted median latency (ms). */
+  public double p50Ms(SearchWork work, double scale, int d, int pqM) {
+    return percentileMs(work, scale, d, pqM, 0.50);
+  }
+
+  private double percentileMs(SearchWork work, double scale, int d, int pqM, double p) {
+    long[] predicted = new long[work.queries()];
+    for (int q = 0; q < predicted.length; q++) {
+      predicted[q] = Math.round(predictNs(features(work, q, scale, d, pqM)));
+    }
+    Arrays.sort(predicted);
+    return Numbers.percentile(predicted, p) / 1e6;
+  }
+
+  private double predictNs(double[] features) {
+    double ns = 0;
+    for (int t = 0; t < nanos.length; t++) {
+      ns += nanos[t] * features[t];
+    }
+    return ns;
+  }
+
+  /** The calibrated costs, for the manifest. */
+  public Map<String, Object> asMap() {
+    Map<String, Object> costs = new LinkedHashMap<>();
+    for (int t = 0; t < TERMS.size(); t++) {
+      costs.put(TERMS.get(t), Numbers.round(nanos[t], 5));
+    }
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("nanoseconds_per_unit", costs);
+    out.put("p99_factor", Numbers.round(p99Factor, 4));
+    out.putAll(calibration);
+    return out;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static LatencyModel fromMap(Map<?, ?> entry) {
+    Map<String, Object> costs = (Map<String, Object>) entry.get("nanoseconds_per_unit");
+    double[] nanos = TERMS.stream().mapToDouble(t -> ((Number) costs.get(t)).doubleValue()).toArray();
+    Map<String, Object> calibration = new LinkedHashMap<>((Map<String, Object>) entry);
+    calibration.remove("nanoseconds_per_unit");
+    calibration.remove("p99_factor");
+    return new LatencyModel(nanos, ((Number) entry.get("p99_factor")).doubleValue(), calibration);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> readSaved(Path path) {
+    try {
+      return Files.exists(path) ? Json.MAPPER.readValue(path.toFile(), LinkedHashMap.class) : new LinkedHashMap<>();
+    } catch (IOException e) {
+      return new LinkedHashMap<>(); // unreadable: calibrated again and rewritten
+    }
+  }
+
+  /** What the costs hold for: this host, its processor and cores, the metric. */
+  static String machineKey(Metric metric) {
+    String cpu = "unknown processor";
+    try {
+      cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
+          .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElse(cpu);
+    } catch (IOException e) {
+      // not Linux: the host and cores still tell machines apart
+    }
+    String host;
+    try {
+      host = InetAddress.getLocalHost().getHostName();
+    } catch (IOException e) {
+      host = "unknown host";
+    }
+    return host + " | " + cpu + " | " + Runtime.getRuntime().availableProcessors() + " cores | " + metric;
+  }
+
+  /** Times the reference searches and fits the costs. */
+  static LatencyModel calibrate(Metric metric) {
+    long start = System.nanoTime();
+    Random random = new Random(42);
+    float[] base = gaussian(random, BASE);
+    float[] queries = gaussian(random, QUERIES);
+    List<double[]> rows = new ArrayList<>();
+    List<Double> times = new ArrayList<>();
+    List<Timed> timed = new ArrayList<>();
+    for (Reference ref : REFERENCES) {
+      try (FaissIndex index = reference(ref, base, metric)) {
+        for (int nprobe : ref.nprobes()) {
+          SearchParams params = new SearchParams(nprobe, ref.factory().contains("HNSW") ? Math.max(16, 2 * nprobe)
+              : 0, 0);
+          SearchWork work = index.searchWork(queries, QUERIES, IndexEvaluator.K, params);
+          double[] perQuery = new double[QUERIES];
+          double[] measured = timeQueries(index, queries, params, perQuery);
+          for (int q = 0; q < QUERIES; q++) {
+            rows.add(features(work, q, 1, D, ref.pqM()));
+            times.add(perQuery[q]);
+          }
+          timed.add(new Timed(ref.factory(), nprobe, work, ref.pqM(), measured[0], measured[1]));
+        }
+      }
+    }
+    double[] nanos = LeastSquares.nonNegativeRelative(rows, times);
+    LatencyModel unscaled = new LatencyModel(nanos, 1, Map.of());
+    double[] ratios = timed.stream().mapToDouble(t -> t.measuredP99Ms() / unscaled.p99Ms(t.work(), 1, D, t.pqM()))
+        .toArray();
+    double p99Factor = Numbers.median(ratios);
+    List<Map<String, Object>> fit = new ArrayList<>();
+    for (Timed t : timed) {
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("factory", t.factory());
+      row.put("nprobe", t.nprobe());
+      row.put("measured_p50_ms", Numbers.round(t.measuredP50Ms(), 4));
+      row.put("predicted_p50_ms", Numbers.round(unscaled.p50Ms(t.work(), 1, D, t.pqM()), 4));
+      row.put("measured_p99_ms", Numbers.round(t.measuredP99Ms(), 4));
+      row.put("predicted_p99_ms", Numbers.round(p99Factor * unscaled.p99Ms(t.work(), 1, D, t.pqM()), 4));
+      fit.add(row);
+    }
+    Map<String, Object> calibration = new LinkedHashMap<>();
+    calibration.put("calibrated", Instant.now().toString());
+    calibration.put("queries_timed", rows.size());
+    calibration.put("calibration_s", IndexBuilder.seconds(start));
+    calibration.put("fit", fit);
+    return new LatencyModel(nanos, p99Factor, calibration);
+  }
+
+  /** A reference index: quick one-round k-means (its centroids only spread the lists), lists grown. */
+  private static FaissIndex reference(Reference ref, float[] base, Metric metric) {
+    int nlist = Integer.parseInt(ref.factory().replaceAll("^IVF(\\d+).*", "$1"));
+    FaissIndex index = FaissIndex.create(D, ref.factory(), metric);
+    try (FaissIndex centroids = FaissIndex.create(D, "IVF" + nlist + ",Flat", metric)) {
+      centroids.trainWithBalancedLists(base, BASE, 0, 1);
+      index.trainFrom(centroids, base, Math.min(BASE, CandidateSelector.QUICK_TRAIN_VECTORS), true);
+      index.add(base, CandidateSelector.sequentialIds(BASE), BASE);
+      index.growLists(ref.grownTo());
+      return index;
+    } catch (RuntimeException e) {
+      index.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Times each query alone on one thread in {@value #PASSES} passes after a warm-up: each query's median time (ns)
+   * into {@code perQuery}; returns the medians of the passes' p50 and p99 in ms, as {@link IndexEvaluator#measure}
+   * reports them.
+   */
+  private static double[] timeQueries(FaissIndex index, float[] queries, SearchParams params, double[] perQuery) {
+    int threads = FaissIndex.threads();
+    FaissIndex.setThreads(1);
+    try {
+      float[] one = new float[D];
+      long[][] nanos = new long[PASSES][QUERIES];
+      for (int pass = -1; pass < PASSES; pass++) { // pass -1 warms caches and code paths
+        for (int q = 0; q < QUERIES; q++) {
+          System.arraycopy(queries, q * D, one, 0, D);
+          long t = System.nanoTime();
+          index.search(one, 1, IndexEvaluator.K, params);
+          if (pass >= 0) {
+            nanos[pass][q] = System.nanoTime() - t;
+          }
+        }
+      }
+      for (int q = 0; q < QUERIES; q++) {
+        int query = q;
+        perQuery[q] = Numbers.median(Arrays.stream(nanos).mapToDouble(pass -> pass[query]).toArray());
+      }
+      return new double[] {medianOfPasses(nanos, 0.50), medianOfPasses(nanos, 0.99)};
+    } finally {
+      FaissIndex.setThreads(threads);
+    }
+  }
+
+  private static double medianOfPasses(long[][] nanos, double percentile) {
+    return Numbers.median(Arrays.stream(nanos).mapToDouble(pass -> {
+      long[] sorted = pass.clone();
+      Arrays.sort(sorted);
+      return Numbers.percentile(sorted, percentile) / 1e6;
+    }).toArray());
+  }
+
+  private static float[] gaussian(Random random, int n) {
+    float[] v = new float[n * D];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = (float) random.nextGaussian();
+    }
+    return v;
+  }
+}
