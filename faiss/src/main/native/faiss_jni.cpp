@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <faiss/Index.h>
+#include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
@@ -275,8 +276,9 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_search(JNIEnv* env, jcla
 
 // The work each query does, searched one at a time on this thread with FAISS's statistics counters reset before
 // each, four counts per query in `counts`: codes scanned, inverted lists probed, and the coarse quantizer's
-// distances (a flat one's: nlist; an HNSW one's: those it computed, apart). The counters are process-wide: a
-// concurrent search elsewhere would add to them.
+// distances (a flat one's: nlist; an HNSW one's: those it computed, apart). A plain Flat index counts as a flat
+// quantizer of its vectors (the same exhaustive scan). The counters are process-wide: a concurrent search
+// elsewhere would add to them.
 JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_searchWork(JNIEnv* env, jclass, jlong h, jlong n,
                                                                     jfloatArray x, jint k, jint nprobe,
                                                                     jint efSearch, jlong maxCodes,
@@ -285,8 +287,10 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_searchWork(JNIEnv* env, 
     Floats xs(env, x);
     faiss::Index* index = idx(h);
     faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(index);
-    if (ivf == nullptr) throw std::runtime_error("search work is counted for IVF indexes");
-    bool flatQuantizer = dynamic_cast<faiss::IndexHNSW*>(ivf->quantizer) == nullptr;
+    auto* flat = dynamic_cast<faiss::IndexFlat*>(index);
+    if (ivf == nullptr && flat == nullptr) throw std::runtime_error("search work is counted for IVF and Flat indexes");
+    jlong flatCentroids = ivf == nullptr ? flat->ntotal
+        : dynamic_cast<faiss::IndexHNSW*>(ivf->quantizer) == nullptr ? static_cast<jlong>(ivf->nlist) : 0;
     std::vector<float> d(k);
     std::vector<idx_t> l(k);
     std::vector<jlong> work(static_cast<size_t>(n) * 4);
@@ -303,7 +307,7 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_searchWork(JNIEnv* env, 
       index->search(1, xs.data + q * index->d, k, d.data(), l.data(), params);
       work[4 * q] = static_cast<jlong>(faiss::indexIVF_stats.ndis);
       work[4 * q + 1] = static_cast<jlong>(faiss::indexIVF_stats.nlist);
-      work[4 * q + 2] = flatQuantizer ? static_cast<jlong>(ivf->nlist) : 0;
+      work[4 * q + 2] = flatCentroids;
       work[4 * q + 3] = static_cast<jlong>(faiss::hnsw_stats.ndis);
     }
     env->SetLongArrayRegion(counts, 0, work.size(), work.data());

@@ -40,7 +40,10 @@ public final class LatencyModel {
   private static final int QUERIES = 200;
   private static final int PASSES = 3;
 
-  /** A reference index: factory, count its lists are grown to, nprobes timed. */
+  /**
+   * A reference index: factory, count its lists are grown to (a Flat one: its vectors), nprobes timed. Flat indexes
+   * of a few thousand vectors time the exhaustive scan a flat coarse quantizer of that many centroids does.
+   */
   private record Reference(String factory, int pqM, long grownTo, int[] nprobes) {}
 
   /** One timed setting of a reference: its counted work and its measured p50 and p99. */
@@ -48,6 +51,8 @@ public final class LatencyModel {
       double measuredP99Ms) {}
 
   private static final List<Reference> REFERENCES = List.of(
+      new Reference("Flat", 0, 4096, new int[] {1}),
+      new Reference("Flat", 0, 16_384, new int[] {1}),
       new Reference("IVF512,Flat", 0, 100_000, new int[] {1, 4, 16, 64}),
       new Reference("IVF256,PQ16np", 16, 2_000_000, new int[] {1, 4, 16}),
       new Reference("IVF256,PQ64np", 64, 1_000_000, new int[] {1, 4, 16}),
@@ -222,10 +227,17 @@ public final class LatencyModel {
     return new LatencyModel(nanos, p99Factor, calibration);
   }
 
-  /** A reference index: quick one-round k-means (its centroids only spread the lists), lists grown. */
+  /**
+   * A reference index: Flat over the first vectors of {@code base}, or IVF with quick one-round k-means (its
+   * centroids only spread the lists), lists grown.
+   */
   private static FaissIndex reference(Reference ref, float[] base, Metric metric) {
-    int nlist = Integer.parseInt(ref.factory().replaceAll("^IVF(\\d+).*", "$1"));
     FaissIndex index = FaissIndex.create(D, ref.factory(), metric);
+    if (ref.factory().equals("Flat")) {
+      index.add(base, (int) ref.grownTo());
+      return index;
+    }
+    int nlist = Integer.parseInt(ref.factory().replaceAll("^IVF(\\d+).*", "$1"));
     try (FaissIndex centroids = FaissIndex.create(D, "IVF" + nlist + ",Flat", metric)) {
       centroids.trainWithBalancedLists(base, BASE, 0, 1);
       index.trainFrom(centroids, base, Math.min(BASE, CandidateSelector.QUICK_TRAIN_VECTORS), true);
