@@ -154,8 +154,9 @@ final class CandidateSelector {
   }
 
   /**
-   * The last setting within the latency limit (-1 if none), with {@code recalls} measured on {@code index} up to two
-   * settings beyond it (the top of the noise band) or the first that reaches the recall target, where a build stops.
+   * The last setting within the latency limit (-1 if none), with {@code recalls} measured on {@code index} up to the
+   * setting after it (the score interpolates between the two) or the first that reaches the recall target, where a
+   * build stops.
    */
   private int operatingPoint(IndexPlan plan, FaissIndex index, LatencySweep latencies,
       List<IndexEvaluator.Metrics> recalls) {
@@ -165,7 +166,7 @@ final class CandidateSelector {
       at++;
       recalls.add(recall(plan, index, latencies.nprobes.get(at)));
     }
-    while (recalls.size() <= Math.min(Math.max(at, 0) + 2, last) && !reachesTarget(recalls)) {
+    while (recalls.size() <= Math.min(at + 1, last) && !reachesTarget(recalls)) {
       recalls.add(recall(plan, index, latencies.nprobes.get(recalls.size())));
     }
     return at;

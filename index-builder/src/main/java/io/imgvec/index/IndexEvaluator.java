@@ -223,9 +223,9 @@ public final class IndexEvaluator {
 
   /**
    * Latency is the median of this many timed passes over the queries: one pass's p99 rests on its 10 slowest
-   * queries, so a busy moment of the machine could move the tuned nprobe from one build to the next.
+   * queries, so one busy moment of the machine would move it.
    */
-  static final int TIMED_PASSES = 3;
+  static final int TIMED_PASSES = 5;
   static final int WARM_UP_QUERIES = 20;
 
   /**

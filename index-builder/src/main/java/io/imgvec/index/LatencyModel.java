@@ -42,7 +42,9 @@ public final class LatencyModel {
 
   /**
    * A reference index: factory, count its lists are grown to (a Flat one: its vectors), nprobes timed. Flat indexes
-   * of a few thousand vectors time the exhaustive scan a flat coarse quantizer of that many centroids does.
+   * of a few thousand vectors time the exhaustive scan a flat coarse quantizer of that many centroids does; PQ
+   * indexes with short lists (40 codes) and long ones (4,000-8,000) tell the cost of a list (its lookup tables)
+   * from the cost of its codes.
    */
   private record Reference(String factory, int pqM, long grownTo, int[] nprobes) {}
 
@@ -56,6 +58,8 @@ public final class LatencyModel {
       new Reference("IVF512,Flat", 0, 100_000, new int[] {1, 4, 16, 64}),
       new Reference("IVF256,PQ16np", 16, 2_000_000, new int[] {1, 4, 16}),
       new Reference("IVF256,PQ64np", 64, 1_000_000, new int[] {1, 4, 16}),
+      new Reference("IVF512,PQ16np", 16, BASE, new int[] {1, 16, 64}),
+      new Reference("IVF512,PQ64np", 64, BASE, new int[] {1, 16, 64}),
       new Reference("IVF512_HNSW32,PQ32np", 32, 1_000_000, new int[] {1, 4, 16, 64}));
 
   private final double[] nanos;
