@@ -192,9 +192,10 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
   }
 
   /**
-   * What searching each query alone costs in work, counted by FAISS rather than timed: codes scanned, inverted lists
-   * probed and distances an HNSW coarse quantizer computed, for {@code k} results with {@code params}. Searches one
-   * query at a time on one thread; FAISS's counters are process-wide, so no other search may run meanwhile.
+   * What searching each query alone costs in work, counted by FAISS rather than timed ({@link SearchWork}: codes
+   * scanned, inverted lists probed, the coarse quantizer's distances), for {@code k} results with {@code params}. An
+   * IVF or a Flat index (a Flat one counts as a flat quantizer of its vectors). Searches one query at a time on one
+   * thread; FAISS's counters are process-wide, so no other search may run meanwhile.
    */
   @Override
   public SearchWork searchWork(float[] queries, int n, int k, SearchParams params) {

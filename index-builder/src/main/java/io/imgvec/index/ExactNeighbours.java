@@ -52,6 +52,13 @@ public final class ExactNeighbours implements java.io.Serializable {
     best.offerAll(partial, id -> id);
   }
 
+  /** Ids of every query's exact neighbours, nearest first. */
+  public long[][] allIds() {
+    long[][] all = new long[nq][];
+    java.util.Arrays.setAll(all, this::ids);
+    return all;
+  }
+
   /** Ids of query q's exact neighbours, nearest first. */
   public long[] ids(int q) {
     return best.ids(q);

@@ -11,7 +11,6 @@ import io.imgvec.published.ShardedIndex;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -130,8 +129,9 @@ public final class IndexBuilder {
     Sample sample = scans.sample(n, d, trainSize, nq);
     timings.put("sample_s", seconds(t));
     Files.createDirectories(dir);
-    LatencyModel model = plan.isIvf() ? LatencyModel.forThisMachine(options.metric(), options.latencyModelFile(),
-        progress) : null;
+    // predicted latency chooses the candidate and tunes nprobe; a pinned nprobe needs neither
+    LatencyModel model = plan.isIvf() && plan.nprobe() == 0 ? LatencyModel.forThisMachine(options.metric(),
+        options.latencyModelFile(), progress) : null;
     t = System.nanoTime();
     CandidateSelector.Selection selection = select ? new CandidateSelector(options, progress, n, d, sample.train,
         trainSize, sample.queries, nq, model).select(candidates) : null;
@@ -206,9 +206,7 @@ public final class IndexBuilder {
     }
     timings.put("evaluate_s", seconds(t));
     if (nq > 0) {
-      long[][] exact = new long[nq][];
-      Arrays.setAll(exact, truth::ids);
-      new HeldOutQueries(sample.queryImageIds, sample.queryIds, exact, sample.queries, d)
+      new HeldOutQueries(sample.queryImageIds, sample.queryIds, truth.allIds(), sample.queries, d)
           .write(dir.resolve(HeldOutQueries.FILE));
     }
     t = System.nanoTime();

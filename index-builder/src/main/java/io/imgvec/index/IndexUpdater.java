@@ -184,9 +184,7 @@ public final class IndexUpdater {
     IndexEvaluator.Metrics metrics = new IndexEvaluator(queries.vectors(), nq, d, truth)
         .measure(index, IndexLayout.searchParams(base));
     index.add(queries.vectors(), queryIds, nq);
-    long[][] exact = new long[nq][];
-    Arrays.setAll(exact, truth::ids);
-    new HeldOutQueries(queries.imageIds(), queryIds, exact, queries.vectors(), d).write(dir.resolve(
+    new HeldOutQueries(queries.imageIds(), queryIds, truth.allIds(), queries.vectors(), d).write(dir.resolve(
         HeldOutQueries.FILE));
     return metrics;
   }

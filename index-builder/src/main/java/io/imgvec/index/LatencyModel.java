@@ -82,7 +82,11 @@ public final class LatencyModel {
     String machine = machineKey(metric);
     Map<String, Object> saved = readSaved(path);
     if (saved.get(machine) instanceof Map<?, ?> entry) {
-      return fromMap(entry);
+      try {
+        return fromMap(entry);
+      } catch (RuntimeException e) { // an entry edited or cut short: calibrated again and rewritten
+        progress.accept("the latency model in " + path + " is unusable (" + e + ")");
+      }
     }
     progress.accept("calibrating the latency model for this machine (once; saved in " + path + ")");
     LatencyModel model = calibrate(metric);

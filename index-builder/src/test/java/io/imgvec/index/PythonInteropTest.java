@@ -70,8 +70,8 @@ class PythonInteropTest {
 
   /**
    * Stock FAISS re-measures a published version the way its manifest says it was measured, with its published
-   * held-out queries: the same recall, and latency of the same order (the 20% agreement is bench/index-repro.sh's
-   * target, on a quiet machine; a test only checks the method, not the clock).
+   * held-out queries and search parameters: the same recall. How close its latency comes to the manifest's is
+   * bench/index-repro.sh's to measure; a test checks the method, not the clock.
    */
   @Test
   @SuppressWarnings("unchecked")
@@ -93,7 +93,8 @@ class PythonInteropTest {
     assertEquals(500, stock.get("queries"));
     assertEquals((double) reported.get("recall_at_10"), ((Number) stock.get("recall_at_10")).doubleValue(), 0.002,
         "the same queries and search parameters find the same neighbours: " + stock);
-    double ratio = ((Number) stock.get("latency_p99_ms")).doubleValue() / (double) reported.get("latency_p99_ms");
-    assertTrue(ratio > 0.5 && ratio < 2, "p99 of the same order: " + stock + " vs " + reported);
+    assertTrue((boolean) stock.get("max_codes_set"), "searched with the manifest's codes cap: " + stock);
+    assertTrue(((Number) stock.get("latency_p50_ms")).doubleValue() <= ((Number) stock.get("latency_p99_ms"))
+        .doubleValue(), "timed per query and summarised as the manifest's method says: " + stock);
   }
 }

@@ -1,5 +1,6 @@
 package io.imgvec.published;
 
+import io.imgvec.util.UserException;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -43,30 +44,41 @@ public record HeldOutQueries(String[] imageIds, long[] ids, long[][] exactIds, f
     List<String[]> rows = new ArrayList<>();
     try (BufferedReader in = GzipTsv.reader(file)) {
       if (!HEADER.equals(in.readLine())) {
-        throw new IOException(file + " is not a held-out query file (header " + HEADER + ")");
+        throw new UserException(file + " is not a held-out query file (header " + HEADER + ")");
       }
       for (String line = in.readLine(); line != null; line = in.readLine()) {
         rows.add(line.split("\t", -1));
       }
     }
-    int d = rows.isEmpty() ? 0 : rows.get(0)[3].split(",").length;
+    int d = rows.isEmpty() || rows.get(0).length != 4 ? 0 : rows.get(0)[3].split(",").length;
     HeldOutQueries queries = new HeldOutQueries(new String[rows.size()], new long[rows.size()],
         new long[rows.size()][], new float[rows.size() * d], d);
     for (int q = 0; q < rows.size(); q++) {
-      String[] row = rows.get(q);
-      String[] vector = row[3].split(",");
-      if (row.length != 4 || vector.length != d) {
-        throw new IOException(file + " line " + (q + 2) + ": expected image_id, id, neighbour ids and " + d
-            + " numbers");
-      }
-      queries.imageIds[q] = row[0];
-      queries.ids[q] = Long.parseLong(row[1]);
-      queries.exactIds[q] = row[2].isEmpty() ? new long[0]
-          : Arrays.stream(row[2].split(",")).mapToLong(Long::parseLong).toArray();
-      for (int i = 0; i < d; i++) {
-        queries.vectors[q * d + i] = Float.parseFloat(vector[i]);
+      try {
+        queries.parse(q, rows.get(q));
+      } catch (IllegalArgumentException e) { // NumberFormatException too
+        throw new UserException(file + " line " + (q + 2) + ": expected image_id, id, neighbour ids and " + d
+            + " numbers (" + e.getMessage() + "); publish the version again with build-index");
       }
     }
     return queries;
+  }
+
+  /** Fills query {@code q} from its line's fields. */
+  private void parse(int q, String[] row) {
+    if (row.length != 4) {
+      throw new IllegalArgumentException(row.length + " fields");
+    }
+    String[] vector = row[3].split(",");
+    if (vector.length != dimension) {
+      throw new IllegalArgumentException(vector.length + " numbers");
+    }
+    imageIds[q] = row[0];
+    ids[q] = Long.parseLong(row[1]);
+    exactIds[q] = row[2].isEmpty() ? new long[0] : Arrays.stream(row[2].split(",")).mapToLong(Long::parseLong)
+        .toArray();
+    for (int i = 0; i < dimension; i++) {
+      vectors[q * dimension + i] = Float.parseFloat(vector[i]);
+    }
   }
 }

@@ -22,6 +22,11 @@ import org.apache.hadoop.fs.FileSystem;
 public final class IndexFetcher {
   private IndexFetcher() {}
 
+  /** Where one-off readers ({@code query}, {@code measure}) keep the versions they fetch. */
+  public static Path temporaryCache() throws IOException {
+    return Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir"), "imgvec-index-cache"));
+  }
+
   /** The version {@code LATEST} under publish root {@code uri} names, or null if there is none. */
   public static String latestVersion(String uri, Configuration conf) throws IOException {
     org.apache.hadoop.fs.Path latest = new org.apache.hadoop.fs.Path(uri, IndexLayout.LATEST);

@@ -69,7 +69,7 @@ public final class IndexLayout {
 
   /** The first id of each shard (one shard: 0). */
   @SuppressWarnings("unchecked")
-  public static long[] firstIds(Map<String, Object> manifest) {
+  static long[] firstIds(Map<String, Object> manifest) {
     List<Map<String, Object>> shards = (List<Map<String, Object>>) manifest.get("shards");
     return shards == null ? new long[] {0}
         : shards.stream().mapToLong(s -> ((Number) s.get("first_id")).longValue()).toArray();

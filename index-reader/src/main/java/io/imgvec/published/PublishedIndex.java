@@ -79,8 +79,7 @@ public final class PublishedIndex implements AutoCloseable {
       throws IOException {
     Map<String, Object> manifest = IndexFetcher.fetch(uri, conf, localCache);
     Path local = localCache.resolve(String.valueOf(manifest.get("version")));
-    ShardedIndex index = ShardedIndex.read(IndexLayout.indexFiles(manifest).stream().map(local::resolve).toList(),
-        IndexLayout.firstIds(manifest), options.mmap());
+    ShardedIndex index = ShardedIndex.readVersion(manifest, local, options.mmap());
     try {
       IdMap ids = IdMap.read(local.resolve(IdMap.FILE), IndexLayout.idBound(manifest),
           IndexLayout.metadataColumns(manifest).size());

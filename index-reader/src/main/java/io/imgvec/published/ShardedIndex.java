@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One index made of shards split by id range, for what one machine's memory cannot hold as one FAISS index: shard
@@ -79,6 +80,12 @@ public final class ShardedIndex implements VectorSearch, AutoCloseable {
       shards.forEach(FaissIndex::close);
       throw e;
     }
+  }
+
+  /** Reads the index files of a version fetched into {@code dir} (see {@link IndexFetcher#fetch}). */
+  public static ShardedIndex readVersion(Map<String, Object> manifest, Path dir, boolean mmap) {
+    return read(IndexLayout.indexFiles(manifest).stream().map(dir::resolve).toList(), IndexLayout.firstIds(manifest),
+        mmap);
   }
 
   /** Reads shard files (in id order) as written by {@link #write}. */

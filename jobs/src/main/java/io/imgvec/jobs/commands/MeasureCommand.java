@@ -50,6 +50,9 @@ public final class MeasureCommand {
     Published published = Published.open(indexUri);
     try (ShardedIndex index = published.index()) {
       List<Row> rows = spark.read().parquet(queriesUri).select("embedding").limit(limit).collectAsList();
+      if (rows.isEmpty()) {
+        throw new ConfigException(queriesUri + " holds no embeddings to query with");
+      }
       int d = index.dimension();
       float[] vectors = new float[rows.size() * d];
       for (int q = 0; q < rows.size(); q++) {
@@ -62,9 +65,6 @@ public final class MeasureCommand {
           vectors[q * d + i] = vector.get(i);
         }
       }
-      if (rows.isEmpty()) {
-        throw new ConfigException(queriesUri + " holds no embeddings to query with");
-      }
       IndexEvaluator.Metrics metrics = IndexEvaluator.forLatency(vectors, rows.size(), d)
           .measure(index, published.params());
       return published.summary(metrics, rows.size(), "vectors of " + queriesUri + " (latency only)");
@@ -75,7 +75,7 @@ public final class MeasureCommand {
   private record Published(String uri, Map<String, Object> manifest, Path dir) {
     static Published open(String uri) throws Exception {
       Configuration conf = HadoopConfs.configuration();
-      Path cache = Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir"), "imgvec-index-cache"));
+      Path cache = IndexFetcher.temporaryCache();
       Map<String, Object> manifest = IndexFetcher.fetch(uri, conf, cache);
       return new Published(uri, manifest, cache.resolve(String.valueOf(manifest.get("version"))));
     }
@@ -89,8 +89,7 @@ public final class MeasureCommand {
     }
 
     ShardedIndex index() {
-      return ShardedIndex.read(IndexLayout.indexFiles(manifest).stream().map(dir::resolve).toList(),
-          IndexLayout.firstIds(manifest), false);
+      return ShardedIndex.readVersion(manifest, dir, false);
     }
 
     @SuppressWarnings("unchecked")

@@ -9,6 +9,7 @@ import io.imgvec.jobs.run.RunSummary;
 import io.imgvec.pipeline.HadoopConfs;
 import io.imgvec.pipeline.ImageFetcher;
 import io.imgvec.pipeline.QueryImageEmbedder;
+import io.imgvec.published.IndexFetcher;
 import io.imgvec.published.PublishedIndex;
 import io.imgvec.util.Numbers;
 import java.io.IOException;
@@ -32,8 +33,7 @@ public final class QueryCommand {
     }
     ImageFetcher fetcher = ImageFetcher.of(HadoopConfs.fromSystemProperties(), config, false);
     Configuration conf = fetcher.hadoopConf();
-    Path cache = Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir"), "imgvec-index-cache"));
-    try (PublishedIndex index = PublishedIndex.open(indexUri, conf, cache)) {
+    try (PublishedIndex index = PublishedIndex.open(indexUri, conf, IndexFetcher.temporaryCache())) {
       float[] vector = imageUri != null ? embed(index, imageUri, config, fetcher) : parseVector(vectorJson);
       if (vector.length != index.dimension()) {
         throw new ConfigException("the query vector has dimension " + vector.length + ", the index has "
