@@ -1,10 +1,10 @@
 package io.imgvec.index;
 
-import io.imgvec.faiss.FaissIndex;
 import io.imgvec.published.ContentDigests;
 import io.imgvec.published.HeldOutQueries;
 import io.imgvec.published.IdMap;
 import io.imgvec.published.IndexLayout;
+import io.imgvec.published.ShardedIndex;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,7 +20,8 @@ import java.util.function.Consumer;
  * Brings a published version up to date without retraining: on a copy of its index, adds the images it lacks,
  * replaces those whose content changed (the old id is removed, the new vector gets a new id) and removes deleted
  * ones; then measures recall and latency again at the version's search setting on held-out live vectors, and says
- * whether a full rebuild is due (see {@link #rebuildReasons}).
+ * whether a full rebuild is due (see {@link #rebuildReasons}). In a sharded version each removal goes to the shard
+ * holding the id and the added ids to the smallest shard ({@link ShardedIndex#addNewIdsToTheSmallestShard}).
  */
 public final class IndexUpdater {
   /** Update settings: held-out queries, add batch size and the rebuild rule's share. */
@@ -55,10 +56,6 @@ public final class IndexUpdater {
       VectorSource live, Path dir) throws IOException {
     long start = System.nanoTime();
     requireDigests(base);
-    if (base.containsKey("shards")) {
-      throw new IndexBuildException("version " + base.get("version") + " is sharded; update-index updates one-file"
-          + " indexes only: rebuild with build-index");
-    }
     Path digestsFile = baseDir.resolve(ContentDigests.FILE);
     List<String> columns = metadataColumns();
     IdMap ids = IdMap.read(baseDir.resolve(IdMap.FILE), IndexLayout.idBound(base), columns.size());
@@ -66,8 +63,11 @@ public final class IndexUpdater {
     Map<String, Long> idOf = ids.idsByImageId();
     Files.createDirectories(dir);
     Map<String, Object> timings = new LinkedHashMap<>();
-    try (FaissIndex index = FaissIndex.read(baseDir.resolve(IndexLayout.INDEX_FILE))) {
+    try (ShardedIndex index = ShardedIndex.readVersion(base, baseDir, false)) {
       Changes changes = new Changes(ids.size());
+      if (index.shardCount() > 1) {
+        index.addNewIdsToTheSmallestShard(changes.nextId);
+      }
       long t = System.nanoTime();
       try (IdMap.Writer newIds = new IdMap.Writer(dir.resolve("added-ids.tmp"));
           ContentDigests.Writer newDigests = new ContentDigests.Writer(dir.resolve("added-digests.tmp"))) {
@@ -91,12 +91,11 @@ public final class IndexUpdater {
       IndexEvaluator.Metrics metrics = measure(index, queries, live, idOf, dir);
       timings.put("evaluate_s", IndexBuilder.seconds(t));
       t = System.nanoTime();
-      index.write(dir.resolve(IndexLayout.INDEX_FILE));
+      long bytes = index.write(dir);
       writeMaps(dir, ids, digests, Set.copyOf(changes.removed), columns.size());
       timings.put("write_s", IndexBuilder.seconds(t));
       timings.put("total_s", IndexBuilder.seconds(start));
-      return new IndexBuilder.BuiltIndex(dir, manifest(index, changes, metrics, queries.size(), timings,
-          Files.size(dir.resolve(IndexLayout.INDEX_FILE))));
+      return new IndexBuilder.BuiltIndex(dir, manifest(index, changes, metrics, queries.size(), timings, bytes));
     }
   }
 
@@ -121,7 +120,7 @@ public final class IndexUpdater {
       this.nextId = idBound;
     }
 
-    void upsert(VectorSource.Batch batch, FaissIndex index, Map<String, Long> idOf, Map<Long, String> digests,
+    void upsert(VectorSource.Batch batch, ShardedIndex index, Map<String, Long> idOf, Map<Long, String> digests,
         IdMap.Writer newIds, ContentDigests.Writer newDigests) throws IOException {
       int d = batch.dimension();
       float[] vectors = new float[batch.size() * d];
@@ -158,7 +157,7 @@ public final class IndexUpdater {
    * (held out, as the builder does) and put back with their ids; the ground truth is exact over every other live
    * vector. The queries and their exact neighbours are published with the version ({@link HeldOutQueries}).
    */
-  private IndexEvaluator.Metrics measure(FaissIndex index, Queries queries, VectorSource live,
+  private IndexEvaluator.Metrics measure(ShardedIndex index, Queries queries, VectorSource live,
       Map<String, Long> idOf, Path dir) throws IOException {
     int nq = queries.size();
     if (nq == 0) {
@@ -215,7 +214,7 @@ public final class IndexUpdater {
     Files.delete(from);
   }
 
-  private Map<String, Object> manifest(FaissIndex index, Changes changes, IndexEvaluator.Metrics metrics, int nq,
+  private Map<String, Object> manifest(ShardedIndex index, Changes changes, IndexEvaluator.Metrics metrics, int nq,
       Map<String, Object> timings, long bytes) {
     Map<String, Object> m = new LinkedHashMap<>(base);
     m.remove("version");
@@ -224,6 +223,9 @@ public final class IndexUpdater {
     m.remove("outcome"); // the build's tuning outcome; this version keeps its search setting
     m.put("count", index.ntotal());
     m.put("id_bound", changes.nextId);
+    if (index.shardCount() > 1) {
+      m.put("id_ranges", IndexLayout.idRangesEntry(index.idRanges()));
+    }
     m.put("metrics", BuildManifest.measured(metrics, nq, bytes, index.ntotal()));
     m.remove("latency_measurement");
     if (metrics != null) {

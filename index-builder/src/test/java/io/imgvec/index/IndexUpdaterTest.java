@@ -1,5 +1,6 @@
 package io.imgvec.index;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -9,6 +10,8 @@ import io.imgvec.published.ContentDigests;
 import io.imgvec.published.IdMap;
 import io.imgvec.published.IndexFetcher;
 import io.imgvec.published.IndexLayout;
+import io.imgvec.published.PublishedIndex;
+import io.imgvec.published.ShardedIndex;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -18,6 +21,8 @@ import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class IndexUpdaterTest {
   private static final int N = 2000;
@@ -25,9 +30,10 @@ class IndexUpdaterTest {
 
   @TempDir Path tmp;
 
-  @Test
-  void addsReplacesAndRemovesExactlyTheChangedIdsWithoutRetraining() throws Exception {
-    String root = publishBase();
+  @ParameterizedTest(name = "{0} shard(s)")
+  @ValueSource(ints = {1, 3})
+  void addsReplacesAndRemovesExactlyTheChangedIdsWithoutRetraining(int shards) throws Exception {
+    String root = publishBase(shards);
     // Upserts: img-0..9 with new content, img-10 sent again unchanged, img-2000..2099 new.
     ArrayVectorSource fresh = ArrayVectorSource.clustered(110, D, 20, 7);
     List<String> ids = new ArrayList<>();
@@ -47,7 +53,7 @@ class IndexUpdaterTest {
       vectors.add(fresh.vectors[10 + i]);
     }
     ArrayVectorSource upserts = source(vectors, ids, digests);
-    ArrayVectorSource live = liveAfter(upserts, Set.of("img-20", "img-21"));
+    ArrayVectorSource live = liveAfter(Set.of("img-20", "img-21"), upserts);
 
     IndexBuilder.BuiltIndex updated = update(root, upserts, Set.of("img-20", "img-21", "not-indexed"), live, 0.5);
     @SuppressWarnings("unchecked")
@@ -68,15 +74,51 @@ class IndexUpdaterTest {
     assertEquals(Map.of(), ContentDigests.read(updated.dir().resolve(ContentDigests.FILE)).entrySet().stream()
         .filter(e -> map.imageId(e.getKey()) == null).collect(java.util.stream.Collectors.toMap(
             Map.Entry::getKey, Map.Entry::getValue)), "a digest for every id in the map, none for removed ids");
-    try (var index = io.imgvec.faiss.FaissIndex.read(updated.dir().resolve(IndexLayout.INDEX_FILE))) {
+    try (ShardedIndex index = ShardedIndex.readVersion(updated.manifest(), updated.dir(), false)) {
       var hit = index.search(fresh.vectors[0], 1, 1, IndexLayout.searchParams(updated.manifest()));
       assertEquals("img-0", map.imageId(hit.label(0, 0)), "the replaced image is found by its new vector");
+      if (shards == 3) { // 667, 667 and 666 vectors: the last shard takes the 110 new ids, the first lost 12
+        assertEquals(List.of(655L, 667L, 776L), Arrays.stream(index.shardSizes()).boxed().toList());
+      }
+    }
+  }
+
+  /**
+   * The ids each update adds go to the shard with the fewest vectors (here the first, after the first update's
+   * removals), where searches and lookups by image_id find them.
+   */
+  @Test
+  void aShardedVersionTakesEachUpdatesNewIdsInItsSmallestShard() throws Exception {
+    String root = publishBase(3);
+    ArrayVectorSource fresh = ArrayVectorSource.clustered(21, D, 20, 11);
+    List<String> ids = new ArrayList<>();
+    List<String> digests = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      ids.add(i < 10 ? "img-" + i : "new-" + i); // 10 replaced (the first shard shrinks), 10 new (the last grows)
+      digests.add("n" + i);
+    }
+    ArrayVectorSource first = source(Arrays.asList(fresh.vectors).subList(0, 20), ids, digests);
+    IndexPublisher.publish(update(root, first, Set.of(), liveAfter(Set.of(), first), 0.5), root, 5,
+        new Configuration());
+    float[] newest = fresh.vectors[20];
+    ArrayVectorSource second = source(List.of(newest), List.of("newest"), List.of("x"));
+    IndexBuilder.BuiltIndex updated = update(root, second, Set.of(), liveAfter(Set.of(), first, second), 0.5);
+    assertEquals("[[0, 0], [667, 1], [1334, 2], [2020, 0]]",
+        Arrays.deepToString(IndexLayout.idRanges(updated.manifest())));
+    try (ShardedIndex index = ShardedIndex.readVersion(updated.manifest(), updated.dir(), false)) {
+      assertEquals(List.of(658L, 667L, 686L), Arrays.stream(index.shardSizes()).boxed().toList());
+    }
+    IndexPublisher.publish(updated, root, 5, new Configuration());
+    try (PublishedIndex published = PublishedIndex.open(root, new Configuration(), tmp.resolve("read"),
+        new PublishedIndex.LoadOptions(false, true))) {
+      assertEquals("newest", published.search(newest, 1).get(0).imageId());
+      assertArrayEquals(newest, published.vectorOf("newest"), 1e-6f, "looked up in the shard its id range names");
     }
   }
 
   @Test
   void saysARebuildIsDueWhenTheAddedShareExceedsTheRule() throws Exception {
-    String root = publishBase();
+    String root = publishBase(1);
     ArrayVectorSource added = ArrayVectorSource.clustered(50, D, 20, 9);
     List<String> ids = new ArrayList<>();
     List<String> digests = new ArrayList<>();
@@ -85,7 +127,7 @@ class IndexUpdaterTest {
       digests.add("n" + i);
     }
     ArrayVectorSource upserts = source(Arrays.asList(added.vectors), ids, digests);
-    IndexBuilder.BuiltIndex updated = update(root, upserts, Set.of(), liveAfter(upserts, Set.of()), 0.01);
+    IndexBuilder.BuiltIndex updated = update(root, upserts, Set.of(), liveAfter(Set.of(), upserts), 0.01);
     @SuppressWarnings("unchecked")
     Map<String, Object> update = (Map<String, Object>) updated.manifest().get("update");
     assertEquals(true, update.get("rebuild_due"));
@@ -104,12 +146,13 @@ class IndexUpdaterTest {
     assertTrue(e.getMessage().contains("run build-index once"), e.getMessage());
   }
 
-  private String publishBase() throws Exception {
+  private String publishBase(int shards) throws Exception {
     ArrayVectorSource base = base();
     // Recall target 1: nprobe tuned to find every neighbour, so the rebuild rule's 0.01 margin is not up to which
     // 100 queries each side measured on.
     IndexBuilder.BuiltIndex built = new IndexBuilder(base, IndexBuilderTest.options(Map.of("index.type", "IVF-Flat",
-        "index.nlist", "16", "index.target-recall", "1")), m -> { }).build(tmp.resolve("built"));
+        "index.nlist", "16", "index.target-recall", "1", "index.shards", String.valueOf(shards))), m -> { })
+        .build(tmp.resolve("built"));
     String root = tmp.resolve("published").toString();
     IndexPublisher.publish(built, root, 5, new Configuration());
     return root;
@@ -130,7 +173,8 @@ class IndexUpdaterTest {
     }
     IndexUpdater updater = new IndexUpdater(tmp.resolve("cache").resolve(String.valueOf(manifest.get("version"))),
         manifest, new IndexUpdater.Options(1000, 512, rebuildShare), m -> { });
-    return updater.update(upserts, deleted, new IndexUpdater.Queries(queries, queryIds), live, tmp.resolve("updated"));
+    return updater.update(upserts, deleted, new IndexUpdater.Queries(queries, queryIds), live,
+        java.nio.file.Files.createTempDirectory(tmp, "updated"));
   }
 
   /** The base data: digests "d-i". */
@@ -145,17 +189,19 @@ class IndexUpdaterTest {
     return source(Arrays.asList(clustered.vectors), ids, digests);
   }
 
-  /** Every live vector once the upserts and deletions are applied. */
-  private static ArrayVectorSource liveAfter(ArrayVectorSource upserts, Set<String> deleted) throws Exception {
+  /** Every live vector once the upserts (in turn) and deletions are applied. */
+  private static ArrayVectorSource liveAfter(Set<String> deleted, ArrayVectorSource... upserts) throws Exception {
     Map<String, float[]> live = new java.util.LinkedHashMap<>();
     ArrayVectorSource base = base();
     for (int i = 0; i < N; i++) {
       live.put("img-" + i, base.vectors[i]);
     }
-    List<String> upsertIds = new ArrayList<>();
-    upserts.scan(100_000, b -> upsertIds.addAll(Arrays.asList(b.imageIds()).subList(0, b.size())));
-    for (int i = 0; i < upsertIds.size(); i++) {
-      live.put(upsertIds.get(i), upserts.vectors[i]);
+    for (ArrayVectorSource upsert : upserts) {
+      List<String> upsertIds = new ArrayList<>();
+      upsert.scan(100_000, b -> upsertIds.addAll(Arrays.asList(b.imageIds()).subList(0, b.size())));
+      for (int i = 0; i < upsertIds.size(); i++) {
+        live.put(upsertIds.get(i), upsert.vectors[i]);
+      }
     }
     deleted.forEach(live::remove);
     return source(new ArrayList<>(live.values()), new ArrayList<>(live.keySet()), null);

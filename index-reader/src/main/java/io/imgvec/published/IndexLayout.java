@@ -57,6 +57,7 @@ public final class IndexLayout {
             + " files");
       }
     }
+    requireIdRanges(manifest, source);
     return (Map<String, Map<String, Object>>) files;
   }
 
@@ -73,6 +74,45 @@ public final class IndexLayout {
     List<Map<String, Object>> shards = (List<Map<String, Object>>) manifest.get("shards");
     return shards == null ? new long[] {0}
         : shards.stream().mapToLong(s -> ((Number) s.get("first_id")).longValue()).toArray();
+  }
+
+  /**
+   * Which shard holds which ids: pairs of (first id, shard), ascending from 0, each range running up to the next
+   * one's first id. A build gives each shard one range (its {@code first_id}); update-index adds a range for the ids
+   * it adds ({@code id_ranges}).
+   */
+  @SuppressWarnings("unchecked")
+  public static long[][] idRanges(Map<String, Object> manifest) {
+    Object ranges = manifest.get("id_ranges");
+    if (ranges == null) {
+      long[] first = firstIds(manifest);
+      return java.util.stream.IntStream.range(0, first.length).mapToObj(s -> new long[] {first[s], s})
+          .toArray(long[][]::new);
+    }
+    return ((List<Map<String, Object>>) ranges).stream().map(r -> new long[] {((Number) r.get("first_id"))
+        .longValue(), ((Number) r.get("shard")).longValue()}).toArray(long[][]::new);
+  }
+
+  /** {@code ranges} (see {@link #idRanges}) as the manifest's {@code id_ranges}. */
+  public static List<Map<String, Object>> idRangesEntry(long[][] ranges) {
+    return java.util.Arrays.stream(ranges).map(r -> Map.<String, Object>of("first_id", r[0], "shard", r[1])).toList();
+  }
+
+  private static void requireIdRanges(Map<String, Object> manifest, String source) throws UntrustedIndexException {
+    long[][] ranges;
+    try {
+      ranges = idRanges(manifest);
+    } catch (RuntimeException e) {
+      throw new UntrustedIndexException(source + " has malformed shards or id_ranges: " + e);
+    }
+    int shards = indexFiles(manifest).size();
+    for (int r = 0; r < ranges.length; r++) {
+      if ((r == 0 ? ranges[r][0] != 0 : ranges[r][0] <= ranges[r - 1][0]) || ranges[r][1] < 0
+          || ranges[r][1] >= shards) {
+        throw new UntrustedIndexException(source + " has id ranges that do not start at 0, ascend and name one of"
+            + " its " + shards + " shards");
+      }
+    }
   }
 
   /** One more than the largest id (versions written before update-index existed: the count). */

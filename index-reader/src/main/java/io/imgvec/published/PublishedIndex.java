@@ -79,7 +79,8 @@ public final class PublishedIndex implements AutoCloseable {
       throws IOException {
     Map<String, Object> manifest = IndexFetcher.fetch(uri, conf, localCache);
     Path local = localCache.resolve(String.valueOf(manifest.get("version")));
-    ShardedIndex index = ShardedIndex.readVersion(manifest, local, options.mmap());
+    ShardedIndex index = ShardedIndex.readVersion(manifest, local, options.mmap())
+        .searchShardsInParallel(Runtime.getRuntime().availableProcessors());
     try {
       IdMap ids = IdMap.read(local.resolve(IdMap.FILE), IndexLayout.idBound(manifest),
           IndexLayout.metadataColumns(manifest).size());
@@ -110,8 +111,6 @@ public final class PublishedIndex implements AutoCloseable {
         .sum();
   }
 
-
-
   /** Vectors in the index. */
   public long size() {
     return index.ntotal();
@@ -125,8 +124,6 @@ public final class PublishedIndex implements AutoCloseable {
   public SearchParams searchParams() {
     return searchParams;
   }
-
-
 
   /** The model.* settings the embeddings were made with (recorded by build-index), or null if not recorded. */
   @SuppressWarnings("unchecked")

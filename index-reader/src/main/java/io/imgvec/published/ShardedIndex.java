@@ -13,22 +13,35 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One index made of shards split by id range, for what one machine's memory cannot hold as one FAISS index: shard
- * s holds ids from {@code firstIds[s]} up to the next shard's first id. Every shard is a copy of the same trained
+ * One index made of shards split by id range, for what one machine's memory cannot hold as one FAISS index: a build
+ * gives shard s the ids from {@code firstIds[s]} up to the next shard's first id, and each update gives the ids it
+ * adds (a range above every earlier id) to the smallest shard ({@link #idRanges}). Every shard is a copy of the same trained
  * index, so a search probes the same lists in each; searching them all and merging their top k (fan-out) answers as
  * the unsharded index would. Each shard is a stock FAISS file. One shard is simply the index.
  *
  * <p>Shards are built in memory, or read from files ({@link #fromFiles}): a distributed build merges one shard at a
  * time into a file and maps them when together they would not fit in memory.
+ *
+ * <p>Shards are searched one after another on the caller's thread (as the builder times them), or at once
+ * ({@link #searchShardsInParallel}) where queries are served.
  */
 public final class ShardedIndex implements VectorSearch, AutoCloseable {
   private final List<FaissIndex> shards;
-  private final long[] firstIds;
+  /** Ids from {@code rangeStarts[r]} up to the next range's start are in shard {@code rangeShards[r]}. */
+  private long[] rangeStarts;
+  private int[] rangeShards;
   private final Metric metric;
   private final List<Path> readFrom; // null: built in memory
   private final boolean mapped;
+  /** Null: shards searched one after another. */
+  private ExecutorService shardSearch;
 
   /** Takes ownership of {@code shards} (closed with this). */
   public ShardedIndex(List<FaissIndex> shards, long[] firstIds) {
@@ -40,7 +53,8 @@ public final class ShardedIndex implements VectorSearch, AutoCloseable {
       throw new IllegalArgumentException("shards and their first ids must match, the first starting at 0");
     }
     this.shards = new ArrayList<>(shards);
-    this.firstIds = firstIds.clone();
+    this.rangeStarts = firstIds.clone();
+    this.rangeShards = java.util.stream.IntStream.range(0, shards.size()).toArray();
     this.metric = shards.get(0).metric();
     this.readFrom = readFrom == null ? null : new ArrayList<>(readFrom);
     this.mapped = mapped;
@@ -82,10 +96,17 @@ public final class ShardedIndex implements VectorSearch, AutoCloseable {
     }
   }
 
-  /** Reads the index files of a version fetched into {@code dir} (see {@link IndexFetcher#fetch}). */
+  /**
+   * Reads the index files of a version fetched into {@code dir} (see {@link IndexFetcher#fetch}, which checked its
+   * id ranges).
+   */
   public static ShardedIndex readVersion(Map<String, Object> manifest, Path dir, boolean mmap) {
-    return read(IndexLayout.indexFiles(manifest).stream().map(dir::resolve).toList(), IndexLayout.firstIds(manifest),
-        mmap);
+    ShardedIndex index = read(IndexLayout.indexFiles(manifest).stream().map(dir::resolve).toList(),
+        IndexLayout.firstIds(manifest), mmap);
+    long[][] ranges = IndexLayout.idRanges(manifest);
+    index.rangeStarts = Arrays.stream(ranges).mapToLong(r -> r[0]).toArray();
+    index.rangeShards = Arrays.stream(ranges).mapToInt(r -> (int) r[1]).toArray();
+    return index;
   }
 
   /** Reads shard files (in id order) as written by {@link #write}. */
@@ -118,8 +139,71 @@ public final class ShardedIndex implements VectorSearch, AutoCloseable {
     return shards.size();
   }
 
+  /** The first id of each shard's first range. */
   public long[] firstIds() {
-    return firstIds.clone();
+    long[] first = new long[shards.size()];
+    for (int r = rangeStarts.length - 1; r >= 0; r--) {
+      first[rangeShards[r]] = rangeStarts[r];
+    }
+    return first;
+  }
+
+  /** Pairs of (first id, shard), ascending: the shard holding each id (see {@link IndexLayout#idRanges}). */
+  public long[][] idRanges() {
+    long[][] ranges = new long[rangeStarts.length][];
+    for (int r = 0; r < ranges.length; r++) {
+      ranges[r] = new long[] {rangeStarts[r], rangeShards[r]};
+    }
+    return ranges;
+  }
+
+  /**
+   * Ids from {@code firstNewId} on (above every id so far) go to the shard holding the fewest vectors now, so
+   * updates keep the shards near the same size rather than growing the last one.
+   */
+  public void addNewIdsToTheSmallestShard(long firstNewId) {
+    int last = rangeStarts.length - 1;
+    if (firstNewId < rangeStarts[last]) {
+      throw new IllegalArgumentException("new ids must start at or above the last range's first id");
+    }
+    int smallest = 0;
+    for (int s = 1; s < shards.size(); s++) {
+      if (shards.get(s).ntotal() < shards.get(smallest).ntotal()) {
+        smallest = s;
+      }
+    }
+    if (smallest == rangeShards[last]) {
+      return; // the last range already goes there
+    }
+    if (firstNewId == rangeStarts[last]) {
+      rangeShards[last] = smallest; // that range holds no ids yet
+      return;
+    }
+    rangeStarts = Arrays.copyOf(rangeStarts, rangeStarts.length + 1);
+    rangeShards = Arrays.copyOf(rangeShards, rangeShards.length + 1);
+    rangeStarts[rangeStarts.length - 1] = firstNewId;
+    rangeShards[rangeShards.length - 1] = smallest;
+  }
+
+  /**
+   * From now on searches every shard at once: the caller's thread searches the first, up to {@code threads} - 1
+   * threads of this index's own (one OpenMP thread each) the others, so a query waits for its slowest shard rather
+   * than for the sum of them. The threads end with {@link #close}. Call before sharing this index between threads.
+   */
+  public ShardedIndex searchShardsInParallel(int threads) {
+    int helpers = Math.min(threads, shards.size()) - 1;
+    if (helpers > 0 && shardSearch == null) {
+      AtomicInteger started = new AtomicInteger();
+      shardSearch = Executors.newFixedThreadPool(helpers, task -> {
+        Thread thread = new Thread(() -> {
+          FaissIndex.setThreads(1); // libgomp's setting is per thread
+          task.run();
+        }, "shard-search-" + started.incrementAndGet());
+        thread.setDaemon(true);
+        return thread;
+      });
+    }
+    return this;
   }
 
   @Override
@@ -132,14 +216,30 @@ public final class ShardedIndex implements VectorSearch, AutoCloseable {
     if (shards.size() == 1) {
       return shards.get(0).search(queries, n, k, params, allowedIds);
     }
+    List<CompletableFuture<SearchResult>> others = new ArrayList<>();
+    if (shardSearch != null) {
+      for (FaissIndex shard : shards.subList(1, shards.size())) {
+        others.add(CompletableFuture.supplyAsync(() -> shard.search(queries, n, k, params, allowedIds), shardSearch));
+      }
+    }
     TopK merged = new TopK(n, k, metric);
-    for (FaissIndex shard : shards) {
-      merged.offerAll(shard.search(queries, n, k, params, allowedIds), id -> id);
+    for (int s = 0; s < shards.size(); s++) {
+      SearchResult found = s == 0 || others.isEmpty() ? shards.get(s).search(queries, n, k, params, allowedIds)
+          : joined(others.get(s - 1));
+      merged.offerAll(found, id -> id);
     }
     return merged.result();
   }
 
-  /** The shards are searched one after another: their work adds up. */
+  private static SearchResult joined(CompletableFuture<SearchResult> search) {
+    try {
+      return search.join();
+    } catch (CompletionException e) {
+      throw e.getCause() instanceof RuntimeException cause ? cause : e;
+    }
+  }
+
+  /** Counted as if the shards were searched one after another: their work adds up. */
   @Override
   public SearchWork searchWork(float[] queries, int n, int k, SearchParams params) {
     return shards.stream().map(shard -> shard.searchWork(queries, n, k, params)).reduce(SearchWork::plus)
@@ -154,6 +254,30 @@ public final class ShardedIndex implements VectorSearch, AutoCloseable {
         shards.get(s).add(parts[s].vectors(), parts[s].ids(), parts[s].n());
       }
     }
+  }
+
+  /** Removes these ids, each from the shard its range names; returns how many were found. */
+  public long removeIds(long[] ids) {
+    long[][] byShard = new long[shards.size()][];
+    int[] counts = new int[shards.size()];
+    for (long id : ids) {
+      counts[shardOf(id)]++;
+    }
+    for (int s = 0; s < byShard.length; s++) {
+      byShard[s] = new long[counts[s]];
+      counts[s] = 0;
+    }
+    for (long id : ids) {
+      int s = shardOf(id);
+      byShard[s][counts[s]++] = id;
+    }
+    long removed = 0;
+    for (int s = 0; s < byShard.length; s++) {
+      if (byShard[s].length > 0) {
+        removed += shards.get(s).removeIds(byShard[s]);
+      }
+    }
+    return removed;
   }
 
   /** The vectors of one shard. */
@@ -182,8 +306,8 @@ public final class ShardedIndex implements VectorSearch, AutoCloseable {
   }
 
   private int shardOf(long id) {
-    int i = Arrays.binarySearch(firstIds, id);
-    return i >= 0 ? i : -i - 2;
+    int i = Arrays.binarySearch(rangeStarts, id);
+    return rangeShards[i >= 0 ? i : -i - 2];
   }
 
   /** See {@link FaissIndex#enableReconstruct}. */
@@ -207,6 +331,11 @@ public final class ShardedIndex implements VectorSearch, AutoCloseable {
     return sizes;
   }
 
+  /** Vectors in each shard. */
+  public long[] shardSizes() {
+    return shards.stream().mapToLong(FaissIndex::ntotal).toArray();
+  }
+
   public long ntotal() {
     return shards.stream().mapToLong(FaissIndex::ntotal).sum();
   }
@@ -219,25 +348,34 @@ public final class ShardedIndex implements VectorSearch, AutoCloseable {
     return metric;
   }
 
+  /** Writes the shards into {@code dir} under {@link #fileNames}; returns their bytes. */
+  public long write(Path dir) throws IOException {
+    List<String> names = fileNames(shards.size());
+    long bytes = 0;
+    for (int s = 0; s < shards.size(); s++) {
+      shards.get(s).write(dir.resolve(names.get(s)));
+      bytes += Files.size(dir.resolve(names.get(s)));
+    }
+    return bytes;
+  }
+
   /**
    * Adds {@code n} vectors (each to the shard of its id), makes {@code defaults} (null: none) the shards' own search
    * settings and writes them into {@code dir} under {@link #fileNames}. Shards read from files are completed one at
    * a time: loaded, completed, written, read again (as before) from the new file, their old file deleted.
    */
   public void complete(float[] vectors, long[] ids, int n, SearchParams defaults, Path dir) throws IOException {
-    List<String> names = fileNames(shards.size());
     if (readFrom == null) {
       if (n > 0) {
         add(vectors, ids, n);
       }
-      for (int s = 0; s < shards.size(); s++) {
-        if (defaults != null) {
-          shards.get(s).setSearchDefaults(defaults);
-        }
-        shards.get(s).write(dir.resolve(names.get(s)));
+      if (defaults != null) {
+        shards.forEach(shard -> shard.setSearchDefaults(defaults));
       }
+      write(dir);
       return;
     }
+    List<String> names = fileNames(shards.size());
     Part[] parts = split(vectors, ids, n);
     for (int s = 0; s < shards.size(); s++) {
       Path target = dir.resolve(names.get(s));
@@ -259,6 +397,9 @@ public final class ShardedIndex implements VectorSearch, AutoCloseable {
 
   @Override
   public void close() {
+    if (shardSearch != null) {
+      shardSearch.shutdownNow();
+    }
     shards.forEach(FaissIndex::close);
   }
 }

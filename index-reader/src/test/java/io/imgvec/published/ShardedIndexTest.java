@@ -1,0 +1,82 @@
+package io.imgvec.published;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+import io.imgvec.faiss.FaissIndex;
+import io.imgvec.faiss.Metric;
+import io.imgvec.faiss.SearchParams;
+import io.imgvec.faiss.SearchResult;
+import io.imgvec.faiss.VectorSearch;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+
+class ShardedIndexTest {
+  private static final int D = 16;
+  private static final int N = 4000;
+  private static final int NQ = 50;
+  private static final int K = 10;
+
+  /**
+   * Four shards searched at once answer exactly as one after another, and as the same vectors in one index: with
+   * and without an id filter, for one query and for a batch, from many threads at a time.
+   */
+  @Test
+  void shardsSearchedInParallelAnswerAsOneIndex() throws Exception {
+    Random random = new Random(7);
+    float[] vectors = randomVectors(random, N);
+    float[] queries = randomVectors(random, NQ);
+    long[] ids = new long[N];
+    for (int i = 0; i < N; i++) {
+      ids[i] = i;
+    }
+    long[] allowed = random.longs(300, 0, N).sorted().distinct().toArray();
+    try (FaissIndex whole = FaissIndex.create(D, "IDMap,Flat", Metric.L2);
+        FaissIndex trained = FaissIndex.create(D, "IDMap,Flat", Metric.L2);
+        ShardedIndex sharded = ShardedIndex.copies(trained, 4, N)) {
+      whole.add(vectors, ids, N);
+      sharded.add(vectors, ids, N);
+      SearchResult[] expected = searches(whole, queries, allowed);
+      assertSame(expected, searches(sharded, queries, allowed)); // one after another
+      sharded.searchShardsInParallel(4);
+      ExecutorService callers = Executors.newFixedThreadPool(8);
+      try {
+        List<Future<?>> running = new ArrayList<>();
+        for (int c = 0; c < 32; c++) {
+          running.add(callers.submit(() -> assertSame(expected, searches(sharded, queries, allowed))));
+        }
+        for (Future<?> call : running) {
+          call.get();
+        }
+      } finally {
+        callers.shutdownNow();
+      }
+    }
+  }
+
+  /** A batch, one query, and a batch with an id filter. */
+  private static SearchResult[] searches(VectorSearch index, float[] queries, long[] allowed) {
+    return new SearchResult[] {index.search(queries, NQ, K, SearchParams.DEFAULT, null),
+        index.search(queries, 1, K, SearchParams.DEFAULT, null),
+        index.search(queries, NQ, K, SearchParams.DEFAULT, allowed)};
+  }
+
+  private static void assertSame(SearchResult[] expected, SearchResult[] found) {
+    for (int i = 0; i < expected.length; i++) {
+      assertArrayEquals(expected[i].labels(), found[i].labels(), "labels of search " + i);
+      assertArrayEquals(expected[i].distances(), found[i].distances(), 1e-4f, "distances of search " + i);
+    }
+  }
+
+  private static float[] randomVectors(Random random, int n) {
+    float[] v = new float[n * D];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = (float) random.nextGaussian();
+    }
+    return v;
+  }
+}
