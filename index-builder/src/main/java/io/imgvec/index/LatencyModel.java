@@ -168,7 +168,10 @@ public final class LatencyModel {
     }
   }
 
-  /** What the costs hold for: this host, its processor and cores, the metric. */
+  /**
+   * What the costs hold for: this host, its processor and cores, the metric, and how latency is timed (costs fitted
+   * to another statistic are calibrated again).
+   */
   static String machineKey(Metric metric) {
     String cpu = "unknown processor";
     try {
@@ -183,7 +186,8 @@ public final class LatencyModel {
     } catch (IOException e) {
       host = "unknown host";
     }
-    return host + " | " + cpu + " | " + Runtime.getRuntime().availableProcessors() + " cores | " + metric;
+    return host + " | " + cpu + " | " + Runtime.getRuntime().availableProcessors() + " cores | " + metric
+        + " | per-query medians";
   }
 
   /** Times the reference searches and fits the costs. */
@@ -260,8 +264,7 @@ public final class LatencyModel {
 
   /**
    * Times each query alone on one thread in {@value #PASSES} passes after a warm-up: each query's median time (ns)
-   * into {@code perQuery}; returns the medians of the passes' p50 and p99 in ms, as {@link IndexEvaluator#measure}
-   * reports them.
+   * into {@code perQuery}; returns their p50 and p99 in ms, as {@link IndexEvaluator#measure} reports them.
    */
   private static double[] timeQueries(FaissIndex index, float[] queries, SearchParams params, double[] perQuery) {
     int threads = FaissIndex.threads();
@@ -279,22 +282,14 @@ public final class LatencyModel {
           }
         }
       }
+      long[] medians = IndexEvaluator.perQueryMedians(nanos);
       for (int q = 0; q < QUERIES; q++) {
-        int query = q;
-        perQuery[q] = Numbers.median(Arrays.stream(nanos).mapToDouble(pass -> pass[query]).toArray());
+        perQuery[q] = medians[q];
       }
-      return new double[] {medianOfPasses(nanos, 0.50), medianOfPasses(nanos, 0.99)};
+      return IndexEvaluator.percentilesMs(medians);
     } finally {
       FaissIndex.setThreads(threads);
     }
-  }
-
-  private static double medianOfPasses(long[][] nanos, double percentile) {
-    return Numbers.median(Arrays.stream(nanos).mapToDouble(pass -> {
-      long[] sorted = pass.clone();
-      Arrays.sort(sorted);
-      return Numbers.percentile(sorted, percentile) / 1e6;
-    }).toArray());
   }
 
   private static float[] gaussian(Random random, int n) {

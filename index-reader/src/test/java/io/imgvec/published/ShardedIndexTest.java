@@ -20,6 +20,7 @@ class ShardedIndexTest {
   private static final int N = 4000;
   private static final int NQ = 50;
   private static final int K = 10;
+  private static final SearchParams ALL_LISTS = SearchParams.nprobe(16); // exact: every list probed
 
   /**
    * Four shards searched at once answer exactly as one after another, and as the same vectors in one index: with
@@ -35,34 +36,35 @@ class ShardedIndexTest {
       ids[i] = i;
     }
     long[] allowed = random.longs(300, 0, N).sorted().distinct().toArray();
-    try (FaissIndex whole = FaissIndex.create(D, "IDMap,Flat", Metric.L2);
-        FaissIndex trained = FaissIndex.create(D, "IDMap,Flat", Metric.L2);
-        ShardedIndex sharded = ShardedIndex.copies(trained, 4, N)) {
-      whole.add(vectors, ids, N);
-      sharded.add(vectors, ids, N);
-      SearchResult[] expected = searches(whole, queries, allowed);
-      assertSame(expected, searches(sharded, queries, allowed)); // one after another
-      sharded.searchShardsInParallel(4);
-      ExecutorService callers = Executors.newFixedThreadPool(8);
-      try {
-        List<Future<?>> running = new ArrayList<>();
-        for (int c = 0; c < 32; c++) {
-          running.add(callers.submit(() -> assertSame(expected, searches(sharded, queries, allowed))));
+    try (FaissIndex whole = FaissIndex.create(D, "IVF16,Flat", Metric.L2)) {
+      whole.train(vectors, N);
+      try (ShardedIndex sharded = ShardedIndex.copies(whole, 4, N)) { // copies of the trained, empty index
+        whole.add(vectors, ids, N);
+        sharded.add(vectors, ids, N);
+        SearchResult[] expected = searches(whole, queries, allowed);
+        assertSame(expected, searches(sharded, queries, allowed)); // one after another
+        sharded.searchShardsInParallel(4);
+        ExecutorService callers = Executors.newFixedThreadPool(8);
+        try {
+          List<Future<?>> running = new ArrayList<>();
+          for (int c = 0; c < 32; c++) {
+            running.add(callers.submit(() -> assertSame(expected, searches(sharded, queries, allowed))));
+          }
+          for (Future<?> call : running) {
+            call.get();
+          }
+        } finally {
+          callers.shutdownNow();
         }
-        for (Future<?> call : running) {
-          call.get();
-        }
-      } finally {
-        callers.shutdownNow();
       }
     }
   }
 
   /** A batch, one query, and a batch with an id filter. */
   private static SearchResult[] searches(VectorSearch index, float[] queries, long[] allowed) {
-    return new SearchResult[] {index.search(queries, NQ, K, SearchParams.DEFAULT, null),
-        index.search(queries, 1, K, SearchParams.DEFAULT, null),
-        index.search(queries, NQ, K, SearchParams.DEFAULT, allowed)};
+    return new SearchResult[] {index.search(queries, NQ, K, ALL_LISTS, null),
+        index.search(queries, 1, K, ALL_LISTS, null),
+        index.search(queries, NQ, K, ALL_LISTS, allowed)};
   }
 
   private static void assertSame(SearchResult[] expected, SearchResult[] found) {

@@ -21,7 +21,7 @@ import org.apache.spark.sql.SparkSession;
 
 /**
  * {@code imgvec measure}: times a published version again exactly as build-index did (one thread, one query per
- * search, warm-up, best of passes; see the manifest's latency_measurement), with the held-out queries it
+ * search, warm-up, per-query medians of passes; see the manifest's latency_measurement), with the held-out queries it
  * published, and sets the result beside what the manifest reports. With {@code --queries}, on the caller's own query
  * vectors instead (latency only: their exact neighbours are unknown).
  */
