@@ -99,15 +99,23 @@ final class ResourcePlan {
     StringBuilder sb = new StringBuilder("plan: index of " + count + " x " + d + " about " + mb(indexBytes) + " MB in "
         + shards + " shard(s) of " + mb(shardBytes()) + " MB, at most " + mb(shardLimit) + " MB per shard");
     if (distributed != null) {
-      sb.append("; each of ").append(distributed.parallelism()).append(" executor task slots holds a trained copy")
-          .append(" and the codes of its partition (largest ").append(distributed.largestPartitionRows())
-          .append(" vectors, about ").append(mb(distributed.largestPartitionRows() * bytesPerVector()))
-          .append(" MB); the driver merges one shard at a time")
+      sb.append("; each of ").append(distributed.parallelism()).append(" executor task slots holds a trained copy (")
+          .append(mb(IndexPlanner.estimatedBytes(candidate, 0, d))).append(" MB) and the codes of its partition")
+          .append(" (largest ").append(distributed.largestPartitionRows()).append(" vectors, about ")
+          .append(mb(distributed.largestPartitionRows() * bytesPerVector())).append(" MB) in native memory: give")
+          .append(" executors spark.executor.memoryOverhead of at least ").append(mb(taskNativeBytes()))
+          .append(" MB per core beside Spark's 384 MB; the driver merges one shard at a time")
           .append(fitsTogether() ? " and then holds them all" : " and then maps them from files");
     } else {
       sb.append("; the driver holds the whole index");
     }
     return sb.toString();
+  }
+
+  /** What one executor task holds off the JVM heap while adding: a trained copy and its partition's codes and ids. */
+  private long taskNativeBytes() {
+    return IndexPlanner.estimatedBytes(candidate, 0, d) + Math.round(distributed.largestPartitionRows()
+        * bytesPerVector());
   }
 
   private double bytesPerVector() {
@@ -151,6 +159,9 @@ final class ResourcePlan {
     plan.put("shards", shards);
     plan.put("max_shard_bytes", shardLimit);
     plan.put("distributed", distributed != null);
+    if (distributed != null) {
+      plan.put("executor_task_native_bytes", taskNativeBytes());
+    }
     plan.putAll(expected);
     manifest.put("resource_plan", plan);
   }
