@@ -1,9 +1,11 @@
 package io.imgvec.published;
 
 import io.imgvec.faiss.SearchParams;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
+import java.util.stream.IntStream;
 
 /**
  * Where a published index keeps what: {@code <root>/versions/<version>/} (index file or shards, id map, content
@@ -86,7 +88,7 @@ public final class IndexLayout {
     Object ranges = manifest.get("id_ranges");
     if (ranges == null) {
       long[] first = firstIds(manifest);
-      return java.util.stream.IntStream.range(0, first.length).mapToObj(s -> new long[] {first[s], s})
+      return IntStream.range(0, first.length).mapToObj(s -> new long[] {first[s], s})
           .toArray(long[][]::new);
     }
     return ((List<Map<String, Object>>) ranges).stream().map(r -> new long[] {((Number) r.get("first_id"))
@@ -95,7 +97,7 @@ public final class IndexLayout {
 
   /** {@code ranges} (see {@link #idRanges}) as the manifest's {@code id_ranges}. */
   public static List<Map<String, Object>> idRangesEntry(long[][] ranges) {
-    return java.util.Arrays.stream(ranges).map(r -> Map.<String, Object>of("first_id", r[0], "shard", r[1])).toList();
+    return Arrays.stream(ranges).map(r -> Map.<String, Object>of("first_id", r[0], "shard", r[1])).toList();
   }
 
   private static void requireIdRanges(Map<String, Object> manifest, String source) throws UntrustedIndexException {

@@ -18,13 +18,14 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
 
 /**
  * One index made of shards split by id range, for what one machine's memory cannot hold as one FAISS index: a build
  * gives shard s the ids from {@code firstIds[s]} up to the next shard's first id, and each update gives the ids it
- * adds (a range above every earlier id) to the smallest shard ({@link #idRanges}). Every shard is a copy of the same trained
- * index, so a search probes the same lists in each; searching them all and merging their top k (fan-out) answers as
- * the unsharded index would. Each shard is a stock FAISS file. One shard is simply the index.
+ * adds (a range above every earlier id) to the smallest shard ({@link #idRanges}). Every shard is a copy of the same
+ * trained index, so a search probes the same lists in each; searching them all and merging their top k (fan-out)
+ * answers as the unsharded index would. Each shard is a stock FAISS file. One shard is simply the index.
  *
  * <p>Shards are built in memory, or read from files ({@link #fromFiles}): a distributed build merges one shard at a
  * time into a file and maps them when together they would not fit in memory.
@@ -54,7 +55,7 @@ public final class ShardedIndex implements VectorSearch, AutoCloseable {
     }
     this.shards = new ArrayList<>(shards);
     this.rangeStarts = firstIds.clone();
-    this.rangeShards = java.util.stream.IntStream.range(0, shards.size()).toArray();
+    this.rangeShards = IntStream.range(0, shards.size()).toArray();
     this.metric = shards.get(0).metric();
     this.readFrom = readFrom == null ? null : new ArrayList<>(readFrom);
     this.mapped = mapped;
