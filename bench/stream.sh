@@ -58,11 +58,16 @@ SUSTAINED=$(python3 -c 'import json,sys,statistics; print(statistics.median(json
 # 2. Latency at half the sustained rate, 2 s trigger, 90 s of records (after a 15 s warm-up at that rate).
 RATE=$(python3 -c "print(round($SUSTAINED / 2, 1))")
 PHOTO=$(ls "$ROOT"/testdata/images/photos/*.jpg | head -1)
+printf 'image_id,uri\ntopic-created,%s\n' "$PHOTO" > "$WORK/create-latency.csv"  # stream refuses a missing topic
+imgvec produce --manifest "$WORK/create-latency.csv" --bootstrap-servers "$BROKER" --topic latency > /dev/null
 "$ROOT/bin/imgvec" stream --bootstrap-servers "$BROKER" --topic latency --output "$WORK/latency" \
   --checkpoint "$WORK/latency-checkpoint" --trigger processing-time=2s --input.allowed-uri-prefixes="$ROOT/testdata/images" \
   > "$WORK/latency-stream.out" 2>"$WORK/latency-stream.err" &
 STREAM_PID=$!
-until grep -q "stream running" "$WORK/latency-stream.err" 2>/dev/null; do sleep 1; done  # model loaded, query started
+until grep -q "stream running" "$WORK/latency-stream.err" 2>/dev/null; do  # model loaded, query started
+  kill -0 "$STREAM_PID" 2>/dev/null || { tail -3 "$WORK/latency-stream.err" >&2; exit 1; }
+  sleep 1
+done
 bench latency "$BROKER" latency "$PHOTO" "$RATE" 90 "$WORK/latency" > "$WORK/latency.json"
 kill "$STREAM_PID"; wait "$STREAM_PID" || true
 cat "$WORK/latency.json"
