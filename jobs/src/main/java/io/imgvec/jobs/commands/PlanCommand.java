@@ -79,7 +79,9 @@ public final class PlanCommand {
       throw new UserException("manifest " + manifestUri + " has no usable rows to sample");
     }
     ImageFetcher fetcher = EmbedJob.fetcher(spark, config, false);
-    String manifestDir = new org.apache.hadoop.fs.Path(manifestUri).getParent().toString();
+    org.apache.hadoop.fs.Path manifestPath = new org.apache.hadoop.fs.Path(manifestUri);
+    // qualified, as embed's: a manifest's relative URIs resolve against its folder, not the working directory
+    String manifestDir = manifestPath.getFileSystem(hadoopConf).makeQualified(manifestPath).getParent().toString();
     List<byte[]> images = new ArrayList<>();
     long readNanos = 0;
     int unreadable = 0;
