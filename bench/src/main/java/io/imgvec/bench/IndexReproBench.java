@@ -15,7 +15,9 @@ import java.util.Map;
  * Whether index choices reproduce: fresh auto builds of the same embeddings into new outputs, on the driver
  * ({@code bin/imgvec build-index}) and distributed on a standalone cluster of 2 workers of 1 core
  * ({@code bin/imgvec submit ... --distributed}), for each memory budget; every published version re-measured by
- * stock FAISS (python3-faiss, bench/faiss_measure.py, 3 runs, the median) beside what its manifest reports. Prints
+ * stock FAISS (python3-faiss, bench/faiss_measure.py, 3 runs, the median) beside what its manifest reports, each
+ * with the machine's speed against its fastest (both time again in a slow stretch, so both measure the machine at
+ * its usual speed). Prints
  * one JSON report: each build, and per budget the spread of held-out R@10 and p99 and the largest disagreement
  * between reported and re-measured p99.
  *
@@ -69,12 +71,16 @@ public final class IndexReproBench {
     double wall = (System.nanoTime() - start) / 1e9;
     Path version = out.resolve("versions").resolve(Files.readString(out.resolve("LATEST")).trim());
     double[] p99 = new double[REMEASURES];
+    double[] stockSlowdowns = new double[REMEASURES];
     JsonNode stock = null;
     for (int r = 0; r < REMEASURES; r++) {
       stock = lastLine(List.of("/usr/bin/python3", StandaloneCluster.HOME.resolve("bench/faiss_measure.py")
           .toString(), version.toString()), work.resolve("last-measure.log"));
       p99[r] = stock.get("latency_p99_ms").asDouble();
+      stockSlowdowns[r] = stock.at("/machine_speed/slowdown").asDouble();
     }
+    JsonNode reportedSpeed = Json.MAPPER.readTree(version.resolve("manifest.json").toFile())
+        .at("/latency_measurement/machine_speed");
     Map<String, Object> row = new LinkedHashMap<>();
     row.put("where", where);
     row.put("factory", summary.at("/index/factory").asText());
@@ -85,6 +91,9 @@ public final class IndexReproBench {
     row.put("p99_ms_predicted", summary.at("/metrics/predicted_latency_p99_ms").asDouble());
     row.put("p99_ms_stock_faiss_median", Numbers.round(Numbers.median(p99), 4));
     row.put("p99_ms_stock_faiss_runs", p99);
+    row.put("machine_slowdown_reported", reportedSpeed.get("slowdown").asDouble());
+    row.put("machine_timing_kept_reported", reportedSpeed.get("timing_kept").asInt());
+    row.put("machine_slowdowns_stock_faiss", stockSlowdowns);
     row.put("reported_over_stock_faiss_p99", Numbers.round(summary.at("/metrics/latency_p99_ms").asDouble()
         / Numbers.median(p99), 3));
     row.put("wall_s", Numbers.round(wall, 1));

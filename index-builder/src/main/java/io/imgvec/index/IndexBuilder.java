@@ -169,7 +169,7 @@ public final class IndexBuilder {
         BuildManifest.recordHeap(manifest, heap);
         manifest.put("outcome", tuning == null ? null : outcome(tuning));
         if (metrics != null) {
-          manifest.put("latency_measurement", IndexEvaluator.method(nq, metrics.params()));
+          manifest.put("latency_measurement", IndexEvaluator.method(nq, metrics));
         }
         if (model != null) {
           manifest.put("latency_model", model.asMap());

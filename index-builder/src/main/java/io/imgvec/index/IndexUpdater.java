@@ -229,7 +229,7 @@ public final class IndexUpdater {
     m.put("metrics", BuildManifest.measured(metrics, nq, bytes, index.ntotal()));
     m.remove("latency_measurement");
     if (metrics != null) {
-      m.put("latency_measurement", IndexEvaluator.method(nq, metrics.params()));
+      m.put("latency_measurement", IndexEvaluator.method(nq, metrics));
     }
     Map<String, Object> lists = null;
     if (base.get("lists") != null) {

@@ -8,7 +8,6 @@ import io.imgvec.io.Json;
 import io.imgvec.io.LocalFiles;
 import io.imgvec.util.Numbers;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -173,21 +172,7 @@ public final class LatencyModel {
    * to another statistic are calibrated again).
    */
   static String machineKey(Metric metric) {
-    String cpu = "unknown processor";
-    try {
-      cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
-          .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElse(cpu);
-    } catch (IOException e) {
-      // not Linux: the host and cores still tell machines apart
-    }
-    String host;
-    try {
-      host = InetAddress.getLocalHost().getHostName();
-    } catch (IOException e) {
-      host = "unknown host";
-    }
-    return host + " | " + cpu + " | " + Runtime.getRuntime().availableProcessors() + " cores | " + metric
-        + " | per-query medians";
+    return MachineSpeed.machine() + " | " + metric + " | per-query medians";
   }
 
   /** Times the reference searches and fits the costs. */

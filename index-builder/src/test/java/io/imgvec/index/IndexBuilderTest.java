@@ -106,6 +106,13 @@ class IndexBuilderTest {
     Map<String, Object> method = (Map<String, Object>) first.get("latency_measurement");
     assertEquals(300, method.get("queries"));
     assertEquals(index.get("max_codes"), ((Map<String, Object>) method.get("search_parameters")).get("max_codes"));
+    Map<String, Object> speed = (Map<String, Object>) method.get("machine_speed");
+    double slowdown = (double) speed.get("slowdown");
+    assertTrue(slowdown >= 1 && (double) speed.get("reference_ms_fastest_recorded") > 0, "the machine's speed beside"
+        + " the latency, against the fastest it ran: " + speed);
+    assertEquals(slowdown <= IndexEvaluator.STEADY_SLOWDOWN, speed.get("steady"), speed.toString());
+    int timing = (int) speed.get("timing_kept");
+    assertTrue(timing >= 1 && timing <= IndexEvaluator.TIMINGS, "a slow machine's timing is repeated: " + speed);
     HeldOutQueries heldOut = HeldOutQueries.read(built.dir().resolve(HeldOutQueries.FILE));
     assertEquals(300, heldOut.count(), "the held-out queries are published with their exact neighbours");
     assertEquals(IndexEvaluator.K, heldOut.exactIds()[0].length);

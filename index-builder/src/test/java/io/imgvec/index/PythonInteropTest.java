@@ -96,5 +96,7 @@ class PythonInteropTest {
     assertTrue((boolean) stock.get("max_codes_set"), "searched with the manifest's codes cap: " + stock);
     assertTrue(((Number) stock.get("latency_p50_ms")).doubleValue() <= ((Number) stock.get("latency_p99_ms"))
         .doubleValue(), "timed per query and summarised as the manifest's method says: " + stock);
+    assertTrue(((Number) ((Map<String, Object>) stock.get("machine_speed")).get("slowdown")).doubleValue() >= 1,
+        "with the machine's speed beside it, as imgvec's: " + stock);
   }
 }

@@ -104,14 +104,14 @@ public final class MeasureCommand {
               / published.doubleValue(), 3));
         }
       }
-      System.out.printf("%s: R@10 %s, p50 %s ms, p99 %s ms on %d queries, %s (the manifest reports R@10 %s, p99 %s"
-          + " ms)%n",
+      System.out.printf("%s: R@10 %s, p50 %s ms, p99 %s ms on %d queries, %s, the machine %.2fx slower than its"
+          + " fastest (the manifest reports R@10 %s, p99 %s ms)%n",
           version(), measured.get("recall_at_10"), measured.get("latency_p50_ms"), measured.get("latency_p99_ms"),
-          count, queries, reported.get("recall_at_10"), reported.get("latency_p99_ms"));
+          count, queries, metrics.machine().slowdown(), reported.get("recall_at_10"), reported.get("latency_p99_ms"));
       return new RunSummary("measure").put("index", uri).put("version", version())
           .put("factory", ((Map<String, Object>) manifest.get("index")).get("factory")).put("queries", queries)
           .put("query_count", count).put("measured", measured).put("reported", reported)
-          .put("comparison", comparison).put("method", IndexEvaluator.method(count, params()));
+          .put("comparison", comparison).put("method", IndexEvaluator.method(count, metrics));
     }
   }
 }
