@@ -118,6 +118,10 @@ public class ClusterIT {
     for (JsonNode built : List.of(driver, distributed, sharded)) {
       assertEquals(40_000, built.get("count").asInt(), built.toString());
     }
+    assertEquals(80_000, driver.get("vectors_through_driver").asInt(), "the driver build scans twice: " + driver);
+    long trainSize = distributed.at("/index/train_size").asLong();
+    assertTrue(trainSize > 0 && distributed.get("vectors_through_driver").asLong() <= trainSize + 2 * 200,
+        "sampled on the executors: only the sample reaches the driver: " + distributed);
 
     GaussianClusters gen = new GaussianClusters(64, 100, 8, 7);
     gen.reseed(99);
