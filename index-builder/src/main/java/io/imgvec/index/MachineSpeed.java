@@ -67,7 +67,7 @@ public final class MachineSpeed {
   }
 
   /** A result timed on the machine in {@code state}. */
-  public record Steady<T>(T result, State state) {}
+  record Steady<T>(T result, State state) {}
 
   /**
    * Runs {@code timed} between two reference searches; while the machine ran more than {@value #STEADY_SLOWDOWN}x
@@ -95,7 +95,7 @@ public final class MachineSpeed {
   }
 
   /** The reference search's median single-query time now, in ms; it also lowers the fastest recorded if faster. */
-  public static synchronized double referenceMs() {
+  static synchronized double referenceMs() {
     double ms = timeReference();
     fastestInThisJvm = Math.min(fastestInThisJvm, ms);
     Map<String, Object> saved = readSaved();
@@ -115,7 +115,7 @@ public final class MachineSpeed {
   private static double fastestInThisJvm = Double.MAX_VALUE;
 
   /** The fastest reference time recorded on this machine (ms): its speed outside slow stretches. */
-  public static synchronized double fastestMs() {
+  static synchronized double fastestMs() {
     return readSaved().get(machine()) instanceof Number fastest ? Math.min(fastest.doubleValue(), fastestInThisJvm)
         : fastestInThisJvm;
   }
