@@ -2,9 +2,10 @@
 imgvec's code, the way its manifest's latency_measurement says it was measured: the published held-out queries
 (heldout.tsv.gz), one query per search on one thread, k + 1 results with the query itself left out (it was added
 after measuring), a warm-up, passes spaced as the manifest says, then each query's median time over the passes and
-the p50 and p99 of those. Like imgvec, it times a fixed reference search (a PQ code scan) before and after and times again (up to 6
-times, 10 s apart) while the machine runs more than 1.15x slower than the fastest it was seen to run by this script
-(kept in ~/.cache/imgvec/stock-faiss-speed.json): a shared machine has slow stretches of seconds to minutes.
+the p50 and p99 of those. Like imgvec, it times a fixed reference search (imgvec's MachineSpeed: a PQ code scan)
+before and after, and times again (up to 6 times, 10 s apart) while the machine runs more than 1.15x slower than the
+fastest this script saw it run (kept in ~/.cache/imgvec/stock-faiss-speed.json): a shared machine has slow
+stretches of seconds to minutes.
 Usage: /usr/bin/python3 bench/faiss_measure.py <version dir> [--no-max-codes]
 (--no-max-codes: search as a reader that ignores the manifest's max_codes, which FAISS does not store in its files.)
 Prints one JSON object."""
@@ -30,8 +31,9 @@ def held_out(path):
     return ids, exact, vectors
 
 
-REF_FACTORY, REF_D, REF_TRAIN, REF_BASE, REF_QUERIES, REF_PASSES = "PQ8np", 32, 10000, 131072, 200, 3  # imgvec's
-STEADY_SLOWDOWN, TIMINGS, RETIME_PAUSE_S = 1.15, 6, 10                                          # MachineSpeed
+# imgvec's MachineSpeed reference search, and when to time again
+REF_FACTORY, REF_D, REF_TRAIN, REF_BASE, REF_QUERIES, REF_PASSES = "PQ8np", 32, 10000, 131072, 200, 3
+STEADY_SLOWDOWN, TIMINGS, RETIME_PAUSE_S = 1.15, 6, 10
 SPEED_FILE = os.path.expanduser("~/.cache/imgvec/stock-faiss-speed.json")
 
 

@@ -4,8 +4,9 @@ Measured here (python3-faiss, the same Debian FAISS 1.7.3 as imgvec's shim, one 
   - adding to IVF65536_HNSW32,PQ64np (the index such a build would make: an HNSW coarse quantizer, since scanning
     65,536 centroids of 512 floats per vector would cost 40x more), per vector;
   - exact ground truth (brute force, FAISS Flat) per query x base vector at 512-d.
-Measured by bench/index-cluster.sh (10M x 128 on the standalone cluster): the driver's sample scan per vector, the
-merge per vector, and k-means throughput on the driver.
+Measured by bench/index-cluster.sh (10M x 128 on the standalone cluster): the sample scan per vector (on the
+executors, or on the driver in runs before sampling moved there), the merge per vector, and k-means throughput on
+the driver.
 
 Usage: projection_1b.py <index-cluster.json> <instances.json> <out json>
 """
@@ -45,11 +46,14 @@ t = time.perf_counter()
 flat.search(queries, 10)
 truth_us_per_base = (time.perf_counter() - t) / flat.ntotal * 1e6  # all QUERIES against one base vector
 
-# From the cluster run (10M x 128): driver-side costs per vector, and k-means throughput.
+# From the cluster run (10M x 128): sample and merge costs per vector, and k-means throughput.
 run = cluster["runs"]["distributed_2"]
 n_bench = cluster["count"]
 timings = run["timings"]
-sample_us = timings["sample_s"] / n_bench * 1e6 * (D / cluster["dimension"])  # the scan moves D floats a row
+sampled_on_executors = run.get("vectors_through_driver", n_bench) < n_bench
+# core-microseconds per vector: on the executors every core scans; the scan moves D floats a row
+sample_us = (timings["sample_s"] * (run["executors"] if sampled_on_executors else 1) / n_bench * 1e6
+             * (D / cluster["dimension"]))
 merge_us = timings["merge_s"] / n_bench * 1e6 * ((M + 8) / (32 + 8))  # merged bytes per vector
 bench_nlist = int(cluster["index"][3:cluster["index"].index(",")])
 bench_train = 39 * bench_nlist
@@ -65,12 +69,13 @@ train_s = 2.0 * TRAIN * NLIST * D * 25 / (kmeans_gflops * 1e9 * NODE["vcpus"] / 
 projection = {}
 for nodes in (10, 20, 40):
     cores = nodes * NODE["vcpus"]
-    executor_h = N * (add_us + truth_us_per_base) / 1e6 / cores / 3600
-    driver_h = (N * (sample_us + merge_us) / 1e6 + train_s) / 3600
+    executor_us = add_us + truth_us_per_base + (sample_us if sampled_on_executors else 0)
+    executor_h = N * executor_us / 1e6 / cores / 3600
+    driver_h = (N * ((0 if sampled_on_executors else sample_us) + merge_us) / 1e6 + train_s) / 3600
     hours = executor_h + driver_h
     projection[f"{nodes}_nodes"] = {
-        "instance": NODE["name"], "vcpus": cores, "executor_add_and_truth_h": round(executor_h, 2),
-        "driver_sample_train_merge_h": round(driver_h, 2), "hours": round(hours, 2),
+        "instance": NODE["name"], "vcpus": cores, "executors_h": round(executor_h, 2), "driver_h": round(driver_h, 2),
+        "hours": round(hours, 2),
         "usd_ec2": round(hours * (nodes + 1) * NODE["usd_per_hour"], 2),
     }
 
@@ -79,7 +84,8 @@ report = {
     "measured_here": {
         "add_us_per_vector_one_thread": round(add_us, 2),
         "truth_us_per_base_vector_for_1000_queries": round(truth_us_per_base, 2),
-        "sample_scan_us_per_vector_on_driver": round(sample_us, 3),
+        "sample_scan_core_us_per_vector": round(sample_us, 3),
+        "sampled_on": "executors" if sampled_on_executors else "driver",
         "merge_us_per_vector_on_driver": round(merge_us, 3),
         "kmeans_gflops_this_machine": round(kmeans_gflops, 1),
     },
@@ -90,12 +96,14 @@ report = {
         "driver_gb": f"one shard while merging (~{codes_gb / shards:.0f} GB), then shards mapped from files",
     },
     "training_h_on_driver": round(train_s / 3600, 2),
+    "executors_do": "sample scan, add, exact truth" if sampled_on_executors else "add, exact truth",
+    "driver_does": "k-means, merge" if sampled_on_executors else "sample scan, k-means, merge",
     "projection": projection,
     "assumptions": [
         "per-core speed on " + NODE["name"] + " equals this machine's (cpu_speed_vs_here = 1)",
         "add and ground truth scale linearly over executor cores (measured 2-executor speed-up: "
         + str(cluster.get("add_speedup_2_over_1_executors")) + ")",
-        "the driver's sample scan, k-means and merge do not parallelise across nodes (k-means uses the driver's vCPUs)",
+        "k-means and the merge run on the driver and do not parallelise across nodes (k-means uses its vCPUs)",
         "k-means: 25 iterations on 39 x nlist points; sample scan cost scales with the dimension, merge with code bytes",
         "EC2 on-demand prices from conf/instances.json, nodes + 1 driver; EMR's fee and S3 are extra",
     ],

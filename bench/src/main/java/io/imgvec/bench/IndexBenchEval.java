@@ -112,7 +112,7 @@ public final class IndexBenchEval {
   }
 
   /** The builder numbered vectors in its scan order; image_id "v<position>" gives each one's row in base.f32. */
-  private static long[] indexIdsByPosition(Path idFile, long n) throws Exception {
+  static long[] indexIdsByPosition(Path idFile, long n) throws Exception {
     IdMap ids = IdMap.read(idFile, n);
     long[] byPosition = new long[(int) n];
     for (int id = 0; id < n; id++) {
@@ -121,7 +121,7 @@ public final class IndexBenchEval {
     return byPosition;
   }
 
-  private static ExactNeighbours groundTruth(Path base, int d, long n, float[] queries, int nq, Metric metric,
+  static ExactNeighbours groundTruth(Path base, int d, long n, float[] queries, int nq, Metric metric,
       long[] idOfPosition) throws Exception {
     ExactNeighbours truth = new ExactNeighbours(queries, nq, d, IndexEvaluator.K, metric);
     int batch = 50_000;

@@ -91,6 +91,7 @@ public final class IndexClusterBench {
     out.put("nprobe", summary.at("/metrics/nprobe").asInt());
     out.put("latency_p99_ms", summary.at("/metrics/latency_p99_ms").asDouble());
     out.put("driver_heap_max_used_mb", summary.at("/metrics/build_heap_max_used_mb").asInt());
+    out.put("vectors_through_driver", summary.get("vectors_through_driver").asLong());
     out.put("index_bytes", summary.at("/metrics/index_bytes").asLong());
     out.put("resource_plan", summary.get("resource_plan"));
     System.err.println("[bench] build-index with " + executors + " executor(s): " + out);

@@ -51,7 +51,7 @@ public final class ServeBench {
   }
 
   /** Each thread searches the queries in turn, one at a time, for the given time: searches/s, p50/p99. */
-  private static Map<String, Object> inProcess(String index, float[] queries, int nq, int d, int threads,
+  static Map<String, Object> inProcess(String index, float[] queries, int nq, int d, int threads,
       int seconds, int k) throws Exception {
     try (PublishedIndex published = PublishedIndex.open(index, new Configuration(),
         Files.createTempDirectory("imgvec-serve-bench"), new PublishedIndex.LoadOptions(false, true))) {

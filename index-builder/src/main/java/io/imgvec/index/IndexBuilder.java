@@ -71,6 +71,12 @@ public final class IndexBuilder {
 
     /** Vectors in the largest partition: what one task adds into its copy. */
     long largestPartitionRows();
+
+    /**
+     * The build's sample drawn where the vectors are: each partition's {@link Sample} of its rows (ids are scan
+     * positions, as {@link #addAll} numbers them), merged; only sampled vectors reach this machine.
+     */
+    Sample.Part sample(int trainSize, int nq);
   }
 
   private final VectorSource source;
@@ -126,7 +132,8 @@ public final class IndexBuilder {
         : "index plan: " + plan.factory() + " (" + plan.reason() + ") for " + n + " x " + d);
     Map<String, Object> timings = new LinkedHashMap<>();
     long t = System.nanoTime();
-    Sample sample = scans.sample(n, d, trainSize, nq);
+    Sample.Part drawn = adder != null ? adder.sample(trainSize, nq) : null;
+    Sample sample = drawn != null ? SourceScans.sample(drawn, n, trainSize, nq) : scans.sample(n, d, trainSize, nq);
     timings.put("sample_s", seconds(t));
     Files.createDirectories(dir);
     // predicted latency chooses the candidate and tunes nprobe; a pinned nprobe needs neither
@@ -166,6 +173,7 @@ public final class IndexBuilder {
           manifest.put("lists", BuildManifest.listStats(index.listSizes(), listsSplit, options.maxListFactor()));
         }
         manifest.put("timings", timings);
+        manifest.put("vectors_through_driver", scans.rowsRead() + (drawn == null ? 0 : drawn.size()));
         BuildManifest.recordHeap(manifest, heap);
         manifest.put("outcome", tuning == null ? null : outcome(tuning));
         if (metrics != null) {

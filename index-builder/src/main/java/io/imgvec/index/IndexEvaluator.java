@@ -24,14 +24,14 @@ public final class IndexEvaluator {
 
   /** Metrics at one search setting. */
   public record Metrics(SearchParams params, double recallAt1, double recallAt10, double tenRecallAt10, double p50Ms,
-      double p99Ms, double qpsOneThread, double predictedP99Ms, MachineState machine) {
+      double p99Ms, double qpsOneThread, double predictedP99Ms, MachineSpeed.State machine) {
     /** These metrics with the p99 the latency model predicted for them. */
     Metrics withPredictedP99(double predicted) {
       return new Metrics(params, recallAt1, recallAt10, tenRecallAt10, p50Ms, p99Ms, qpsOneThread, predicted,
           machine);
     }
 
-    private Metrics withMachine(MachineState state) {
+    private Metrics withMachine(MachineSpeed.State state) {
       return new Metrics(params, recallAt1, recallAt10, tenRecallAt10, p50Ms, p99Ms, qpsOneThread, predictedP99Ms,
           state);
     }
@@ -54,31 +54,6 @@ public final class IndexEvaluator {
       if (!Double.isNaN(predictedP99Ms)) {
         m.put("predicted_latency_p99_ms", round4(predictedP99Ms));
       }
-      return m;
-    }
-  }
-
-  /**
-   * The machine's speed while a latency was timed: {@link MachineSpeed}'s reference search before and after the
-   * timed passes, against the fastest recorded, and which timing was kept (1: the first).
-   */
-  public record MachineState(double fastestMs, double beforeMs, double afterMs, int timing) {
-    /** How much slower than its fastest the machine ran (1: as fast as ever seen). */
-    public double slowdown() {
-      return Math.max(beforeMs, afterMs) / fastestMs;
-    }
-
-    Map<String, Object> asMap() {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("reference_search", MachineSpeed.FACTORY + " scan of " + MachineSpeed.BASE + " codes of "
-          + MachineSpeed.D + "-d formula vectors, one query at a time on one thread, median of "
-          + MachineSpeed.QUERIES + " queries (bench/faiss_measure.py times the same with stock FAISS)");
-      m.put("reference_ms_fastest_recorded", round4(fastestMs));
-      m.put("reference_ms_before", round4(beforeMs));
-      m.put("reference_ms_after", round4(afterMs));
-      m.put("slowdown", Numbers.round(slowdown(), 3));
-      m.put("steady", slowdown() <= STEADY_SLOWDOWN);
-      m.put("timing_kept", timing);
       return m;
     }
   }
@@ -217,36 +192,13 @@ public final class IndexEvaluator {
 
   /**
    * Searches every query alone on one thread, timing each (in {@value #TIMED_PASSES} passes, {@value #PASS_GAP_MS} ms
-   * apart), then scores the results. A timing in which the machine ran more than {@value #STEADY_SLOWDOWN}x slower
-   * than its fastest ({@link MachineSpeed}) is repeated after a pause, up to {@value #TIMINGS} timings; the one on the
-   * fastest machine is kept, with the machine's speed beside it.
+   * apart), then scores the results, on a steady machine ({@link MachineSpeed#onSteadyMachine}): the machine's speed
+   * is kept beside the metrics.
    */
   public Metrics measure(VectorSearch index, SearchParams params) {
-    Metrics kept = null;
-    MachineState keptState = null;
-    for (int timing = 1; timing <= TIMINGS; timing++) {
-      if (timing > 1) {
-        pause(RETIME_PAUSE_MS);
-      }
-      double before = MachineSpeed.referenceMs();
-      Metrics timed = timePasses(index, params);
-      double after = MachineSpeed.referenceMs();
-      MachineState state = new MachineState(MachineSpeed.fastestMs(), before, after, timing);
-      if (kept == null || state.slowdown() < keptState.slowdown()) {
-        kept = timed;
-        keptState = state;
-      }
-      if (state.slowdown() <= STEADY_SLOWDOWN) {
-        break;
-      }
-    }
-    return kept.withMachine(keptState);
+    MachineSpeed.Steady<Metrics> timed = MachineSpeed.onSteadyMachine(() -> timePasses(index, params));
+    return timed.result().withMachine(timed.state());
   }
-
-  /** Above this slowdown a latency timing is repeated: the machine is in one of its slow stretches. */
-  static final double STEADY_SLOWDOWN = 1.15;
-  static final int TIMINGS = 3;
-  static final int RETIME_PAUSE_MS = 10_000;
 
   private Metrics timePasses(VectorSearch index, SearchParams params) {
     int previousThreads = FaissIndex.threads();
@@ -288,7 +240,7 @@ public final class IndexEvaluator {
   static final int PASS_GAP_MS = 250;
   static final int WARM_UP_QUERIES = 20;
 
-  private static void pause(int ms) {
+  static void pause(int ms) {
     try {
       Thread.sleep(ms);
     } catch (InterruptedException e) {

@@ -27,8 +27,10 @@ import java.util.function.Consumer;
  *
  * <p>Calibration times single-query searches of reference indexes of random vectors, with their lists grown past
  * the caches (as a full index's are), and fits the costs by least squares, none negative; the predicted p99 is
- * scaled by how far measured p99s sat above predicted ones there. It takes about half a minute and is kept in a file
- * per machine and metric ({@code index.latency-model-file}); delete the file to calibrate again.
+ * scaled by how far measured p99s sat above predicted ones there. It is timed on a steady machine
+ * ({@link MachineSpeed#onSteadyMachine}): costs fitted in a slow stretch would overprice every choice. It takes about
+ * half a minute and is kept in a file per machine and metric ({@code index.latency-model-file}); delete the file to
+ * calibrate again.
  */
 public final class LatencyModel {
   /** The cost terms: per query, per centroid dimension, per HNSW distance, per list and code, per code byte. */
@@ -88,7 +90,9 @@ public final class LatencyModel {
       }
     }
     progress.accept("calibrating the latency model for this machine (once; saved in " + path + ")");
-    LatencyModel model = calibrate(metric);
+    MachineSpeed.Steady<LatencyModel> calibrated = MachineSpeed.onSteadyMachine(() -> calibrate(metric));
+    LatencyModel model = calibrated.result();
+    model.calibration.put("machine_speed", calibrated.state().asMap());
     saved.put(machine, model.asMap());
     try {
       LocalFiles.writeAtomically(path, Json.PRETTY.writeValueAsBytes(saved));

@@ -1,9 +1,12 @@
 package io.imgvec.index;
 
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.PriorityQueue;
 
 /**
@@ -11,8 +14,12 @@ import java.util.PriorityQueue;
  * rows whose image_id hashes lowest (bottom-k, two seeds) are a uniform sample, and the same whatever order or
  * partitioning the input is read in, so a build on the driver and a distributed build (which repartitions) train the
  * same index and measure it on the same queries. Training vectors are ordered by their hash, as k-means sees them.
+ *
+ * <p>The lowest hashes of a union are the lowest of each part's lowest, so partitions can be sampled where they are
+ * (a distributed build samples on the executors) and their {@link Part}s merged: the result is the sample of one
+ * scan, and only sampled vectors travel.
  */
-final class Sample {
+public final class Sample {
   private static final long QUERY_SEED = 0x51ed270b27cc4e1bL;
   private static final long TRAIN_SEED = 0x2545f4914f6cdd1dL;
 
@@ -27,20 +34,43 @@ final class Sample {
   private final PriorityQueue<Row> queryRows; // the nq lowest by query hash (largest on top)
   private final PriorityQueue<Row> trainRows; // the trainSize + nq lowest by training hash: queries are dropped later
 
+  private long offered;
+
   float[] train;
   float[] queries;
   long[] queryIds;
   String[] queryImageIds;
 
-  Sample(int trainSize, int nq) {
+  /**
+   * The rows a sample of some rows holds, each once, with the number of rows offered to it: what a partition sends
+   * to be merged.
+   */
+  public record Part(String[] imageIds, long[] positions, float[] vectors, int d, long rowsOffered)
+      implements Serializable {
+    public int size() {
+      return positions.length;
+    }
+  }
+
+  public Sample(int trainSize, int nq) {
     this.trainSize = trainSize;
     this.nq = nq;
     this.queryRows = new PriorityQueue<>(Math.max(1, nq), ORDER.reversed());
     this.trainRows = new PriorityQueue<>(Math.max(1, trainSize + nq), ORDER.reversed());
   }
 
-  /** Offers the row at scan {@code position}; {@code vectors} holds it at {@code offset}. */
-  void offer(String imageId, long position, float[] vectors, int offset, int d) {
+  /**
+   * Offers the row at scan {@code position}; {@code vectors} holds it at {@code offset}. Every row passes here once,
+   * so here NaN and infinite values are refused.
+   */
+  public void offer(String imageId, long position, float[] vectors, int offset, int d) {
+    for (int i = offset; i < offset + d; i++) {
+      if (!Float.isFinite(vectors[i])) {
+        throw new IndexBuildException("the embedding of image_id '" + imageId + "' contains " + vectors[i]
+            + "; NaN/Inf vectors cannot be indexed: re-embed or filter them out");
+      }
+    }
+    offered++;
     offer(queryRows, nq, hash(imageId, QUERY_SEED), imageId, position, vectors, offset, d);
     offer(trainRows, trainSize + nq, hash(imageId, TRAIN_SEED), imageId, position, vectors, offset, d);
   }
@@ -58,6 +88,51 @@ final class Sample {
       heap.poll();
     }
     heap.add(new Row(hash, imageId, position, Arrays.copyOfRange(vectors, offset, offset + d)));
+  }
+
+  /** The rows held (each once, though it may be a query and a training candidate). */
+  public Part part(int d) {
+    Map<Long, Row> rows = new LinkedHashMap<>();
+    for (Row row : queryRows) {
+      rows.put(row.position(), row);
+    }
+    for (Row row : trainRows) {
+      rows.putIfAbsent(row.position(), row);
+    }
+    String[] imageIds = new String[rows.size()];
+    long[] positions = new long[rows.size()];
+    float[] vectors = new float[rows.size() * d];
+    int i = 0;
+    for (Row row : rows.values()) {
+      imageIds[i] = row.imageId();
+      positions[i] = row.position();
+      System.arraycopy(row.vector(), 0, vectors, i++ * d, d);
+    }
+    return new Part(imageIds, positions, vectors, d, offered);
+  }
+
+  /** The part a sample of both parts' rows would hold. */
+  public static Part merge(Part a, Part b, int trainSize, int nq) {
+    int d = Math.max(a.d(), b.d()); // an empty partition's part has no dimension
+    Sample merged = new Sample(trainSize, nq);
+    merged.offerAll(a);
+    merged.offerAll(b);
+    merged.offered = a.rowsOffered() + b.rowsOffered();
+    return merged.part(d);
+  }
+
+  /** The finished sample of a merged part. */
+  static Sample of(Part part, int trainSize, int nq) {
+    Sample sample = new Sample(trainSize, nq);
+    sample.offerAll(part);
+    sample.finish(part.d());
+    return sample;
+  }
+
+  private void offerAll(Part part) {
+    for (int i = 0; i < part.size(); i++) {
+      offer(part.imageIds()[i], part.positions()[i], part.vectors(), i * part.d(), part.d());
+    }
   }
 
   /** Lays out the queries in scan order and the training vectors (held-out queries aside) in hash order. */

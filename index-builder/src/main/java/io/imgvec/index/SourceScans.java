@@ -18,6 +18,7 @@ final class SourceScans {
   private final VectorSource source;
   private final int batchSize;
   private final Consumer<String> progress;
+  private long rowsRead;
 
   SourceScans(VectorSource source, int batchSize, Consumer<String> progress) {
     this.source = source;
@@ -30,6 +31,7 @@ final class SourceScans {
     long[] position = {0};
     source.scan(batchSize, batch -> {
       checkBatch(batch, d);
+      rowsRead += batch.size();
       for (int i = 0; i < batch.size(); i++, position[0]++) {
         sample.offer(batch.imageIds()[i], position[0], batch.vectors(), i * d, d);
       }
@@ -38,6 +40,12 @@ final class SourceScans {
     checkUnchanged(n, position[0]);
     sample.finish(d);
     return sample;
+  }
+
+  /** The sample merged from {@code part} (drawn where the vectors are), checked against the count. */
+  static Sample sample(Sample.Part part, long n, int trainSize, int nq) {
+    checkUnchanged(n, part.rowsOffered());
+    return Sample.of(part, trainSize, nq);
   }
 
   /**
@@ -65,6 +73,7 @@ final class SourceScans {
     try (IdMap.Writer ids = new IdMap.Writer(idFile);
         ContentDigests.Writer digests = new ContentDigests.Writer(idFile.resolveSibling(ContentDigests.FILE))) {
       source.scan(batchSize, batch -> {
+        rowsRead += batch.size();
         float[] base = new float[batch.size() * d];
         long[] baseIds = new long[batch.size()];
         int m = 0;
@@ -97,6 +106,11 @@ final class SourceScans {
     timings.put("ground_truth_s", truthNanos[0] / 1e9);
   }
 
+  /** Vectors these scans have read here. */
+  long rowsRead() {
+    return rowsRead;
+  }
+
   private static void checkUnchanged(long counted, long read) {
     if (read != counted) {
       throw new IndexBuildException("the input changed while building: counted " + counted + " vectors, read " + read);
@@ -106,13 +120,6 @@ final class SourceScans {
   private static void checkBatch(VectorSource.Batch batch, int d) {
     if (batch.dimension() != d) {
       throw new IndexBuildException("a batch has dimension " + batch.dimension() + ", expected " + d);
-    }
-    float[] v = batch.vectors();
-    for (int i = 0; i < batch.size() * d; i++) {
-      if (!Float.isFinite(v[i])) {
-        throw new IndexBuildException("the embedding of image_id '" + batch.imageIds()[i / d] + "' contains "
-            + v[i] + "; NaN/Inf vectors cannot be indexed: re-embed or filter them out");
-      }
     }
   }
 

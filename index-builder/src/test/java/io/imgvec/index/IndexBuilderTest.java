@@ -110,9 +110,9 @@ class IndexBuilderTest {
     double slowdown = (double) speed.get("slowdown");
     assertTrue(slowdown >= 1 && (double) speed.get("reference_ms_fastest_recorded") > 0, "the machine's speed beside"
         + " the latency, against the fastest it ran: " + speed);
-    assertEquals(slowdown <= IndexEvaluator.STEADY_SLOWDOWN, speed.get("steady"), speed.toString());
+    assertEquals(slowdown <= MachineSpeed.STEADY_SLOWDOWN, speed.get("steady"), speed.toString());
     int timing = (int) speed.get("timing_kept");
-    assertTrue(timing >= 1 && timing <= IndexEvaluator.TIMINGS, "a slow machine's timing is repeated: " + speed);
+    assertTrue(timing >= 1 && timing <= MachineSpeed.TIMINGS, "a slow machine's timing is repeated: " + speed);
     HeldOutQueries heldOut = HeldOutQueries.read(built.dir().resolve(HeldOutQueries.FILE));
     assertEquals(300, heldOut.count(), "the held-out queries are published with their exact neighbours");
     assertEquals(IndexEvaluator.K, heldOut.exactIds()[0].length);

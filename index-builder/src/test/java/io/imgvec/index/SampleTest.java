@@ -4,8 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -42,5 +48,55 @@ class SampleTest {
     for (int t = 0; t < 300; t++) {
       assertFalse(queryFirsts.contains(forward.train[t * D]), "a held-out query was trained on");
     }
+  }
+
+  /**
+   * Partitions sampled apart and merged in any tree, as a distributed build's executors do, give the sample of one
+   * scan: the same training vectors in the same order, the same queries and ids.
+   */
+  @Test
+  void partitionsSampledApartAndMergedInAnyOrderGiveTheSampleOfOneScan() {
+    int n = 6000;
+    float[] vectors = new float[n * D];
+    for (int i = 0; i < vectors.length; i++) {
+      vectors[i] = i;
+    }
+    Sample whole = new Sample(300, 50);
+    for (int i = 0; i < n; i++) {
+      whole.offer("img-" + i, i, vectors, i * D, D);
+    }
+    whole.finish(D);
+    Random random = new Random(7);
+    List<Sample.Part> parts = new ArrayList<>();
+    for (int first = 0; first < n; ) {
+      int rows = random.nextInt(700); // empty partitions too
+      Sample partition = new Sample(300, 50);
+      for (int i = first; i < Math.min(n, first + rows); i++) {
+        partition.offer("img-" + i, i, vectors, i * D, D);
+      }
+      parts.add(partition.part(rows == 0 ? 0 : D));
+      first += rows;
+    }
+    while (parts.size() > 1) { // merge random pairs
+      Sample.Part a = parts.remove(random.nextInt(parts.size()));
+      Sample.Part b = parts.remove(random.nextInt(parts.size()));
+      parts.add(Sample.merge(a, b, 300, 50));
+    }
+    Sample.Part merged = parts.get(0);
+    assertEquals(n, merged.rowsOffered(), "every row was offered once");
+    assertTrue(merged.size() <= 300 + 2 * 50, "a part holds its sample, not its rows: " + merged.size());
+    Sample drawn = Sample.of(merged, 300, 50);
+    assertArrayEquals(whole.train, drawn.train);
+    assertArrayEquals(whole.queries, drawn.queries);
+    assertArrayEquals(whole.queryIds, drawn.queryIds);
+    assertArrayEquals(whole.queryImageIds, drawn.queryImageIds);
+  }
+
+  @Test
+  void aNanVectorIsRefusedWithItsImageId() {
+    Sample sample = new Sample(10, 2);
+    float[] vector = {1, Float.NaN, 0, 0};
+    IndexBuildException e = assertThrows(IndexBuildException.class, () -> sample.offer("bad", 0, vector, 0, D));
+    assertTrue(e.getMessage().contains("image_id 'bad' contains NaN"), e.getMessage());
   }
 }

@@ -118,6 +118,10 @@ public class ClusterIT {
     for (JsonNode built : List.of(driver, distributed, sharded)) {
       assertEquals(40_000, built.get("count").asInt(), built.toString());
     }
+    assertEquals(80_000, driver.get("vectors_through_driver").asInt(), "the driver build scans twice: " + driver);
+    long trainSize = distributed.at("/index/train_size").asLong();
+    assertTrue(trainSize > 0 && distributed.get("vectors_through_driver").asLong() <= trainSize + 2 * 200,
+        "sampled on the executors: only the sample reaches the driver: " + distributed);
 
     GaussianClusters gen = new GaussianClusters(64, 100, 8, 7);
     gen.reseed(99);
@@ -138,6 +142,25 @@ public class ClusterIT {
     String read = new String(python.getInputStream().readAllBytes()).trim();
     assertEquals(0, python.waitFor(), read);
     assertEquals("40000", read, "python3-faiss reads every shard");
+    assertEquals(fanOut, neighbours(tmp.resolve("sharded"), queries, true), "memory-mapped lists answer alike");
+
+    Path grown = tmp.resolve("vectors-grown"); // the same 4 files of 10,000 rows, and a fifth of new rows
+    TestEmbeddings.write(grown, 50_000, 64, 5, 100);
+    JsonNode update = submit("update-index", "--index", tmp.resolve("sharded").toString(), "--embeddings",
+        grown.toString());
+    assertEquals(List.of(10_000, 0, 0), List.of(update.at("/update/added").asInt(),
+        update.at("/update/replaced").asInt(), update.at("/update/removed").asInt()), update.toString());
+    assertEquals(50_000, update.get("count").asInt(), update.toString());
+    JsonNode updated = Json.MAPPER.readTree(tmp.resolve("sharded/versions").resolve(Files.readString(
+        tmp.resolve("sharded/LATEST")).trim()).resolve("manifest.json").toFile());
+    assertEquals(3, updated.get("shards").size(), "a sharded version stays sharded: " + updated.get("shards"));
+    JsonNode newRange = updated.get("id_ranges").get(3);
+    assertEquals(40_000, newRange.get("first_id").asInt(), "the new ids got a range of their own in one shard: "
+        + updated.get("id_ranges"));
+    assertTrue(updated.at("/metrics/recall_at_10").asDouble() >= sharded.at("/metrics/recall_at_10").asDouble() - 0.03,
+        "the held-out recall holds after the update: " + updated.get("metrics"));
+    assertEquals(neighbours(tmp.resolve("sharded"), queries, false), neighbours(tmp.resolve("sharded"), queries, true),
+        "and the updated shards answer alike memory-mapped");
 
     Failed tooBig = submitFailing(build(same, "--output", tmp.resolve("too-big").toString(), "--distributed",
         "--shards", "1", "--index.max-shard-bytes=512k"));
@@ -184,7 +207,13 @@ public class ClusterIT {
    * distributed build repartitions its input, so its vector ids number the same images differently).
    */
   private static List<List<String>> neighbours(Path root, float[][] queries) throws Exception {
-    try (PublishedIndex index = PublishedIndex.open(root.toString(), new Configuration(), tmp.resolve("cache"))) {
+    return neighbours(root, queries, false);
+  }
+
+  /** As {@link #neighbours(Path, float[][])}, the lists memory-mapped ({@code serve.mmap}) or loaded. */
+  private static List<List<String>> neighbours(Path root, float[][] queries, boolean mmap) throws Exception {
+    try (PublishedIndex index = PublishedIndex.open(root.toString(), new Configuration(), tmp.resolve("cache"),
+        new PublishedIndex.LoadOptions(mmap, false))) {
       return index.search(queries, 10, 0, Map.of(), Long.MAX_VALUE).stream()
           .map(found -> found.stream().map(PublishedIndex.Neighbor::imageId).toList()).toList();
     }

@@ -68,6 +68,7 @@ public final class BuildIndexJob {
           .put("outcome", manifest.get("outcome"))
           .put("metrics", manifest.get("metrics"))
           .put("timings", manifest.get("timings"))
+          .put("vectors_through_driver", manifest.get("vectors_through_driver"))
           .put("duration_s", Numbers.round((System.nanoTime() - start) / 1e9, 3));
       summary.writeTo(outputUri, hadoopConf);
       return summary;

@@ -5,6 +5,7 @@ import io.imgvec.faiss.SearchResult;
 import io.imgvec.index.ExactNeighbours;
 import io.imgvec.index.IndexBuildException;
 import io.imgvec.index.IndexBuilder;
+import io.imgvec.index.Sample;
 import io.imgvec.io.LocalFiles;
 import io.imgvec.published.ContentDigests;
 import io.imgvec.published.IdMap;
@@ -33,11 +34,11 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.util.SerializableConfiguration;
 
 /**
- * {@code build-index --distributed}: the vectors are added on the executors. Ids are scan positions, so partition
- * p's ids start after the rows of the partitions before it, exactly as a build on the driver numbers them; a first
- * job counts each partition's rows. Then each task loads the broadcast trained index, adds its partition's vectors
- * (held-out queries aside) on one thread, finds its partial exact neighbours of the held-out queries, and writes its
- * partial index, id map and digests under {@code <output>/_staging/}. The driver merges the partial indexes into
+ * {@code build-index --distributed}: the vectors are sampled and added on the executors. Ids are scan positions, so
+ * partition p's ids start after the rows of the partitions before it, exactly as a build on the driver numbers them;
+ * a first job counts each partition's rows, a second draws the sample ({@link #sample}). Then each task loads the
+ * broadcast trained index, adds its partition's vectors (held-out queries aside) on one thread, finds its partial
+ * exact neighbours of the held-out queries, and writes its partial index, id map and digests under {@code <output>/_staging/}. The driver merges the partial indexes into
  * shards of consecutive partitions, one shard at a time (FAISS merge_from: codes and ids move, the raw vectors never
  * reach the driver), and concatenates the id maps and digests (gzip members concatenate).
  */
@@ -102,14 +103,55 @@ public final class SparkDistributedAdd implements IndexBuilder.DistributedAdd {
     return counts;
   }
 
+  /**
+   * Each partition samples its rows (positions from the partition offsets, as {@link #addAll} numbers them), and the
+   * parts merge pairwise on the executors ({@code treeReduce}, deep enough that about 4 reach a node at each level),
+   * so the driver receives one part: the sample.
+   */
   @Override
-  public ShardedIndex addAll(FaissIndex trained, long[] heldOutIds, ExactNeighbours truth, int shards,
-      boolean mapShards, Path dir, Map<String, Object> timings) throws IOException {
-    long[] rows = counts();
+  public Sample.Part sample(int trainSize, int nq) {
+    long[] offsets = offsets(counts());
+    int depth = Math.max(2, (int) Math.ceil(Math.log(offsets.length) / Math.log(4)));
+    progress.accept("sampling on the executors: " + offsets.length + " partitions");
+    try {
+      return source.scannedRows().javaRDD().mapPartitionsWithIndex(
+          (Function2<Integer, Iterator<Row>, Iterator<Sample.Part>>) (p, rows) -> List.of(
+              samplePartition(rows, offsets[p], trainSize, nq)).iterator(), true)
+          .treeReduce((a, b) -> Sample.merge(a, b, trainSize, nq), depth);
+    } catch (IOException e) {
+      throw new IndexBuildException("cannot read the embeddings: " + e.getMessage());
+    }
+  }
+
+  private static Sample.Part samplePartition(Iterator<Row> rows, long firstId, int trainSize, int nq) {
+    Sample sample = new Sample(trainSize, nq);
+    float[] vector = null;
+    for (long id = firstId; rows.hasNext(); id++) {
+      Row row = rows.next();
+      List<Float> v = row.getList(2);
+      vector = vector == null ? new float[v.size()] : vector; // stats() checked every vector has one dimension
+      for (int i = 0; i < vector.length; i++) {
+        Float x = v.get(i);
+        vector[i] = x == null ? Float.NaN : x;
+      }
+      sample.offer(row.getString(0), id, vector, 0, vector.length);
+    }
+    return sample.part(vector == null ? 0 : vector.length);
+  }
+
+  private static long[] offsets(long[] rows) {
     long[] offsets = new long[rows.length];
     for (int p = 1; p < rows.length; p++) {
       offsets[p] = offsets[p - 1] + rows[p - 1];
     }
+    return offsets;
+  }
+
+  @Override
+  public ShardedIndex addAll(FaissIndex trained, long[] heldOutIds, ExactNeighbours truth, int shards,
+      boolean mapShards, Path dir, Map<String, Object> timings) throws IOException {
+    long[] rows = counts();
+    long[] offsets = offsets(rows);
     String staging = stagingRoot + "/" + UUID.randomUUID();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Broadcast<AddTask> task = jsc.broadcast(new AddTask(trained.toBytes(), offsets, heldOutIds, truth.fresh(),
