@@ -14,10 +14,10 @@ import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * imgvec's rows of bench/ann-peers.sh: each published version (an {@code auto} build) scored as ann_peers.py scores
@@ -29,7 +29,6 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class ImgvecPeer {
   private static final int QUERIES = 1000;
-  private static final int QPS_SECONDS = 5;
 
   public static void main(String[] args) throws Exception {
     Path data = Path.of(args[0]);
@@ -99,26 +98,7 @@ public final class ImgvecPeer {
 
   private static double qpsTwoThreads(FaissIndex faiss, SearchParams params, float[] queries, int nq, int d)
       throws InterruptedException {
-    AtomicLong done = new AtomicLong();
-    long end = System.nanoTime() + QPS_SECONDS * 1_000_000_000L;
-    List<Thread> threads = new ArrayList<>();
-    for (int t = 0; t < 2; t++) {
-      int first = t * 97;
-      Thread thread = new Thread(() -> {
-        FaissIndex.setThreads(1); // as the server's request threads
-        float[] one = new float[d];
-        for (int q = first; System.nanoTime() < end; q++) {
-          System.arraycopy(queries, (q % nq) * d, one, 0, d);
-          faiss.search(one, 1, IndexEvaluator.K, params);
-          done.incrementAndGet();
-        }
-      });
-      thread.start();
-      threads.add(thread);
-    }
-    for (Thread t : threads) {
-      t.join();
-    }
-    return done.get() / (double) QPS_SECONDS;
+    return TwoThreadThroughput.measure(() -> FaissIndex.setThreads(1), q -> faiss.search(
+        Arrays.copyOfRange(queries, (q % nq) * d, (q % nq + 1) * d), 1, IndexEvaluator.K, params));
   }
 }

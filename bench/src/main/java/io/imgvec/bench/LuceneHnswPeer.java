@@ -13,7 +13,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.document.KnnFloatVectorField;
@@ -42,7 +41,6 @@ public final class LuceneHnswPeer {
   private static final int QUERIES = 1000;
   private static final int K = 10;
   private static final int PASSES = 3;
-  private static final int QPS_SECONDS = 5;
   private static final String FIELD = "v";
 
   public static void main(String[] args) throws Exception {
@@ -141,29 +139,8 @@ public final class LuceneHnswPeer {
 
   private static double qpsTwoThreads(IndexSearcher searcher, float[] queries, int nq, int d, int candidates)
       throws InterruptedException {
-    AtomicLong done = new AtomicLong();
-    long end = System.nanoTime() + QPS_SECONDS * 1_000_000_000L;
-    List<Thread> threads = new ArrayList<>();
-    for (int t = 0; t < 2; t++) {
-      int first = t * 97;
-      Thread thread = new Thread(() -> {
-        for (int q = first; System.nanoTime() < end; q++) {
-          float[] query = Arrays.copyOfRange(queries, (q % nq) * d, (q % nq + 1) * d);
-          try {
-            searcher.search(new KnnFloatVectorQuery(FIELD, query, candidates), candidates);
-          } catch (IOException e) {
-            throw new IllegalStateException(e);
-          }
-          done.incrementAndGet();
-        }
-      });
-      thread.start();
-      threads.add(thread);
-    }
-    for (Thread t : threads) {
-      t.join();
-    }
-    return done.get() / (double) QPS_SECONDS;
+    return TwoThreadThroughput.measure(() -> { }, q -> searcher.search(new KnnFloatVectorQuery(FIELD,
+        Arrays.copyOfRange(queries, (q % nq) * d, (q % nq + 1) * d), candidates), candidates));
   }
 
   private static long[] readTruth(Path file, int nq) throws IOException {

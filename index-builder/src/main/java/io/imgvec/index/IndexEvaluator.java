@@ -250,6 +250,32 @@ public final class IndexEvaluator {
   }
 
   /**
+   * Times each of {@code nq} queries alone on one thread, in {@code passes} passes after a warm-up pass: each query's
+   * median time (ns), as {@link #perQueryMedians} takes it. For references timed beside the measurements.
+   */
+  static long[] timeEachQuery(VectorSearch index, float[] queries, int nq, int d, SearchParams params, int passes) {
+    int threads = FaissIndex.threads();
+    FaissIndex.setThreads(1);
+    try {
+      float[] one = new float[d];
+      long[][] nanos = new long[passes][nq];
+      for (int pass = -1; pass < passes; pass++) { // pass -1 warms caches and code paths
+        for (int q = 0; q < nq; q++) {
+          System.arraycopy(queries, q * d, one, 0, d);
+          long t = System.nanoTime();
+          index.search(one, 1, K, params);
+          if (pass >= 0) {
+            nanos[pass][q] = System.nanoTime() - t;
+          }
+        }
+      }
+      return perQueryMedians(nanos);
+    } finally {
+      FaissIndex.setThreads(threads);
+    }
+  }
+
+  /**
    * Each query's median time over the passes ({@code nanos[pass][query]}). A query's own cost (the lists it scans)
    * shows in every pass, while a busy moment of a shared machine (seen to last seconds, and to raise one pass's p99
    * by half with its p50 unchanged) slows the queries of some passes only: a p99 over single passes rests on 10

@@ -256,29 +256,11 @@ public final class LatencyModel {
    * into {@code perQuery}; returns their p50 and p99 in ms, as {@link IndexEvaluator#measure} reports them.
    */
   private static double[] timeQueries(FaissIndex index, float[] queries, SearchParams params, double[] perQuery) {
-    int threads = FaissIndex.threads();
-    FaissIndex.setThreads(1);
-    try {
-      float[] one = new float[D];
-      long[][] nanos = new long[PASSES][QUERIES];
-      for (int pass = -1; pass < PASSES; pass++) { // pass -1 warms caches and code paths
-        for (int q = 0; q < QUERIES; q++) {
-          System.arraycopy(queries, q * D, one, 0, D);
-          long t = System.nanoTime();
-          index.search(one, 1, IndexEvaluator.K, params);
-          if (pass >= 0) {
-            nanos[pass][q] = System.nanoTime() - t;
-          }
-        }
-      }
-      long[] medians = IndexEvaluator.perQueryMedians(nanos);
-      for (int q = 0; q < QUERIES; q++) {
-        perQuery[q] = medians[q];
-      }
-      return IndexEvaluator.percentilesMs(medians);
-    } finally {
-      FaissIndex.setThreads(threads);
+    long[] medians = IndexEvaluator.timeEachQuery(index, queries, QUERIES, D, params, PASSES);
+    for (int q = 0; q < QUERIES; q++) {
+      perQuery[q] = medians[q];
     }
+    return IndexEvaluator.percentilesMs(medians);
   }
 
   private static float[] gaussian(Random random, int n) {

@@ -142,29 +142,9 @@ public final class MachineSpeed {
   }
 
   private static double timeReference() {
-    int threads = FaissIndex.threads();
-    FaissIndex.setThreads(1);
-    try {
-      FaissIndex index = Reference.INDEX;
-      float[] queries = vectors(TRAIN + BASE, QUERIES);
-      float[] one = new float[D];
-      SearchParams params = new SearchParams(1, 0, 0);
-      long[][] nanos = new long[PASSES][QUERIES];
-      for (int pass = -1; pass < PASSES; pass++) { // pass -1 warms caches and code paths
-        for (int q = 0; q < QUERIES; q++) {
-          System.arraycopy(queries, q * D, one, 0, D);
-          long t = System.nanoTime();
-          index.search(one, 1, IndexEvaluator.K, params);
-          if (pass >= 0) {
-            nanos[pass][q] = System.nanoTime() - t;
-          }
-        }
-      }
-      long[] medians = IndexEvaluator.perQueryMedians(nanos);
-      return Numbers.median(Arrays.stream(medians).asDoubleStream().toArray()) / 1e6;
-    } finally {
-      FaissIndex.setThreads(threads);
-    }
+    long[] medians = IndexEvaluator.timeEachQuery(Reference.INDEX, vectors(TRAIN + BASE, QUERIES), QUERIES, D,
+        new SearchParams(1, 0, 0), PASSES);
+    return Numbers.median(Arrays.stream(medians).asDoubleStream().toArray()) / 1e6;
   }
 
   /** The reference index, trained and filled once per JVM (about a second); searched on one thread at a time. */
