@@ -75,7 +75,8 @@ public final class IndexScaleBench {
     Process p = new ProcessBuilder(cmd).redirectError(work.resolve("last-run.log").toFile())
         .redirectOutput(work.resolve("summary.json").toFile()).start();
     if (p.waitFor() != 0) {
-      throw new IllegalStateException("build-index --shards " + shards + " failed; see " + work.resolve("last-run.log"));
+      throw new IllegalStateException("build-index --shards " + shards + " failed; see "
+          + work.resolve("last-run.log"));
     }
   }
 

@@ -38,9 +38,10 @@ import org.apache.spark.util.SerializableConfiguration;
  * partition p's ids start after the rows of the partitions before it, exactly as a build on the driver numbers them;
  * a first job counts each partition's rows, a second draws the sample ({@link #sample}). Then each task loads the
  * broadcast trained index, adds its partition's vectors (held-out queries aside) on one thread, finds its partial
- * exact neighbours of the held-out queries, and writes its partial index, id map and digests under {@code <output>/_staging/}. The driver merges the partial indexes into
- * shards of consecutive partitions, one shard at a time (FAISS merge_from: codes and ids move, the raw vectors never
- * reach the driver), and concatenates the id maps and digests (gzip members concatenate).
+ * exact neighbours of the held-out queries, and writes its partial index, id map and digests under
+ * {@code <output>/_staging/}. The driver merges the partial indexes into shards of consecutive partitions, one shard
+ * at a time (FAISS merge_from: codes and ids move, the raw vectors never reach the driver), and concatenates the id
+ * maps and digests (gzip members concatenate).
  */
 public final class SparkDistributedAdd implements IndexBuilder.DistributedAdd {
   private final SparkSession spark;
