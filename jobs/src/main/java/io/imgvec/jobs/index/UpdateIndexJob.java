@@ -73,7 +73,12 @@ public final class UpdateIndexJob {
           .schema("id LONG, content_sha256 STRING, escaped_image_id STRING")
           .csv(indexUri + "/" + IndexLayout.VERSIONS + "/" + version + "/" + ContentDigests.FILE);
       Column sameImage = escaped(live.col("image_id")).equalTo(indexed.col("escaped_image_id"));
-      Dataset<Row> upserts = live.join(indexed,
+      boolean digests = List.of(live.columns()).contains("content_sha256");
+      if (!digests) {
+        LOG.warn("update-index: {} has no content_sha256 column (embeddings not written by embed or stream): every"
+            + " row it holds counts as changed, and an indexed image_id is replaced", dataset);
+      }
+      Dataset<Row> upserts = !digests ? live : live.join(indexed,
           sameImage.and(live.col("content_sha256").equalTo(indexed.col("content_sha256"))), "left_anti");
       Set<String> deleted = new HashSet<>(stream ? newest.filter(col(LiveEmbeddings.DELETED))
           .join(indexed, escaped(newest.col("image_id")).equalTo(indexed.col("escaped_image_id")), "left_semi")
