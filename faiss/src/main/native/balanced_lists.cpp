@@ -2,9 +2,11 @@
 
 #include <faiss/Clustering.h>
 #include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
 #include <faiss/utils/distances.h>
 
 #include <algorithm>
+#include <functional>
 #include <cmath>
 #include <numeric>
 #include <vector>
@@ -12,6 +14,8 @@
 namespace imgvec {
 namespace {
 
+constexpr size_t kTwoLevelFrom = 4096;  // coarse k-means of this many lists or more runs in two levels
+constexpr int kNearbyGroups = 4;  // a two-level k-means' last step looks among the centroids of this many groups
 constexpr int kMaxRounds = 8;  // each round splits the hubs left by the previous one's sub-k-means
 constexpr int kSplitIterations = 10;
 
@@ -28,18 +32,32 @@ std::vector<size_t> sizesOf(const std::vector<idx_t>& assign, size_t nlist) {
   return sizes;
 }
 
-// Coarse k-means as IndexIVF::train runs it (cp.niter Lloyd steps), the last step taken here so that it yields
-// every training vector's list without an extra pass over the sample.
-std::vector<idx_t> coarseKMeans(faiss::IndexIVF& ivf, faiss::IndexFlat& quantizer, idx_t n, const float* x) {
+// How many of `total` centroids each group gets: in proportion to its points, at most one per point and at least one
+// for every group with points, the rounding settled where it is furthest from the proportion.
+std::vector<size_t> shares(const std::vector<size_t>& sizes, size_t total, idx_t n) {
+  std::vector<size_t> share(sizes.size());
+  size_t given = 0;
+  for (size_t g = 0; g < sizes.size(); g++) {
+    share[g] = std::min(sizes[g], std::max<size_t>(sizes[g] > 0, static_cast<size_t>(total * sizes[g] / n)));
+    given += share[g];
+  }
+  auto shortfall = [&](size_t g) { return static_cast<double>(total) * sizes[g] / n - share[g]; };
+  auto most = [&](auto eligible, auto better) {
+    size_t best = sizes.size();
+    for (size_t g = 0; g < sizes.size(); g++) {
+      if (eligible(g) && (best == sizes.size() || better(shortfall(g), shortfall(best)))) best = g;
+    }
+    return best;
+  };
+  for (; given < total; given++) share[most([&](size_t g) { return share[g] < sizes[g]; }, std::greater<>())]++;
+  for (; given > total; given--) share[most([&](size_t g) { return share[g] > 1; }, std::less<>())]--;
+  return share;
+}
+
+// One Lloyd step's update: each centroid moves to the mean of the vectors assigned to it.
+void moveToMeans(faiss::IndexIVF& ivf, faiss::IndexFlat& quantizer, const std::vector<idx_t>& assign, idx_t n,
+                 const float* x) {
   size_t d = ivf.d;
-  faiss::ClusteringParameters cp = ivf.cp;
-  cp.niter = std::max(1, cp.niter - 1);
-  faiss::Clustering clustering(d, ivf.nlist, cp);
-  quantizer.reset();
-  clustering.train(n, x, quantizer);
-  quantizer.is_trained = true;
-  std::vector<idx_t> assign = nearest(quantizer, n, x);
-  if (ivf.cp.niter <= 1) return assign;
   std::vector<double> sums(ivf.nlist * d);
   for (idx_t i = 0; i < n; i++) {
     for (size_t j = 0; j < d; j++) sums[assign[i] * d + j] += x[i * d + j];
@@ -50,9 +68,127 @@ std::vector<idx_t> coarseKMeans(faiss::IndexIVF& ivf, faiss::IndexFlat& quantize
     if (sizes[l] == 0) continue;  // an empty list keeps its centroid
     for (size_t j = 0; j < d; j++) centroids[l * d + j] = sums[l * d + j] / sizes[l];
   }
-  if (cp.spherical) faiss::fvec_renorm_L2(d, ivf.nlist, centroids.data());
+  if (ivf.cp.spherical) faiss::fvec_renorm_L2(d, ivf.nlist, centroids.data());
   quantizer.reset();
   quantizer.add(ivf.nlist, centroids.data());
+}
+
+// Vectors whose group is g, and their rows.
+std::vector<idx_t> membersOf(const std::vector<idx_t>& group, idx_t g, const float* x, size_t d,
+                             std::vector<float>& points) {
+  std::vector<idx_t> members;
+  points.clear();
+  for (size_t i = 0; i < group.size(); i++) {
+    if (group[i] != g) continue;
+    members.push_back(i);
+    points.insert(points.end(), x + i * d, x + (i + 1) * d);
+  }
+  return members;
+}
+
+// Each vector's nearest centroid among those of the kNearbyGroups groups nearest its own group (itself included):
+// group g's centroids are quantizer entries firstOfGroup[g] up to firstOfGroup[g + 1].
+std::vector<idx_t> assignAmongNearbyGroups(const faiss::IndexFlat& topCentroids, const std::vector<idx_t>& group,
+                                           const std::vector<idx_t>& firstOfGroup, const faiss::IndexFlat& quantizer,
+                                           const float* x) {
+  size_t d = quantizer.d;
+  idx_t top = topCentroids.ntotal;
+  idx_t near = std::min<idx_t>(kNearbyGroups, top);
+  std::vector<float> distances(top * near);
+  std::vector<idx_t> nearGroups(top * near);
+  topCentroids.search(top, topCentroids.get_xb(), near, distances.data(), nearGroups.data());
+  std::vector<idx_t> assign(group.size());
+  std::vector<float> points;
+  for (idx_t g = 0; g < top; g++) {
+    std::vector<idx_t> members = membersOf(group, g, x, d, points);
+    if (members.empty()) continue;
+    faiss::IndexFlat candidates(d, quantizer.metric_type);  // flat, so that FAISS searches it with BLAS
+    std::vector<idx_t> globalId;
+    for (idx_t j = 0; j < near; j++) {
+      idx_t h = nearGroups[g * near + j];
+      candidates.add(firstOfGroup[h + 1] - firstOfGroup[h], quantizer.get_xb() + firstOfGroup[h] * d);
+      for (idx_t c = firstOfGroup[h]; c < firstOfGroup[h + 1]; c++) globalId.push_back(c);
+    }
+    std::vector<idx_t> local = nearest(candidates, members.size(), points.data());
+    for (size_t m = 0; m < members.size(); m++) assign[members[m]] = globalId[local[m]];
+  }
+  return assign;
+}
+
+// A k-means in two levels: the groups, each vector's group, and the centroids, group g's from firstOfGroup[g] up to
+// firstOfGroup[g + 1].
+struct TwoLevel {
+  faiss::IndexFlat groups;
+  std::vector<idx_t> groupOf;
+  std::vector<idx_t> firstOfGroup;
+  std::vector<float> centroids;
+};
+
+std::vector<float> kMeans(size_t d, size_t k, const faiss::ClusteringParameters& cp, faiss::MetricType metric, idx_t n,
+                          const float* x);
+
+// k-means into k centroids in two levels, as FAISS advises for large k: about sqrt(k) centroids over the vectors,
+// then each one's vectors into their share of the k (again in two levels where that share is large, as for the
+// largest categories of a catalogue). A Lloyd step then costs each vector about 2 sqrt(k) distances, not k: at
+// 65,536 lists, 128 times fewer.
+TwoLevel twoLevel(size_t d, size_t k, const faiss::ClusteringParameters& cp, faiss::MetricType metric, idx_t n,
+                  const float* x) {
+  idx_t top = std::lround(std::sqrt(static_cast<double>(k)));
+  TwoLevel found{faiss::IndexFlat(d, metric), {}, std::vector<idx_t>(top + 1), {}};
+  faiss::Clustering first(d, top, cp);
+  first.train(n, x, found.groups);
+  found.groupOf = nearest(found.groups, n, x);
+  std::vector<size_t> share = shares(sizesOf(found.groupOf, top), k, n);
+  std::vector<float> points;
+  for (idx_t g = 0; g < top; g++) {
+    found.firstOfGroup[g] = found.centroids.size() / d;
+    if (share[g] == 0) continue;
+    membersOf(found.groupOf, g, x, d, points);
+    faiss::ClusteringParameters second = cp;
+    second.seed = cp.seed + 7919 * (g + 1);
+    second.min_points_per_centroid = 1;  // a group's share follows its points; no warning for small ones
+    second.verbose = false;
+    std::vector<float> own = kMeans(d, share[g], second, metric, points.size() / d, points.data());
+    found.centroids.insert(found.centroids.end(), own.begin(), own.end());
+  }
+  found.firstOfGroup[top] = found.centroids.size() / d;
+  return found;
+}
+
+// The centroids of k-means into k: FAISS's, or from kTwoLevelFrom centroids in two levels.
+std::vector<float> kMeans(size_t d, size_t k, const faiss::ClusteringParameters& cp, faiss::MetricType metric, idx_t n,
+                          const float* x) {
+  if (k >= kTwoLevelFrom) return twoLevel(d, k, cp, metric, n, x).centroids;
+  faiss::Clustering clustering(d, k, cp);
+  faiss::IndexFlat centroids(d, metric);
+  clustering.train(n, x, centroids);
+  return clustering.centroids;
+}
+
+// The coarse k-means in two levels, its last step assigning the vectors of each group among the centroids of the
+// kNearbyGroups groups nearest it (itself included) rather than among all.
+std::vector<idx_t> twoLevelKMeans(faiss::IndexIVF& ivf, faiss::IndexFlat& quantizer, idx_t n, const float* x) {
+  TwoLevel found = twoLevel(ivf.d, ivf.nlist, ivf.cp, ivf.metric_type, n, x);
+  quantizer.reset();
+  quantizer.add(ivf.nlist, found.centroids.data());
+  quantizer.is_trained = true;
+  std::vector<idx_t> assign = assignAmongNearbyGroups(found.groups, found.groupOf, found.firstOfGroup, quantizer, x);
+  if (ivf.cp.niter > 1) moveToMeans(ivf, quantizer, assign, n, x);
+  return assign;
+}
+
+// Coarse k-means as IndexIVF::train runs it (cp.niter Lloyd steps), the last step taken here so that it yields
+// every training vector's list without an extra pass over the sample; in two levels from kTwoLevelFrom lists.
+std::vector<idx_t> coarseKMeans(faiss::IndexIVF& ivf, faiss::IndexFlat& quantizer, idx_t n, const float* x) {
+  if (ivf.nlist >= kTwoLevelFrom) return twoLevelKMeans(ivf, quantizer, n, x);
+  faiss::ClusteringParameters cp = ivf.cp;
+  cp.niter = std::max(1, cp.niter - 1);
+  faiss::Clustering clustering(ivf.d, ivf.nlist, cp);
+  quantizer.reset();
+  clustering.train(n, x, quantizer);
+  quantizer.is_trained = true;
+  std::vector<idx_t> assign = nearest(quantizer, n, x);
+  if (ivf.cp.niter > 1) moveToMeans(ivf, quantizer, assign, n, x);
   return assign;
 }
 
@@ -168,15 +304,26 @@ int splitHubs(faiss::IndexIVF& ivf, faiss::IndexFlat& quantizer, idx_t n, const 
 }  // namespace
 
 int trainBalanced(faiss::IndexIVF& ivf, idx_t n, const float* x, double maxListFactor) {
-  auto* quantizer = dynamic_cast<faiss::IndexFlat*>(ivf.quantizer);
+  auto* flat = dynamic_cast<faiss::IndexFlat*>(ivf.quantizer);
+  bool hnsw = dynamic_cast<faiss::IndexHNSWFlat*>(ivf.quantizer) != nullptr;
+  if (ivf.is_trained || (flat == nullptr && !hnsw) || n < static_cast<idx_t>(ivf.nlist) ||
+      (maxListFactor <= 0 && ivf.nlist < kTwoLevelFrom)) {
+    ivf.train(n, x);
+    return 0;
+  }
+  // An HNSW quantizer gets the centroids found with a flat one, then builds its graph over them.
+  faiss::IndexFlat scratch(ivf.d, ivf.metric_type);
+  faiss::IndexFlat& centroids = flat != nullptr ? *flat : scratch;
+  std::vector<idx_t> assign = coarseKMeans(ivf, centroids, n, x);
   int splits = 0;
-  if (quantizer != nullptr && maxListFactor > 0 && !ivf.is_trained && n >= static_cast<idx_t>(ivf.nlist)) {
-    std::vector<idx_t> assign = coarseKMeans(ivf, *quantizer, n, x);
-    double mean = static_cast<double>(n) / ivf.nlist;
-    for (int round = 0, split = 1; round < kMaxRounds && split > 0; round++) {
-      split = splitHubs(ivf, *quantizer, n, x, assign, mean, maxListFactor * mean, round);
-      splits += split;
-    }
+  double mean = static_cast<double>(n) / ivf.nlist;
+  for (int round = 0, split = 1; maxListFactor > 0 && round < kMaxRounds && split > 0; round++) {
+    split = splitHubs(ivf, centroids, n, x, assign, mean, maxListFactor * mean, round);
+    splits += split;
+  }
+  if (flat == nullptr) {
+    ivf.quantizer->reset();
+    ivf.quantizer->add(ivf.nlist, centroids.get_xb());
   }
   ivf.train(n, x);  // with the coarse quantizer trained, this trains only the list encoder
   return splits;

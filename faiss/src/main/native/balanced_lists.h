@@ -20,7 +20,11 @@ using idx_t = int64_t;
 // A hub is split by k-means on its own points into size/mean centroids; the slots come from the smallest lists
 // (never both of two neighbouring centroids, so a freed list's points move to a neighbour, not into a new hub).
 // Only sub-centroids that take points get a slot, so a hub of identical vectors stays one list.
-// Applies to IVF indexes with a flat coarse quantizer; others, or maxListFactor <= 0, train as usual.
+// Applies to IVF indexes with a flat or HNSW coarse quantizer (the HNSW graph is built over the centroids found);
+// others train as usual, and so do these with maxListFactor <= 0 below 4,096 lists.
+// From 4,096 lists the coarse k-means runs in two levels (about sqrt(nlist) centroids, then each one's points into
+// their share of the lists): a Lloyd step over all nlist centroids costs nlist distances per training vector, which
+// at 65,536 lists would dominate a billion-vector build's time on the driver.
 // Returns the number of lists split.
 int trainBalanced(faiss::IndexIVF& ivf, idx_t n, const float* x, double maxListFactor);
 

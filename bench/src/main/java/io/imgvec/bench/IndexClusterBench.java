@@ -19,7 +19,7 @@ import java.util.Map;
  * distributed over 1 and over 2 executors, all through bin/imgvec submit. Prints one JSON report: add times, the
  * speed-up of 2 executors over 1 and over the driver, recall of each index, driver heap, and per-vector costs.
  *
- * <p>Usage: IndexClusterBench <work dir> <count> <nlist>
+ * <p>Usage: IndexClusterBench <work dir> <count> <nlist> [runs: driver,distributed_1,distributed_2 (all)]
  */
 public final class IndexClusterBench {
   private static final int DIM = 128;
@@ -28,6 +28,8 @@ public final class IndexClusterBench {
     Path work = Files.createDirectories(Path.of(args[0]));
     long count = Long.parseLong(args[1]);
     String nlist = args[2];
+    List<String> only = args.length > 3 ? List.of(args[3].split(",")) : List.of("driver", "distributed_1",
+        "distributed_2");
     Path embeddings = work.resolve("embeddings");
     if (!Files.exists(embeddings.resolve("_SUCCESS"))) {
       write(embeddings, count);
@@ -43,16 +45,21 @@ public final class IndexClusterBench {
     try (StandaloneCluster cluster = StandaloneCluster.start(Files.createDirectories(work.resolve("cluster")), 2, 1,
         "6g", true)) {
       Map<String, Object> runs = new LinkedHashMap<>();
-      runs.put("driver", run(work, cluster, 2, build, "--output", work.resolve("driver").toString()));
+      if (only.contains("driver")) {
+        runs.put("driver", run(work, cluster, 2, build, "--output", work.resolve("driver").toString()));
+      }
       for (int executors : new int[] {1, 2}) {
-        runs.put("distributed_" + executors, run(work, cluster, executors, build, "--output",
-            work.resolve("distributed-" + executors).toString(), "--distributed"));
+        if (only.contains("distributed_" + executors)) {
+          runs.put("distributed_" + executors, run(work, cluster, executors, build, "--output",
+              work.resolve("distributed-" + executors).toString(), "--distributed"));
+        }
       }
       report.put("runs", runs);
-      double one = addSeconds(runs.get("distributed_1"));
-      double two = addSeconds(runs.get("distributed_2"));
-      report.put("add_speedup_2_over_1_executors", Numbers.round(one / two, 3));
-      report.put("add_speedup_2_executors_over_driver", Numbers.round(addSeconds(runs.get("driver")) / two, 3));
+      if (runs.size() == 3) {
+        double two = addSeconds(runs.get("distributed_2"));
+        report.put("add_speedup_2_over_1_executors", Numbers.round(addSeconds(runs.get("distributed_1")) / two, 3));
+        report.put("add_speedup_2_executors_over_driver", Numbers.round(addSeconds(runs.get("driver")) / two, 3));
+      }
     }
     report.put("workers", "2 of 1 core, each pinned with its executors to one CPU (taskset); the driver unpinned");
     System.out.println(Json.PRETTY.writeValueAsString(report));

@@ -1,5 +1,6 @@
 package io.imgvec.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.imgvec.faiss.FaissIndex;
 import io.imgvec.io.Json;
 import io.imgvec.jobs.StandaloneCluster;
@@ -39,16 +40,18 @@ public final class IndexScaleBench {
     report.put("benchmark", "index-scale");
     Map<String, Path> versions = new LinkedHashMap<>();
     versions.put("1", single);
+    Map<String, Object> builds = new LinkedHashMap<>();
     try (StandaloneCluster cluster = StandaloneCluster.start(Files.createDirectories(work.resolve("cluster")), 2, 1,
         "6g", true)) {
       for (int shards : new int[] {2, 4}) {
         Path out = work.resolve("shards-" + shards);
         if (!Files.exists(out.resolve("LATEST"))) {
-          build(cluster, work, out, shards);
+          builds.put(shards + "_shards", build(cluster, work, out, shards));
         }
         versions.put(String.valueOf(shards), out);
       }
     }
+    report.put("sharded_builds_timings", builds);
     HeldOutQueries queries = HeldOutQueries.read(version(single).resolve(HeldOutQueries.FILE));
     Map<String, Object> fanOut = new LinkedHashMap<>();
     for (Map.Entry<String, Path> v : versions.entrySet()) {
@@ -66,7 +69,8 @@ public final class IndexScaleBench {
     System.out.println(Json.PRETTY.writeValueAsString(report));
   }
 
-  private static void build(StandaloneCluster cluster, Path work, Path out, int shards) throws Exception {
+  /** A distributed build of {@code shards} shards through bin/imgvec submit; the timings of its summary. */
+  private static JsonNode build(StandaloneCluster cluster, Path work, Path out, int shards) throws Exception {
     List<String> cmd = List.of(StandaloneCluster.HOME.resolve("bin/imgvec").toString(), "submit", "--master",
         cluster.masterUrl(), "--conf", "spark.cores.max=2", "--conf", "spark.executor.cores=1", "--conf",
         "spark.executor.memory=4g", "--", "build-index", "--embeddings", work.resolve("embeddings").toString(),
@@ -78,6 +82,8 @@ public final class IndexScaleBench {
       throw new IllegalStateException("build-index --shards " + shards + " failed; see "
           + work.resolve("last-run.log"));
     }
+    List<String> lines = Files.readAllLines(work.resolve("summary.json"));
+    return Json.MAPPER.readTree(lines.get(lines.size() - 1)).get("timings");
   }
 
   private static Path version(Path published) throws Exception {

@@ -79,12 +79,14 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
   }
 
   /**
-   * Trains like {@link #train}, but an IVF index with a flat coarse quantizer gets its k-means "hub" lists split
-   * before its list encoder is trained: no list keeps more than {@code maxListFactor} times the mean share of the
-   * training vectors (as far as the smallest lists can give up their centroids). Random k-means initialisation
+   * Trains like {@link #train}, but an IVF index with a flat or HNSW coarse quantizer gets its k-means "hub" lists
+   * split before its list encoder is trained: no list keeps more than {@code maxListFactor} times the mean share of
+   * the training vectors (as far as the smallest lists can give up their centroids). Random k-means initialisation
    * leaves some natural clusters without a centroid; their points crowd into a few lists that every query landing
    * there scans whole, which dominates tail latency. The index file stays a standard FAISS index.
-   * {@code maxListFactor} ≤ 0, or another index type, trains as {@link #train}. Returns the number of lists split.
+   * {@code maxListFactor} ≤ 0, or another index type, trains as {@link #train}. From 4,096 lists the coarse k-means
+   * runs in two levels (about √nlist centroids, then each one's points into their share), as FAISS advises for large
+   * nlist. Returns the number of lists split.
    */
   public int trainWithBalancedLists(float[] vectors, int n, double maxListFactor) {
     return trainWithBalancedLists(vectors, n, maxListFactor, 0);

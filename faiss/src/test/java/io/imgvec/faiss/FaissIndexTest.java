@@ -7,13 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -180,6 +182,46 @@ class FaissIndexTest {
     try (FaissIndex flat = FaissIndex.create(D, "IDMap,Flat", Metric.L2)) {
       assertEquals(0, flat.trainWithBalancedLists(randomVectors(100, 12), 100, 2.0));
       assertEquals(0, flat.listSizes().length);
+    }
+  }
+
+  /**
+   * From 4,096 lists the coarse k-means runs in two levels (64 centroids, then each one's points into its share):
+   * lists as good as one k-means over all of them gives (4,095 lists, just below), with a flat or an HNSW quantizer.
+   */
+  @Test
+  void twoLevelKMeansFindsListsAsGoodAsOneKMeans() {
+    int n = 200_000;
+    int d = 16;
+    GaussianClusters clusters = new GaussianClusters(d, 2000, 8, 17, 1.1);
+    float[] data = clusters.next(n);
+    int queryCount = 2000;
+    float[] queries = clusters.next(queryCount);
+    long[] exact;
+    try (FaissIndex flat = FaissIndex.create(d, "IDMap,Flat", Metric.L2)) {
+      flat.add(data, ids(n, 0), n);
+      exact = flat.search(queries, queryCount, 1, SearchParams.DEFAULT).labels();
+    }
+    Map<String, Double> recall = new LinkedHashMap<>();
+    for (String quantizer : List.of("", "_HNSW32")) {
+      for (int nlist : new int[] {4095, 4096}) {
+        String factory = "IVF" + nlist + quantizer + ",Flat";
+        try (FaissIndex index = FaissIndex.create(d, factory, Metric.L2)) {
+          index.trainWithBalancedLists(data, 39 * 4096, 2.0);
+          index.add(data, ids(n, 0), n);
+          SearchResult found = index.search(queries, queryCount, 10, new SearchParams(8, 64, 0));
+          int hits = 0;
+          for (int q = 0; q < queryCount; q++) {
+            for (int r = 0; r < 10; r++) {
+              hits += found.label(q, r) == exact[q] ? 1 : 0;
+            }
+          }
+          recall.put(factory, (double) hits / queryCount);
+        }
+      }
+      double oneKMeans = recall.get("IVF4095" + quantizer + ",Flat");
+      assertTrue(oneKMeans > 0.5 && oneKMeans < 0.98, "the data must leave room to differ: " + recall);
+      assertTrue(recall.get("IVF4096" + quantizer + ",Flat") >= oneKMeans - 0.015, "R@10 at nprobe 8: " + recall);
     }
   }
 

@@ -176,6 +176,24 @@ public class ClusterIT {
   }
 
   /**
+   * A distributed build whose driver heap (480 MB) is smaller than the vectors (600,000 x 256 floats, 614 MB): the
+   * executors sample and add, and only the training sample and held-out queries reach the driver.
+   */
+  @Test
+  void distributedBuildOnADriverHeapSmallerThanTheVectors() throws Exception {
+    Path embeddings = tmp.resolve("large-vectors");
+    TestEmbeddings.write(embeddings, 600_000, 256, 6, 100);
+    JsonNode built = submit(Map.of("IMGVEC_JAVA_OPTS", "-Xmx480m"), "build-index", "--embeddings",
+        embeddings.toString(), "--output", tmp.resolve("large-index").toString(), "--distributed",
+        "--index.type=IVF-PQ", "--index.nlist=256", "--index.pq-m=16", "--index.eval-queries=200");
+    assertEquals(600_000, built.get("count").asInt(), built.toString());
+    assertTrue(built.at("/metrics/build_heap_limit_mb").asInt() <= 480, built.toString());
+    long trainSize = built.at("/index/train_size").asLong();
+    assertTrue(built.get("vectors_through_driver").asLong() <= trainSize + 2 * 200,
+        "only the sample reaches the driver: " + built);
+  }
+
+  /**
    * The measured choice rests on counted work, not timings: on the driver, distributed (the driver beside two
    * executors on the same cores) and again into a new output, the same data under a memory budget gives the same
    * index and nprobe, and the same held-out recall.
@@ -236,16 +254,21 @@ public class ClusterIT {
 
   private static Failed submitFailing(String... args) throws Exception {
     Path stderr = Files.createTempFile(tmp, args[0], ".err");
-    Process p = submitProcess(args, Files.createTempFile(tmp, args[0], ".out"), stderr);
+    Process p = submitProcess(Map.of(), args, Files.createTempFile(tmp, args[0], ".out"), stderr);
     assertTrue(p.waitFor(10, TimeUnit.MINUTES), "submit " + args[0] + " did not finish");
     return new Failed(p.exitValue(), Files.readString(stderr));
   }
 
   /** {@code bin/imgvec submit --master <cluster> -- <args>}; returns the run summary (the last stdout line). */
   private static JsonNode submit(String... args) throws Exception {
+    return submit(Map.of(), args);
+  }
+
+  /** As {@link #submit(String...)}, with more environment for the launcher (and so the driver). */
+  private static JsonNode submit(Map<String, String> env, String... args) throws Exception {
     Path stdout = Files.createTempFile(tmp, args[0], ".out");
     Path stderr = Files.createTempFile(tmp, args[0], ".err");
-    Process p = submitProcess(args, stdout, stderr);
+    Process p = submitProcess(env, args, stdout, stderr);
     assertTrue(p.waitFor(10, TimeUnit.MINUTES), "submit " + args[0] + " did not finish");
     List<String> lines = Files.readAllLines(stdout);
     assertEquals(0, p.exitValue(), args[0] + " failed:\n" + Files.readString(stderr));
@@ -253,7 +276,8 @@ public class ClusterIT {
   }
 
   /** Starts {@code bin/imgvec submit}, its output going to those files. */
-  private static Process submitProcess(String[] args, Path stdout, Path stderr) throws Exception {
+  private static Process submitProcess(Map<String, String> env, String[] args, Path stdout, Path stderr)
+      throws Exception {
     List<String> cmd = new ArrayList<>(List.of(StandaloneCluster.HOME.resolve("bin/imgvec").toString(), "submit",
         "--master", cluster.masterUrl(), "--conf", "spark.executor.memory=1g", "--conf", "spark.executor.cores=1",
         // Standalone jobs start with the first executor registered; the tests check work spread over both, so the
@@ -263,6 +287,7 @@ public class ClusterIT {
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(stdout.toFile()).redirectError(stderr.toFile());
     pb.environment().remove("DJL_CACHE_DIR"); // nothing of this JVM's set-up helps the cluster
     pb.environment().put("IMGVEC_BUILD", "never"); // Maven has just built the jars
+    pb.environment().putAll(env);
     return pb.start();
   }
 }
