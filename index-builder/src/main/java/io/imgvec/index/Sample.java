@@ -33,6 +33,8 @@ public final class Sample {
   private final int nq;
   private final PriorityQueue<Row> queryRows; // the nq lowest by query hash (largest on top)
   private final PriorityQueue<Row> trainRows; // the trainSize + nq lowest by training hash: queries are dropped later
+  private final long queryBound; // rows hashing above a bound are not held (see Sample(int, int, long))
+  private final long trainBound;
 
   private long offered;
 
@@ -53,10 +55,28 @@ public final class Sample {
   }
 
   public Sample(int trainSize, int nq) {
+    this(trainSize, nq, 0);
+  }
+
+  /**
+   * A sample of one part of {@code totalRows} rows (0: not known), for {@link #merge} with the others: it holds no
+   * row hashing above where the lowest of the whole are expected, with a margin of 8 standard deviations, so a
+   * partition sends about its share of the sample rather than up to the whole sample. Whether the bound cut a row the
+   * sample needed shows in {@link #complete}.
+   */
+  public Sample(int trainSize, int nq, long totalRows) {
     this.trainSize = trainSize;
     this.nq = nq;
     this.queryRows = new PriorityQueue<>(Math.max(1, nq), ORDER.reversed());
     this.trainRows = new PriorityQueue<>(Math.max(1, trainSize + nq), ORDER.reversed());
+    this.queryBound = bound(nq, totalRows);
+    this.trainBound = bound(trainSize + nq, totalRows);
+  }
+
+  /** The hash below which about k + 8 sqrt(k) of totalRows uniform 64-bit hashes fall. */
+  private static long bound(int k, long totalRows) {
+    double share = (k + 8 * Math.sqrt(k) + 16) / totalRows;
+    return totalRows <= 0 || share >= 1 ? Long.MAX_VALUE : (long) (share * 0x1p64 - 0x1p63);
   }
 
   /**
@@ -71,8 +91,14 @@ public final class Sample {
       }
     }
     offered++;
-    offer(queryRows, nq, hash(imageId, QUERY_SEED), imageId, position, vectors, offset, d);
-    offer(trainRows, trainSize + nq, hash(imageId, TRAIN_SEED), imageId, position, vectors, offset, d);
+    long queryHash = hash(imageId, QUERY_SEED);
+    if (queryHash <= queryBound) {
+      offer(queryRows, nq, queryHash, imageId, position, vectors, offset, d);
+    }
+    long trainHash = hash(imageId, TRAIN_SEED);
+    if (trainHash <= trainBound) {
+      offer(trainRows, trainSize + nq, trainHash, imageId, position, vectors, offset, d);
+    }
   }
 
   private static void offer(PriorityQueue<Row> heap, int size, long hash, String imageId, long position,
@@ -119,6 +145,17 @@ public final class Sample {
     merged.offerAll(b);
     merged.offered = a.rowsOffered() + b.rowsOffered();
     return merged.part(d);
+  }
+
+  /**
+   * Whether a merged part holds the whole sample of the rows it was offered: false where the bounds of its parts'
+   * samples ({@link #Sample(int, int, long)}) cut rows it needed, so sample again without them.
+   */
+  public static boolean complete(Part part, int trainSize, int nq) {
+    Sample sample = new Sample(trainSize, nq);
+    sample.offerAll(part);
+    return sample.trainRows.size() == Math.min(trainSize + nq, part.rowsOffered())
+        && sample.queryRows.size() == Math.min(nq, part.rowsOffered());
   }
 
   /** The finished sample of a merged part. */

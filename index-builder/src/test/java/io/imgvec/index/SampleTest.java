@@ -66,11 +66,41 @@ class SampleTest {
       whole.offer("img-" + i, i, vectors, i * D, D);
     }
     whole.finish(D);
+    Sample.Part merged = sampledApart(vectors, n, n);
+    assertEquals(n, merged.rowsOffered(), "every row was offered once");
+    assertTrue(merged.size() <= 300 + 2 * 50, "a part holds its sample, not its rows: " + merged.size());
+    assertTrue(Sample.complete(merged, 300, 50), "the partitions' hash bound cut no row the sample needs");
+    Sample drawn = Sample.of(merged, 300, 50);
+    assertArrayEquals(whole.train, drawn.train);
+    assertArrayEquals(whole.queries, drawn.queries);
+    assertArrayEquals(whole.queryIds, drawn.queryIds);
+    assertArrayEquals(whole.queryImageIds, drawn.queryImageIds);
+  }
+
+  /**
+   * A partition holds only rows hashing where the sample of all rows is expected: about its share of the sample. A
+   * bound set for far more rows than there are cuts rows the sample needs, and the merged part says so.
+   */
+  @Test
+  void aPartitionSendsAboutItsShareOfTheSample() {
+    int n = 6000;
+    float[] vectors = new float[n * D];
+    Sample partition = new Sample(300, 50, n);
+    for (int i = 0; i < 600; i++) { // a tenth of the rows
+      partition.offer("img-" + i, i, vectors, i * D, D);
+    }
+    int held = partition.part(D).size();
+    assertTrue(held > 20 && held < 80, "about a tenth of the 350 + 50 candidates: " + held);
+    assertFalse(Sample.complete(sampledApart(vectors, n, 100L * n), 300, 50), "a bound for 100 times the rows");
+  }
+
+  /** The rows sampled in random partitions, each with the hash bound for {@code boundRows}, merged in random pairs. */
+  private static Sample.Part sampledApart(float[] vectors, int n, long boundRows) {
     Random random = new Random(7);
     List<Sample.Part> parts = new ArrayList<>();
     for (int first = 0; first < n; ) {
       int rows = random.nextInt(700); // empty partitions too
-      Sample partition = new Sample(300, 50);
+      Sample partition = new Sample(300, 50, boundRows);
       for (int i = first; i < Math.min(n, first + rows); i++) {
         partition.offer("img-" + i, i, vectors, i * D, D);
       }
@@ -82,14 +112,7 @@ class SampleTest {
       Sample.Part b = parts.remove(random.nextInt(parts.size()));
       parts.add(Sample.merge(a, b, 300, 50));
     }
-    Sample.Part merged = parts.get(0);
-    assertEquals(n, merged.rowsOffered(), "every row was offered once");
-    assertTrue(merged.size() <= 300 + 2 * 50, "a part holds its sample, not its rows: " + merged.size());
-    Sample drawn = Sample.of(merged, 300, 50);
-    assertArrayEquals(whole.train, drawn.train);
-    assertArrayEquals(whole.queries, drawn.queries);
-    assertArrayEquals(whole.queryIds, drawn.queryIds);
-    assertArrayEquals(whole.queryImageIds, drawn.queryImageIds);
+    return parts.get(0);
   }
 
   @Test

@@ -110,27 +110,38 @@ public final class SparkDistributedAdd implements IndexBuilder.DistributedAdd {
   }
 
   /**
-   * Each partition samples its rows (positions from the partition offsets, as {@link #addAll} numbers them), and the
-   * parts merge pairwise on the executors ({@code treeReduce}, deep enough that about 4 reach a node at each level),
-   * so the driver receives one part: the sample.
+   * Each partition samples its rows (positions from the partition offsets, as {@link #addAll} numbers them), holding
+   * only rows that hash where the sample of all rows is expected (so it sends about its share of the sample), and
+   * the parts merge pairwise on the executors ({@code treeReduce}, deep enough that about 4 reach a node at each
+   * level), so the driver receives one part: the sample. Should that bound have cut a row the sample needs (8
+   * standard deviations: it will not), the partitions are sampled again without it.
    */
   @Override
   public Sample.Part sample(int trainSize, int nq) {
-    long[] offsets = offsets(counts());
+    long[] rows = counts();
+    long total = Arrays.stream(rows).sum();
+    progress.accept("sampling on the executors: " + rows.length + " partitions");
+    Sample.Part part = sampleOnExecutors(offsets(rows), trainSize, nq, total);
+    if (!Sample.complete(part, trainSize, nq)) {
+      progress.accept("the sample's hash bound left too few rows; sampling again without it");
+      part = sampleOnExecutors(offsets(rows), trainSize, nq, 0);
+    }
+    return part;
+  }
+
+  private Sample.Part sampleOnExecutors(long[] offsets, int trainSize, int nq, long totalRows) {
     int depth = Math.max(2, (int) Math.ceil(Math.log(offsets.length) / Math.log(4)));
-    progress.accept("sampling on the executors: " + offsets.length + " partitions");
     try {
       return source.scannedRows().javaRDD().mapPartitionsWithIndex(
           (Function2<Integer, Iterator<Row>, Iterator<Sample.Part>>) (p, rows) -> List.of(
-              samplePartition(rows, offsets[p], trainSize, nq)).iterator(), true)
+              samplePartition(rows, offsets[p], new Sample(trainSize, nq, totalRows))).iterator(), true)
           .treeReduce((a, b) -> Sample.merge(a, b, trainSize, nq), depth);
     } catch (IOException e) {
       throw new IndexBuildException("cannot read the embeddings: " + e.getMessage());
     }
   }
 
-  private static Sample.Part samplePartition(Iterator<Row> rows, long firstId, int trainSize, int nq) {
-    Sample sample = new Sample(trainSize, nq);
+  private static Sample.Part samplePartition(Iterator<Row> rows, long firstId, Sample sample) {
     float[] vector = null;
     for (long id = firstId; rows.hasNext(); id++) {
       Row row = rows.next();
