@@ -17,17 +17,12 @@ import java.io.OutputStream;
 import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
@@ -206,9 +201,7 @@ public final class SparkDistributedAdd implements IndexBuilder.DistributedAdd {
 
   /**
    * Shard s takes consecutive partitions holding about count/shards vectors; each shard is merged from its partial
-   * indexes and written before the next starts; then all are read back, memory-mapped if they would not fit. The
-   * partial indexes are fetched and read a few ahead on other threads ({@link PartReader}), so the merge waits on
-   * neither storage nor deserialisation.
+   * indexes and written before the next starts; then all are read back, memory-mapped if they would not fit.
    */
   private ShardedIndex merge(FaissIndex trained, FileSystem fs, String staging, long[] offsets, int shards,
       boolean mapShards, Path work) throws IOException {
@@ -225,96 +218,31 @@ public final class SparkDistributedAdd implements IndexBuilder.DistributedAdd {
     }
     List<Path> files = new ArrayList<>();
     byte[] empty = trained.toBytes();
-    try (PartReader parts = new PartReader(fs, staging, offsets.length, work)) {
-      int p = 0;
-      for (int s = 0; s < firstIds.size(); s++) {
-        Path file = work.resolve("shard-" + s + ".faiss");
-        try (FaissIndex shard = FaissIndex.fromBytes(empty)) {
-          for (; p < offsets.length && shardOf[p] == s; p++) {
-            try (FaissIndex part = parts.next()) {
-              shard.mergeFrom(part);
-            }
+    for (int s = 0; s < firstIds.size(); s++) {
+      Path file = work.resolve("shard-" + s + ".faiss");
+      try (FaissIndex shard = FaissIndex.fromBytes(empty)) {
+        for (int p = 0; p < offsets.length; p++) {
+          if (shardOf[p] == s) {
+            mergePart(shard, fs, staging, p, work);
           }
-          shard.write(file);
         }
-        files.add(file);
-        progress.accept("merged shard " + (s + 1) + "/" + firstIds.size());
+        shard.write(file);
       }
+      files.add(file);
+      progress.accept("merged shard " + (s + 1) + "/" + firstIds.size());
     }
     return ShardedIndex.fromFiles(files, firstIds.stream().mapToLong(Long::longValue).toArray(), mapShards);
   }
 
-  /**
-   * The partial indexes in partition order, each fetched to a local file and read while earlier ones merge: up to
-   * {@value #READ_AHEAD} at a time, on as many threads as cores allow.
-   */
-  private static final class PartReader implements AutoCloseable {
-    private static final int READ_AHEAD = 4;
-    private final FileSystem fs;
-    private final String staging;
-    private final int partitions;
-    private final Path work;
-    private final ExecutorService threads;
-    private final ArrayDeque<Future<FaissIndex>> ahead = new ArrayDeque<>();
-    private int requested;
-
-    PartReader(FileSystem fs, String staging, int partitions, Path work) {
-      this.fs = fs;
-      this.staging = staging;
-      this.partitions = partitions;
-      this.work = work;
-      this.threads = Executors.newFixedThreadPool(Math.max(1, Math.min(READ_AHEAD,
-          Runtime.getRuntime().availableProcessors() - 1)), task -> {
-            Thread thread = new Thread(task, "imgvec-merge-read");
-            thread.setDaemon(true);
-            return thread;
-          });
-    }
-
-    /** The next partition's partial index; the caller closes it. */
-    FaissIndex next() throws IOException {
-      while (requested < partitions && ahead.size() < READ_AHEAD) {
-        int partition = requested++;
-        ahead.add(threads.submit(() -> read(partition)));
-      }
-      try {
-        return ahead.remove().get();
-      } catch (ExecutionException e) {
-        if (e.getCause() instanceof RuntimeException r) {
-          throw r;
-        }
-        throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IOException("interrupted while merging", e);
-      }
-    }
-
-    private FaissIndex read(int partition) throws IOException {
-      Path local = work.resolve("part-" + partition + ".faiss");
-      fs.copyToLocalFile(false, new org.apache.hadoop.fs.Path(staging, partFile("index", partition, "faiss")),
-          new org.apache.hadoop.fs.Path(local.toUri()), true);
-      try {
-        return FaissIndex.read(local);
-      } finally {
-        Files.deleteIfExists(local);
-      }
-    }
-
-    /** Lets the reads under way finish and frees what was read but not merged (native memory is not collected). */
-    @Override
-    public void close() {
-      threads.shutdown();
-      for (Future<FaissIndex> read : ahead) {
-        try {
-          read.get().close();
-        } catch (ExecutionException e) {
-          // nothing was read; the merge is failing already
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
-        }
-      }
+  private static void mergePart(FaissIndex shard, FileSystem fs, String staging, int partition, Path work)
+      throws IOException {
+    Path local = work.resolve("part.faiss");
+    fs.copyToLocalFile(false, new org.apache.hadoop.fs.Path(staging, partFile("index", partition, "faiss")),
+        new org.apache.hadoop.fs.Path(local.toUri()), true);
+    try (FaissIndex part = FaissIndex.read(local)) {
+      shard.mergeFrom(part);
+    } finally {
+      Files.deleteIfExists(local);
     }
   }
 
