@@ -183,7 +183,7 @@ public class ClusterIT {
   void distributedBuildOnADriverHeapSmallerThanTheVectors() throws Exception {
     Path embeddings = tmp.resolve("large-vectors");
     TestEmbeddings.write(embeddings, 600_000, 256, 6, 100);
-    JsonNode built = submit(Map.of("IMGVEC_JAVA_OPTS", "-Xmx480m"), "build-index", "--embeddings",
+    JsonNode built = submit(List.of("--driver-memory", "480m"), "build-index", "--embeddings",
         embeddings.toString(), "--output", tmp.resolve("large-index").toString(), "--distributed",
         "--index.type=IVF-PQ", "--index.nlist=256", "--index.pq-m=16", "--index.eval-queries=200");
     assertEquals(600_000, built.get("count").asInt(), built.toString());
@@ -254,21 +254,21 @@ public class ClusterIT {
 
   private static Failed submitFailing(String... args) throws Exception {
     Path stderr = Files.createTempFile(tmp, args[0], ".err");
-    Process p = submitProcess(Map.of(), args, Files.createTempFile(tmp, args[0], ".out"), stderr);
+    Process p = submitProcess(List.of(), args, Files.createTempFile(tmp, args[0], ".out"), stderr);
     assertTrue(p.waitFor(10, TimeUnit.MINUTES), "submit " + args[0] + " did not finish");
     return new Failed(p.exitValue(), Files.readString(stderr));
   }
 
   /** {@code bin/imgvec submit --master <cluster> -- <args>}; returns the run summary (the last stdout line). */
   private static JsonNode submit(String... args) throws Exception {
-    return submit(Map.of(), args);
+    return submit(List.of(), args);
   }
 
-  /** As {@link #submit(String...)}, with more environment for the launcher (and so the driver). */
-  private static JsonNode submit(Map<String, String> env, String... args) throws Exception {
+  /** As {@link #submit(String...)}, with more spark-submit options. */
+  private static JsonNode submit(List<String> submitOptions, String... args) throws Exception {
     Path stdout = Files.createTempFile(tmp, args[0], ".out");
     Path stderr = Files.createTempFile(tmp, args[0], ".err");
-    Process p = submitProcess(env, args, stdout, stderr);
+    Process p = submitProcess(submitOptions, args, stdout, stderr);
     assertTrue(p.waitFor(10, TimeUnit.MINUTES), "submit " + args[0] + " did not finish");
     List<String> lines = Files.readAllLines(stdout);
     assertEquals(0, p.exitValue(), args[0] + " failed:\n" + Files.readString(stderr));
@@ -276,18 +276,19 @@ public class ClusterIT {
   }
 
   /** Starts {@code bin/imgvec submit}, its output going to those files. */
-  private static Process submitProcess(Map<String, String> env, String[] args, Path stdout, Path stderr)
+  private static Process submitProcess(List<String> submitOptions, String[] args, Path stdout, Path stderr)
       throws Exception {
     List<String> cmd = new ArrayList<>(List.of(StandaloneCluster.HOME.resolve("bin/imgvec").toString(), "submit",
         "--master", cluster.masterUrl(), "--conf", "spark.executor.memory=1g", "--conf", "spark.executor.cores=1",
         // Standalone jobs start with the first executor registered; the tests check work spread over both, so the
         // driver waits for both cores (the ratio counts against spark.cores.max, without which it waits for none).
-        "--conf", "spark.cores.max=2", "--conf", "spark.scheduler.minRegisteredResourcesRatio=1.0", "--"));
+        "--conf", "spark.cores.max=2", "--conf", "spark.scheduler.minRegisteredResourcesRatio=1.0"));
+    cmd.addAll(submitOptions);
+    cmd.add("--");
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(stdout.toFile()).redirectError(stderr.toFile());
     pb.environment().remove("DJL_CACHE_DIR"); // nothing of this JVM's set-up helps the cluster
     pb.environment().put("IMGVEC_BUILD", "never"); // Maven has just built the jars
-    pb.environment().putAll(env);
     return pb.start();
   }
 }
