@@ -6,8 +6,8 @@
 #include <faiss/utils/distances.h>
 
 #include <algorithm>
-#include <functional>
 #include <cmath>
+#include <functional>
 #include <numeric>
 #include <vector>
 

@@ -125,15 +125,17 @@ public final class IndexBuilder {
     ResourcePlan resources = ResourcePlan.check(candidates, n, d, options, adder);
     candidates = resources.candidates();
     progress.accept(resources.describe());
-    int nq = (int) Math.min(options.evalQueries(), n / 10);
-    // one sample for every candidate; held-out queries stay out of training
-    int trainSize = (int) Math.min(candidates.stream().mapToInt(IndexPlan::trainSize).max().orElseThrow(), n - nq);
+    int nq = resources.queries();
+    int trainSize = resources.trainSize();
     progress.accept(select ? "measuring " + candidates.size() + " candidate indexes for " + n + " x " + d
         : "index plan: " + plan.factory() + " (" + plan.reason() + ") for " + n + " x " + d);
     Map<String, Object> timings = new LinkedHashMap<>();
     long t = System.nanoTime();
     Sample.Part drawn = adder != null ? adder.sample(trainSize, nq) : null;
+    long drawnRows = drawn == null ? 0 : drawn.size();
     Sample sample = drawn != null ? SourceScans.sample(drawn, n, trainSize, nq) : scans.sample(n, d, trainSize, nq);
+    drawn = null; // the sample holds its rows now: let the part go before training
+
     timings.put("sample_s", seconds(t));
     Files.createDirectories(dir);
     // predicted latency chooses the candidate and tunes nprobe; a pinned nprobe needs neither
@@ -173,7 +175,7 @@ public final class IndexBuilder {
           manifest.put("lists", BuildManifest.listStats(index.listSizes(), listsSplit, options.maxListFactor()));
         }
         manifest.put("timings", timings);
-        manifest.put("vectors_through_driver", scans.rowsRead() + (drawn == null ? 0 : drawn.size()));
+        manifest.put("vectors_through_driver", scans.rowsRead() + drawnRows);
         BuildManifest.recordHeap(manifest, heap);
         manifest.put("outcome", tuning == null ? null : outcome(tuning));
         if (metrics != null) {

@@ -26,27 +26,33 @@ final class ResourcePlan {
   private final int shards;
   private final long shardLimit;
   private final IndexBuilder.DistributedAdd distributed;
+  private final int queries;
+  private final int trainSize;
   private final IndexPlan candidate;
   /** The candidates whose index fits, when this is the plan for the largest of them. */
   private final List<IndexPlan> candidates;
 
-  private ResourcePlan(long count, int d, long indexBytes, long shardLimit, int requestedShards,
+  private ResourcePlan(long count, int d, long indexBytes, long shardLimit, IndexBuilder.Options options,
       IndexBuilder.DistributedAdd distributed, IndexPlan candidate, List<IndexPlan> candidates) {
     this.count = count;
     this.d = d;
     this.indexBytes = indexBytes;
     this.shardLimit = shardLimit;
     this.distributed = distributed;
+    this.queries = (int) Math.min(options.evalQueries(), count / 10);
+    // one sample for every candidate; held-out queries stay out of training
+    this.trainSize = (int) Math.min(candidates.stream().mapToInt(IndexPlan::trainSize).max().orElseThrow(),
+        count - queries);
     this.candidate = candidate;
     this.candidates = candidates;
-    this.shards = requestedShards > 0 ? requestedShards : distributed != null ? shardsToFit() : 1;
+    this.shards = options.shards() > 0 ? options.shards() : distributed != null ? shardsToFit() : 1;
   }
 
   static ResourcePlan check(List<IndexPlan> candidates, long count, int d, IndexBuilder.Options options,
       IndexBuilder.DistributedAdd distributed) {
     long limit = options.maxShardBytes() > 0 ? options.maxShardBytes() : defaultShardLimit();
     List<ResourcePlan> plans = candidates.stream().map(p -> new ResourcePlan(count, d,
-        IndexPlanner.estimatedBytes(p, count, d), limit, options.shards(), distributed, p, List.of(p))).toList();
+        IndexPlanner.estimatedBytes(p, count, d), limit, options, distributed, p, List.of(p))).toList();
     List<ResourcePlan> fitting = plans.stream().filter(ResourcePlan::fits).toList();
     if (fitting.isEmpty()) {
       ResourcePlan smallest = plans.stream().min(Comparator.comparingLong(r -> r.indexBytes)).orElseThrow();
@@ -57,7 +63,7 @@ final class ResourcePlan {
           + ", or lower index.memory-budget for smaller codes");
     }
     ResourcePlan largest = fitting.stream().max(Comparator.comparingLong(r -> r.indexBytes)).orElseThrow();
-    return new ResourcePlan(count, d, largest.indexBytes, limit, options.shards(), distributed, largest.candidate,
+    return new ResourcePlan(count, d, largest.indexBytes, limit, options, distributed, largest.candidate,
         fitting.stream().map(r -> r.candidate).toList());
   }
 
@@ -86,6 +92,25 @@ final class ResourcePlan {
     return shards;
   }
 
+  /** The held-out queries measured. */
+  int queries() {
+    return queries;
+  }
+
+  /** The training vectors sampled (the most any candidate trains on). */
+  int trainSize() {
+    return trainSize;
+  }
+
+  /**
+   * The driver's JVM heap the sample takes at its peak: it arrives as one part, is held row by row, and is then laid
+   * out for training: three copies of up to trainSize + 2 queries rows (the training candidates keep a spare for each
+   * row that turns out to be a query).
+   */
+  private long sampleHeapBytes() {
+    return 3L * (trainSize + 2L * queries) * d * Float.BYTES;
+  }
+
   /** Whether every shard fits in memory at once (else a distributed build maps them). */
   boolean fitsTogether() {
     return indexBytes <= shardLimit;
@@ -109,7 +134,9 @@ final class ResourcePlan {
     } else {
       sb.append("; the driver holds the whole index");
     }
-    return sb.toString();
+    return sb.append("; the driver's heap holds the sample of ").append(trainSize).append(" + ").append(queries)
+        .append(" vectors: give it (--driver-memory) at least ").append(mb(sampleHeapBytes()))
+        .append(" MB beside Spark's own").toString();
   }
 
   /** What one executor task holds off the JVM heap while adding: a trained copy and its partition's codes and ids. */
@@ -159,6 +186,7 @@ final class ResourcePlan {
     plan.put("shards", shards);
     plan.put("max_shard_bytes", shardLimit);
     plan.put("distributed", distributed != null);
+    plan.put("driver_sample_heap_bytes", sampleHeapBytes());
     if (distributed != null) {
       plan.put("executor_task_native_bytes", taskNativeBytes());
     }

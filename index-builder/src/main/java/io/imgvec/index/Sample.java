@@ -44,13 +44,21 @@ public final class Sample {
   String[] queryImageIds;
 
   /**
-   * The rows a sample of some rows holds, each once, with the number of rows offered to it: what a partition sends
-   * to be merged.
+   * The rows a sample of some rows holds, each once, with the number of rows offered to it and how many it holds as
+   * queries and as training candidates: what a partition sends to be merged.
    */
-  public record Part(String[] imageIds, long[] positions, float[] vectors, int d, long rowsOffered)
-      implements Serializable {
+  public record Part(String[] imageIds, long[] positions, float[] vectors, int d, long rowsOffered, int queriesHeld,
+      int trainingHeld) implements Serializable {
     public int size() {
       return positions.length;
+    }
+
+    /**
+     * Whether this merged part holds the whole sample of the rows it was offered: false where the bounds of its
+     * parts' samples ({@link Sample#Sample(int, int, long)}) cut rows it needed, so sample again without them.
+     */
+    public boolean complete(int trainSize, int nq) {
+      return trainingHeld == Math.min(trainSize + nq, rowsOffered) && queriesHeld == Math.min(nq, rowsOffered);
     }
   }
 
@@ -62,7 +70,7 @@ public final class Sample {
    * A sample of one part of {@code totalRows} rows (0: not known), for {@link #merge} with the others: it holds no
    * row hashing above where the lowest of the whole are expected, with a margin of 8 standard deviations, so a
    * partition sends about its share of the sample rather than up to the whole sample. Whether the bound cut a row the
-   * sample needed shows in {@link #complete}.
+   * sample needed shows in {@link Part#complete}.
    */
   public Sample(int trainSize, int nq, long totalRows) {
     this.trainSize = trainSize;
@@ -134,7 +142,7 @@ public final class Sample {
       positions[i] = row.position();
       System.arraycopy(row.vector(), 0, vectors, i++ * d, d);
     }
-    return new Part(imageIds, positions, vectors, d, offered);
+    return new Part(imageIds, positions, vectors, d, offered, queryRows.size(), trainRows.size());
   }
 
   /** The part a sample of both parts' rows would hold. */
@@ -145,17 +153,6 @@ public final class Sample {
     merged.offerAll(b);
     merged.offered = a.rowsOffered() + b.rowsOffered();
     return merged.part(d);
-  }
-
-  /**
-   * Whether a merged part holds the whole sample of the rows it was offered: false where the bounds of its parts'
-   * samples ({@link #Sample(int, int, long)}) cut rows it needed, so sample again without them.
-   */
-  public static boolean complete(Part part, int trainSize, int nq) {
-    Sample sample = new Sample(trainSize, nq);
-    sample.offerAll(part);
-    return sample.trainRows.size() == Math.min(trainSize + nq, part.rowsOffered())
-        && sample.queryRows.size() == Math.min(nq, part.rowsOffered());
   }
 
   /** The finished sample of a merged part. */

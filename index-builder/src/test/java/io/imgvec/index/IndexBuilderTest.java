@@ -200,6 +200,9 @@ class IndexBuilderTest {
         + " the clock allowed: " + outcome + " " + metrics);
     assertTrue((double) metrics.get("latency_p99_ms") >= (double) metrics.get("latency_p50_ms"), metrics.toString());
     assertTrue(log.stream().anyMatch(l -> l.startsWith("added 20000/20000")), log.toString());
+    Object trainSize = ((Map<String, Object>) m.get("index")).get("train_size");
+    assertTrue(log.stream().anyMatch(l -> l.contains("the driver's heap holds the sample of " + trainSize
+        + " + 200 vectors")), "the plan states the driver heap its sample takes: " + log);
     @SuppressWarnings("unchecked")
     Map<String, Object> lists = (Map<String, Object>) m.get("lists");
     double mean = (double) lists.get("mean_size");

@@ -69,7 +69,7 @@ class SampleTest {
     Sample.Part merged = sampledApart(vectors, n, n);
     assertEquals(n, merged.rowsOffered(), "every row was offered once");
     assertTrue(merged.size() <= 300 + 2 * 50, "a part holds its sample, not its rows: " + merged.size());
-    assertTrue(Sample.complete(merged, 300, 50), "the partitions' hash bound cut no row the sample needs");
+    assertTrue(merged.complete(300, 50), "the partitions' hash bound cut no row the sample needs");
     Sample drawn = Sample.of(merged, 300, 50);
     assertArrayEquals(whole.train, drawn.train);
     assertArrayEquals(whole.queries, drawn.queries);
@@ -91,7 +91,7 @@ class SampleTest {
     }
     int held = partition.part(D).size();
     assertTrue(held > 20 && held < 80, "about a tenth of the 350 + 50 candidates: " + held);
-    assertFalse(Sample.complete(sampledApart(vectors, n, 100L * n), 300, 50), "a bound for 100 times the rows");
+    assertFalse(sampledApart(vectors, n, 100L * n).complete(300, 50), "a bound for 100 times the rows");
   }
 
   /** The rows sampled in random partitions, each with the hash bound for {@code boundRows}, merged in random pairs. */

@@ -116,10 +116,11 @@ public final class SparkDistributedAdd implements IndexBuilder.DistributedAdd {
     long[] rows = counts();
     long total = Arrays.stream(rows).sum();
     progress.accept("sampling on the executors: " + rows.length + " partitions");
-    Sample.Part part = sampleOnExecutors(offsets(rows), trainSize, nq, total);
-    if (!Sample.complete(part, trainSize, nq)) {
+    long[] offsets = offsets(rows);
+    Sample.Part part = sampleOnExecutors(offsets, trainSize, nq, total);
+    if (!part.complete(trainSize, nq)) {
       progress.accept("the sample's hash bound left too few rows; sampling again without it");
-      part = sampleOnExecutors(offsets(rows), trainSize, nq, 0);
+      part = sampleOnExecutors(offsets, trainSize, nq, 0);
     }
     return part;
   }
