@@ -1,52 +1,28 @@
-"""Projects a distributed build-index of 1B x 512 vectors from per-vector costs measured on this machine.
+"""Projects a distributed build-index of 1B x 512 vectors from costs measured on this machine.
 
-Measured here (python3-faiss, the same Debian FAISS 1.7.3 as imgvec's shim, one thread):
-  - adding to IVF65536_HNSW32,PQ64np (the index such a build would make: an HNSW coarse quantizer, since scanning
-    65,536 centroids of 512 floats per vector would cost 40x more), per vector;
-  - exact ground truth (brute force, FAISS Flat) per query x base vector at 512-d.
+Measured at the 1B build's full size by TrainingAtScale (imgvec's FAISS shim, the index such a build makes:
+IVF65536_HNSW32,PQ64np, an HNSW coarse quantizer since scanning 65,536 centroids of 512 floats per vector would cost
+40x more): the driver's training (39 x 65,536 vectors, two-level k-means, balanced lists, PQ) on this machine's cores,
+taken as it is (a driver with more vCPUs would train faster); per vector on one thread, the add into that trained
+index and the exact ground truth (brute force of the held-out queries over a block of base vectors).
 Measured by bench/index-cluster.sh (10M x 128 on the standalone cluster): the sample scan per vector (on the
-executors, or on the driver in runs before sampling moved there) and the merge per vector. The driver's training is
-timed at its full 1B size by TrainingAtScale (39 x 65,536 vectors of 512-d, trained as build-index trains them) on
-this machine's cores, and taken as it is (a driver with more vCPUs would train faster).
+executors, or on the driver in runs before sampling moved there) and the merge per vector.
 
-Usage: projection_1b.py <index-cluster.json> <instances.json> <training.json> <out json>
+Usage: projection_1b.py <index-cluster.json> <instances.json> <at-scale.json> <out json>
 """
 import json
+import math
 import sys
-import time
 
-import faiss
-import numpy as np
-
-cluster_file, instances_file, training_file, out_file = sys.argv[1:5]
-training = json.load(open(training_file))
+cluster_file, instances_file, scale_file, out_file = sys.argv[1:5]
+scale = json.load(open(scale_file))
 cluster = json.load(open(cluster_file))
 instances = {i["name"]: i for i in json.load(open(instances_file))["instances"]}
 
-N, D, NLIST, M, QUERIES = 1_000_000_000, 512, 65536, 64, 1000
-TRAIN = 39 * NLIST  # index.train-points-per-centroid x nlist
+N, D, NLIST, M = 1_000_000_000, 512, 65536, 64
 NODE = instances["m7i.8xlarge"]
-rng = np.random.default_rng(1)
-
-# Add cost: centroids are sample vectors (k-means would place them better; the assignment costs the same).
-faiss.omp_set_num_threads(2)
-quantizer = faiss.IndexHNSWFlat(D, 32)
-quantizer.add(rng.standard_normal((NLIST, D), dtype="float32"))
-index = faiss.IndexIVFPQ(quantizer, D, NLIST, M, 8)
-index.train(rng.standard_normal((20000, D), dtype="float32"))
-faiss.omp_set_num_threads(1)
-xb = rng.standard_normal((20000, D), dtype="float32")
-t = time.perf_counter()
-index.add(xb)
-add_us = (time.perf_counter() - t) / len(xb) * 1e6
-
-# Ground truth: brute force of the held-out queries over every base vector.
-flat = faiss.IndexFlatL2(D)
-flat.add(rng.standard_normal((100_000, D), dtype="float32"))
-queries = rng.standard_normal((QUERIES, D), dtype="float32")
-t = time.perf_counter()
-flat.search(queries, 10)
-truth_us_per_base = (time.perf_counter() - t) / flat.ntotal * 1e6  # all QUERIES against one base vector
+add_us = scale["add_us_per_vector_one_thread"]
+truth_us_per_base = scale["truth_us_per_base_vector_for_1000_queries_one_thread"]
 
 # From the cluster run (10M x 128): sample and merge costs per vector.
 run = cluster["runs"]["distributed_2"]
@@ -60,8 +36,8 @@ merge_us = timings["merge_s"] / n_bench * 1e6 * ((M + 8) / (32 + 8))  # merged b
 codes_gb = N * (M + 8) / 1e9
 node_gb = NODE["memory_gib"] * 1.073741824
 shard_limit_gb = node_gb / 2  # index.max-shard-bytes default: half the driver's memory (heap aside)
-shards = int(np.ceil(codes_gb / shard_limit_gb))
-train_s = training["train_s"]
+shards = math.ceil(codes_gb / shard_limit_gb)
+train_s = scale["train_s"]
 
 projection = {}
 for nodes in (10, 20, 40):
@@ -84,13 +60,16 @@ report = {
         "sample_scan_core_us_per_vector": round(sample_us, 3),
         "sampled_on": "executors" if sampled_on_executors else "driver",
         "merge_us_per_vector_on_driver": round(merge_us, 3),
-        "training_s_full_size_this_machine": training["train_s"],
-        "training_cores": training["cores"],
+        "training_s_full_size_this_machine": train_s,
+        "training_cores": scale["cores"],
     },
     "memory": {
         "codes_gb": round(codes_gb, 1), "shard_limit_gb": round(shard_limit_gb, 1), "shards": shards,
         "executor_task_gb": "trained copy (~0.2 GB with the PQ tables) + its partition's codes (64 MB of input is "
                             "about 31k vectors: 2 MB of codes)",
+        "driver_heap_gb": round(3 * (scale["train_points"] + 2 * 1000) * D * 4 / 1e9, 1),
+        "driver_heap": "the training sample and held-out queries, three copies at the peak (the resource plan's "
+                       "driver_sample_heap_bytes): --driver-memory above it",
         "driver_gb": f"one shard while merging (~{codes_gb / shards:.0f} GB), then shards mapped from files",
     },
     "training_h_on_driver": round(train_s / 3600, 2),
@@ -102,7 +81,7 @@ report = {
         "add and ground truth scale linearly over executor cores (2 executors over 1: "
         + str(cluster.get("add_speedup_2_over_1_executors", "not measured in this run")) + ")",
         "training and the merge run on the driver and do not parallelise across nodes",
-        "training takes what it took here at full size on " + str(training["cores"]) + " cores (two-level k-means on 39"
+        "training takes what it took here at full size on " + str(scale["cores"]) + " cores (two-level k-means on 39"
         " x nlist points, balanced lists, PQ); sample scan cost scales with the dimension, merge with code bytes",
         "EC2 on-demand prices from conf/instances.json, nodes + 1 driver; EMR's fee and S3 are extra",
     ],

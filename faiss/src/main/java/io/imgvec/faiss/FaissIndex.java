@@ -115,13 +115,21 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
   }
 
   /**
-   * Moves every vector of {@code other}, an index trained alike (a copy of the same trained index, filled
-   * elsewhere), into this one with its ids; {@code other} is left empty. How partial indexes built on several
-   * machines become one.
+   * Writes the vectors this index holds, with their ids, for {@link #mergeEntries} into a copy of the same trained
+   * index: an IVF index's list entries alone (codes and ids, without the trained quantizer every copy shares), other
+   * types the whole index. How partial indexes built on several machines become one.
    */
-  public void mergeFrom(FaissIndex other) {
-    locked(other, true, this, true, () -> {
-      FaissNative.mergeFrom(live(), other.live());
+  public void writeEntries(Path file) {
+    shared(() -> {
+      FaissNative.writeEntries(live(), file.toString());
+      return null;
+    });
+  }
+
+  /** Adds the entries {@link #writeEntries} wrote from a copy of this trained index. */
+  public void mergeEntries(Path file) {
+    exclusive(() -> {
+      FaissNative.mergeEntries(live(), file.toString());
       return null;
     });
   }

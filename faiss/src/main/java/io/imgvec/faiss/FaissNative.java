@@ -68,7 +68,9 @@ final class FaissNative {
 
   static native void trainFrom(long handle, long donor, long n, float[] vectors, boolean quick);
 
-  static native void mergeFrom(long handle, long other);
+  static native void writeEntries(long handle, String path);
+
+  static native void mergeEntries(long handle, String path);
 
   static native void add(long handle, long n, float[] vectors, long[] ids);
 

@@ -90,6 +90,53 @@ class FaissIndexTest {
     }
   }
 
+  /**
+   * Partial indexes filled apart (a distributed add's tasks) merged through their entries answer as one index filled
+   * whole; an IVF part's entries leave out the quantizer, and entries of another index's shape are refused.
+   */
+  @Test
+  void entriesWrittenApartMergeIntoTheIndexOneAddWouldFill() {
+    float[] data = randomVectors(4000, 21);
+    float[] queries = randomVectors(50, 22);
+    for (String factory : new String[] {"IVF64,PQ8np", "IDMap,Flat"}) {
+      try (FaissIndex trained = FaissIndex.create(D, factory, Metric.L2)) {
+        trained.train(data, 4000);
+        byte[] empty = trained.toBytes();
+        try (FaissIndex whole = FaissIndex.fromBytes(empty); FaissIndex merged = FaissIndex.fromBytes(empty)) {
+          whole.add(data, ids(4000, 0), 4000);
+          for (int part = 0; part < 2; part++) {
+            try (FaissIndex half = FaissIndex.fromBytes(empty)) {
+              half.add(Arrays.copyOfRange(data, part * 2000 * D, (part + 1) * 2000 * D),
+                  ids(2000, part * 2000L), 2000);
+              Path file = tmp.resolve(factory.hashCode() + "-part-" + part);
+              half.writeEntries(file);
+              if (factory.startsWith("IVF")) {
+                assertTrue(file.toFile().length() <= 32 + 64 * 16 + 2000 * (8 + 8), "codes and ids alone");
+              }
+              merged.mergeEntries(file);
+            }
+          }
+          assertEquals(4000, merged.ntotal());
+          assertArrayEquals(whole.listSizes(), merged.listSizes(), factory);
+          SearchParams params = SearchParams.nprobe(8);
+          SearchResult expected = whole.search(queries, 50, 10, params);
+          SearchResult got = merged.search(queries, 50, 10, params);
+          assertArrayEquals(expected.labels(), got.labels(), factory);
+          assertArrayEquals(expected.distances(), got.distances(), factory);
+        }
+      }
+    }
+    Path ivf = tmp.resolve("ivf64-entries");
+    try (FaissIndex small = FaissIndex.create(D, "IVF64,PQ8np", Metric.L2); FaissIndex other = FaissIndex.create(D,
+        "IVF32,PQ8np", Metric.L2)) {
+      small.train(data, 4000);
+      other.train(data, 4000);
+      small.writeEntries(ivf);
+      FaissException e = assertThrows(FaissException.class, () -> other.mergeEntries(ivf));
+      assertTrue(e.getMessage().contains("holds no list entries of this index's shape"), e.getMessage());
+    }
+  }
+
   @Test
   void efSearchReachesTheHnswCoarseQuantizerOfAnIvfIndex() {
     float[] data = randomVectors(6000, 8);

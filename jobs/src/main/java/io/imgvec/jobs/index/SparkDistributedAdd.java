@@ -38,10 +38,10 @@ import org.apache.spark.util.SerializableConfiguration;
  * partition p's ids start after the rows of the partitions before it, exactly as a build on the driver numbers them;
  * a first job counts each partition's rows, a second draws the sample ({@link #sample}). Then each task loads the
  * broadcast trained index, adds its partition's vectors (held-out queries aside) on one thread, finds its partial
- * exact neighbours of the held-out queries, and writes its partial index, id map and digests under
- * {@code <output>/_staging/}. The driver merges the partial indexes into shards of consecutive partitions, one shard
- * at a time (FAISS merge_from: codes and ids move, the raw vectors never reach the driver), and concatenates the id
- * maps and digests (gzip members concatenate).
+ * exact neighbours of the held-out queries, and writes its index's entries (an IVF index's codes and ids, not the
+ * trained quantizer every task shares), id map and digests under {@code <output>/_staging/}. The driver merges the
+ * entries into shards of consecutive partitions, one shard at a time (codes and ids move, the raw vectors never reach
+ * the driver), and concatenates the id maps and digests (gzip members concatenate).
  */
 public final class SparkDistributedAdd implements IndexBuilder.DistributedAdd {
   private final SparkSession spark;
@@ -237,11 +237,11 @@ public final class SparkDistributedAdd implements IndexBuilder.DistributedAdd {
 
   private static void mergePart(FaissIndex shard, FileSystem fs, String staging, int partition, Path work)
       throws IOException {
-    Path local = work.resolve("part.faiss");
-    fs.copyToLocalFile(false, new org.apache.hadoop.fs.Path(staging, partFile("index", partition, "faiss")),
+    Path local = work.resolve("part-entries.bin");
+    fs.copyToLocalFile(false, new org.apache.hadoop.fs.Path(staging, partFile("entries", partition, "bin")),
         new org.apache.hadoop.fs.Path(local.toUri()), true);
-    try (FaissIndex part = FaissIndex.read(local)) {
-      shard.mergeFrom(part);
+    try {
+      shard.mergeEntries(local);
     } finally {
       Files.deleteIfExists(local);
     }
@@ -276,9 +276,9 @@ public final class SparkDistributedAdd implements IndexBuilder.DistributedAdd {
       try (FaissIndex index = FaissIndex.fromBytes(trained)) {
         ExactNeighbours partial = truth.fresh();
         long n = addRows(partition, rows, index, partial, local);
-        index.write(local.resolve("index.faiss"));
+        index.writeEntries(local.resolve("entries.bin"));
         FileSystem fs = new org.apache.hadoop.fs.Path(staging).getFileSystem(conf.value());
-        upload(fs, local.resolve("index.faiss"), partFile("index", partition, "faiss"));
+        upload(fs, local.resolve("entries.bin"), partFile("entries", partition, "bin"));
         upload(fs, local.resolve(IdMap.FILE), partFile("ids", partition, "tsv.gz"));
         upload(fs, local.resolve(ContentDigests.FILE), partFile("digests", partition, "tsv.gz"));
         return new PartAdded(partition, n, partial.partial());
