@@ -135,7 +135,6 @@ public final class IndexBuilder {
     long drawnRows = drawn == null ? 0 : drawn.size();
     Sample sample = drawn != null ? SourceScans.sample(drawn, n, trainSize, nq) : scans.sample(n, d, trainSize, nq);
     drawn = null; // the sample holds its rows now: let the part go before training
-
     timings.put("sample_s", seconds(t));
     Files.createDirectories(dir);
     // predicted latency chooses the candidate and tunes nprobe; a pinned nprobe needs neither
