@@ -17,6 +17,7 @@
 #include <faiss/impl/io.h>
 #include <faiss/index_factory.h>
 #include <faiss/index_io.h>
+#include <faiss/invlists/OnDiskInvertedLists.h>
 
 #include <memory>
 #include <stdexcept>
@@ -313,7 +314,8 @@ JNIEXPORT jlong JNICALL Java_io_imgvec_faiss_FaissNative_removeIds(JNIEnv* env, 
 
 JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_search(JNIEnv* env, jclass, jlong h, jlong n, jfloatArray x,
                                                                 jint k, jint nprobe, jint efSearch, jlong maxCodes,
-                                                                jlongArray allowed, jfloatArray distances,
+                                                                jlongArray allowed, jlongArray probedLists,
+                                                                jfloatArray probedDistances, jfloatArray distances,
                                                                 jlongArray labels) {
   guarded(env, [&]() -> int {
     Floats xs(env, x);
@@ -321,18 +323,56 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_search(JNIEnv* env, jcla
     std::vector<idx_t> l(static_cast<size_t>(n) * k);
     std::vector<std::unique_ptr<faiss::SearchParameters>> owned;
     std::unique_ptr<faiss::IDSelectorBatch> sel;
+    auto* ivf = dynamic_cast<faiss::IndexIVF*>(idx(h));
     if (allowed != nullptr) {
-      if (dynamic_cast<faiss::IndexIVF*>(idx(h)) == nullptr) throw std::runtime_error("id filters need an IVF index");
+      if (ivf == nullptr) throw std::runtime_error("id filters need an IVF index");
       std::vector<idx_t> ids(env->GetArrayLength(allowed));
       env->GetLongArrayRegion(allowed, 0, ids.size(), reinterpret_cast<jlong*>(ids.data()));
       checkRegion(env);
       sel = std::make_unique<faiss::IDSelectorBatch>(ids.size(), ids.data());
     }
-    faiss::SearchParameters* params = paramsFor(idx(h), nprobe, efSearch, maxCodes, owned, sel.get());
-    idx(h)->search(n, xs.data, k, d.data(), l.data(), params);
+    if (probedLists == nullptr) {
+      faiss::SearchParameters* params = paramsFor(idx(h), nprobe, efSearch, maxCodes, owned, sel.get());
+      idx(h)->search(n, xs.data, k, d.data(), l.data(), params);
+    } else {  // the lists each query probes were found once for every shard (probe())
+      if (ivf == nullptr) throw std::runtime_error("a search of probed lists needs an IVF index");
+      std::vector<idx_t> lists(env->GetArrayLength(probedLists));
+      std::vector<float> listDistances(lists.size());
+      env->GetLongArrayRegion(probedLists, 0, lists.size(), reinterpret_cast<jlong*>(lists.data()));
+      env->GetFloatArrayRegion(probedDistances, 0, listDistances.size(), listDistances.data());
+      checkRegion(env);
+      faiss::SearchParametersIVF params;
+      params.sel = sel.get();
+      params.nprobe = lists.size() / n;
+      params.max_codes = maxCodes > 0 ? maxCodes : ivf->max_codes;
+      ivf->search_preassigned(n, xs.data, k, lists.data(), listDistances.data(), d.data(), l.data(), false, &params);
+    }
     env->SetFloatArrayRegion(distances, 0, d.size(), d.data());
     checkRegion(env);
     env->SetLongArrayRegion(labels, 0, l.size(), reinterpret_cast<jlong*>(l.data()));
+    checkRegion(env);
+    return 0;
+  });
+}
+
+// The nprobe lists an IVF index's coarse quantizer finds for each query, nearest first, with their distances (-1
+// past the index's nlist): what search() then scans. Shards are copies of one trained index, so one quantizer search
+// serves them all.
+JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_probe(JNIEnv* env, jclass, jlong h, jlong n, jfloatArray x,
+                                                               jint nprobe, jint efSearch, jlongArray lists,
+                                                               jfloatArray listDistances) {
+  guarded(env, [&]() -> int {
+    auto* ivf = dynamic_cast<faiss::IndexIVF*>(idx(h));
+    if (ivf == nullptr) throw std::runtime_error("probing lists needs an IVF index");
+    Floats xs(env, x);
+    std::vector<idx_t> l(static_cast<size_t>(n) * nprobe);
+    std::vector<float> d(l.size());
+    std::vector<std::unique_ptr<faiss::SearchParameters>> owned;
+    faiss::SearchParameters* coarse = efSearch > 0 ? paramsFor(ivf->quantizer, 0, efSearch, 0, owned) : nullptr;
+    ivf->quantizer->search(n, xs.data, nprobe, d.data(), l.data(), coarse);
+    env->SetLongArrayRegion(lists, 0, l.size(), reinterpret_cast<jlong*>(l.data()));
+    checkRegion(env);
+    env->SetFloatArrayRegion(listDistances, 0, d.size(), d.data());
     checkRegion(env);
     return 0;
   });
@@ -391,7 +431,13 @@ JNIEXPORT jlong JNICALL Java_io_imgvec_faiss_FaissNative_read(JNIEnv* env, jclas
   return guarded(env, [&]() -> jlong {
     // IO_FLAG_MMAP maps an IVF index's inverted lists from the file instead of reading them into memory.
     int flags = mmap ? (faiss::IO_FLAG_MMAP | faiss::IO_FLAG_READ_ONLY) : 0;
-    return reinterpret_cast<jlong>(faiss::read_index(str(env, path).c_str(), flags));
+    faiss::Index* index = faiss::read_index(str(env, path).c_str(), flags);
+    faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(index);
+    if (auto* mapped = ivf == nullptr ? nullptr : dynamic_cast<faiss::OnDiskInvertedLists*>(ivf->invlists)) {
+      // by default every search starts up to 32 threads to touch its lists' pages ahead: more than the search costs
+      mapped->prefetch_nthread = 0;
+    }
+    return reinterpret_cast<jlong>(index);
   });
 }
 

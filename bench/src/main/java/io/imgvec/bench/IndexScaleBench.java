@@ -19,9 +19,9 @@ import org.apache.hadoop.conf.Configuration;
 /**
  * Serving the 10M index of bench/index-cluster.sh: (1) shards searched in parallel: the same data built with
  * {@code --distributed --shards 2} and {@code 4} on the standalone cluster, searched in-process as the server does
- * (fan-out over the index's pool), p50/p99 and searches/s on 1 and 2 threads beside the 1-shard index; (2) lists
- * memory-mapped ({@code serve.mmap}) against loaded: resident memory (anonymous, and file pages mapped) after loading
- * and after searching, and p50/p99 of the held-out queries with the index file evicted from the page cache (cold)
+ * (fan-out over the index's pool), p50/p99 and searches/s on 1 and 2 threads beside the 1-shard index, all at the
+ * 1-shard build's tuned nprobe; (2) lists memory-mapped ({@code serve.mmap}) against loaded: resident memory
+ * (anonymous, and file pages mapped) after loading and after searching, and p50/p99 of the held-out queries with the index file evicted from the page cache (cold)
  * and again (warm). Prints one JSON report.
  *
  * <p>Usage: IndexScaleBench <index-cluster work dir> <seconds per load>
@@ -53,12 +53,15 @@ public final class IndexScaleBench {
     }
     report.put("sharded_builds_timings", builds);
     HeldOutQueries queries = HeldOutQueries.read(version(single).resolve(HeldOutQueries.FILE));
+    // every version searched with the 1-shard build's tuned nprobe: each build tunes its own to the latency target
+    int nprobe = Json.MAPPER.readTree(version(single).resolve("manifest.json").toFile()).at("/metrics/nprobe").asInt();
+    report.put("nprobe", nprobe);
     Map<String, Object> fanOut = new LinkedHashMap<>();
     for (Map.Entry<String, Path> v : versions.entrySet()) {
       List<Object> loads = new ArrayList<>();
       for (int threads : new int[] {1, 2}) {
         loads.add(ServeBench.inProcess(v.getValue().toString(), queries.vectors(), queries.count(),
-            queries.dimension(), threads, seconds, 10));
+            queries.dimension(), threads, seconds, 10, nprobe));
       }
       fanOut.put(v.getKey() + "_shards", loads);
       System.err.println("[bench] " + v.getKey() + " shard(s): " + loads);

@@ -32,7 +32,7 @@ public final class ServeBench {
       writeLua(queries, nq, d, Path.of(args[2]));
     } else {
       System.out.println(Json.line(inProcess(data.resolve("published").toString(), queries, nq, d,
-          Integer.parseInt(args[2]), Integer.parseInt(args[3]), Integer.parseInt(args[4]))));
+          Integer.parseInt(args[2]), Integer.parseInt(args[3]), Integer.parseInt(args[4]), 0)));
     }
   }
 
@@ -51,8 +51,9 @@ public final class ServeBench {
   }
 
   /** Each thread searches the queries in turn, one at a time, for the given time: searches/s, p50/p99. */
+  /** Searches on {@code threads} threads for {@code seconds}; {@code nprobe} 0 keeps the published setting. */
   static Map<String, Object> inProcess(String index, float[] queries, int nq, int d, int threads,
-      int seconds, int k) throws Exception {
+      int seconds, int k, int nprobe) throws Exception {
     try (PublishedIndex published = PublishedIndex.open(index, new Configuration(),
         Files.createTempDirectory("imgvec-serve-bench"), new PublishedIndex.LoadOptions(false, true))) {
       ExecutorService pool = Executors.newFixedThreadPool(threads);
@@ -68,7 +69,7 @@ public final class ServeBench {
             float[] v = new float[d];
             System.arraycopy(queries, ((offset + n) % nq) * d, v, 0, d);
             long start = System.nanoTime();
-            published.search(v, k);
+            published.search(new float[][] {v}, k, nprobe, Map.of(), Long.MAX_VALUE);
             latencies[n++] = System.nanoTime() - start;
           }
           return Arrays.copyOf(latencies, n);

@@ -182,6 +182,32 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
    */
   @Override
   public SearchResult search(float[] queries, int n, int k, SearchParams params, long[] allowedIds) {
+    return search(queries, n, k, params, allowedIds, null);
+  }
+
+  /** The lists an IVF index probes for each query, found once and searched in each copy of the trained index. */
+  public record Probes(long[] lists, float[] distances) {}
+
+  /**
+   * The {@code params.nprobe()} lists (which must be set) this IVF index's coarse quantizer finds for each query:
+   * shards are copies of one trained index, so one quantizer search serves all of them ({@link #search(float[],
+   * int, int, SearchParams, long[], Probes)}).
+   */
+  public Probes probe(float[] queries, int n, SearchParams params) {
+    if (params.nprobe() <= 0) {
+      throw new FaissException("probing needs nprobe, got " + params.nprobe());
+    }
+    long[] lists = new long[Math.multiplyExact(n, params.nprobe())];
+    float[] distances = new float[lists.length];
+    shared(() -> {
+      FaissNative.probe(live(), n, checkVectors(queries, n), params.nprobe(), params.efSearch(), lists, distances);
+      return null;
+    });
+    return new Probes(lists, distances);
+  }
+
+  /** As {@link #search(float[], int, int, SearchParams, long[])}, scanning {@code probes} (null: its own). */
+  public SearchResult search(float[] queries, int n, int k, SearchParams params, long[] allowedIds, Probes probes) {
     if (k <= 0) {
       throw new FaissException("k must be positive, got " + k);
     }
@@ -195,7 +221,8 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
     long[] labels = new long[results];
     shared(() -> {
       FaissNative.search(live(), n, checkVectors(queries, n), k, params.nprobe(), params.efSearch(),
-          params.maxCodes(), allowedIds, distances, labels);
+          params.maxCodes(), allowedIds, probes == null ? null : probes.lists(),
+          probes == null ? null : probes.distances(), distances, labels);
       return null;
     });
     return new SearchResult(k, distances, labels);

@@ -79,7 +79,10 @@ final class FaissNative {
   static native void growLists(long handle, long count);
 
   static native void search(long handle, long n, float[] queries, int k, int nprobe, int efSearch, long maxCodes,
-      long[] allowedIds, float[] distances, long[] labels);
+      long[] allowedIds, long[] probedLists, float[] probedDistances, float[] distances, long[] labels);
+
+  static native void probe(long handle, long n, float[] queries, int nprobe, int efSearch, long[] lists,
+      float[] listDistances);
 
   static native void searchWork(long handle, long n, float[] queries, int k, int nprobe, int efSearch,
       long maxCodes, long[] counts);

@@ -33,9 +33,19 @@ public record SearchWork(long[] counts) {
 
   /** The work of searching both, one after the other, for each query. */
   public SearchWork plus(SearchWork other) {
+    return plus(other, FIELDS);
+  }
+
+  /** The work of scanning both's lists, probed by one coarse quantizer search (this one's), for each query. */
+  public SearchWork plusScans(SearchWork other) {
+    return plus(other, 2);
+  }
+
+  /** Adds the first {@code fields} counts of each query. */
+  private SearchWork plus(SearchWork other, int fields) {
     long[] sum = counts.clone();
     for (int i = 0; i < sum.length; i++) {
-      sum[i] += other.counts[i];
+      sum[i] += i % FIELDS < fields ? other.counts[i] : 0;
     }
     return new SearchWork(sum);
   }

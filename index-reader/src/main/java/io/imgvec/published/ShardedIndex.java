@@ -18,14 +18,16 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BinaryOperator;
 import java.util.stream.IntStream;
 
 /**
  * One index made of shards split by id range, for what one machine's memory cannot hold as one FAISS index: a build
  * gives shard s the ids from {@code firstIds[s]} up to the next shard's first id, and each update gives the ids it
  * adds (a range above every earlier id) to the smallest shard ({@link #idRanges}). Every shard is a copy of the same
- * trained index, so a search probes the same lists in each; searching them all and merging their top k (fan-out)
- * answers as the unsharded index would. Each shard is a stock FAISS file. One shard is simply the index.
+ * trained index, so a search probes the same lists in each (an IVF index's coarse quantizer is searched once, on
+ * the first shard, for all of them); searching them all and merging their top k (fan-out) answers as the unsharded
+ * index would. Each shard is a stock FAISS file. One shard is simply the index.
  *
  * <p>Shards are built in memory, or read from files ({@link #fromFiles}): a distributed build merges one shard at a
  * time into a file and maps them when together they would not fit in memory.
@@ -39,6 +41,7 @@ public final class ShardedIndex implements VectorSearch, AutoCloseable {
   private long[] rangeStarts;
   private int[] rangeShards;
   private final Metric metric;
+  private final boolean ivf;
   private final List<Path> readFrom; // null: built in memory
   private final boolean mapped;
   /** Null: shards searched one after another. */
@@ -57,6 +60,7 @@ public final class ShardedIndex implements VectorSearch, AutoCloseable {
     this.rangeStarts = firstIds.clone();
     this.rangeShards = IntStream.range(0, shards.size()).toArray();
     this.metric = shards.get(0).metric();
+    this.ivf = shards.get(0).listSizes().length > 0;
     this.readFrom = readFrom == null ? null : new ArrayList<>(readFrom);
     this.mapped = mapped;
   }
@@ -64,8 +68,7 @@ public final class ShardedIndex implements VectorSearch, AutoCloseable {
   /**
    * Shards read from {@code files} (in id order), which this index owns: {@link #complete} replaces them with the
    * completed files and deletes them. {@code mmap}: map them (see {@link FaissIndex#read(Path, boolean)}) rather
-   * than load them, for shards that do not fit in memory together; FAISS prefetches mapped lists with threads of
-   * its own on every search, so mapped shards search several times slower.
+   * than load them, for shards that do not fit in memory together.
    */
   public static ShardedIndex fromFiles(List<Path> files, long[] firstIds, boolean mmap) {
     ShardedIndex read = read(files, firstIds, mmap);
@@ -217,16 +220,18 @@ public final class ShardedIndex implements VectorSearch, AutoCloseable {
     if (shards.size() == 1) {
       return shards.get(0).search(queries, n, k, params, allowedIds);
     }
+    FaissIndex.Probes probes = sharesProbes(params) ? shards.get(0).probe(queries, n, params) : null;
     List<CompletableFuture<SearchResult>> others = new ArrayList<>();
     if (shardSearch != null) {
       for (FaissIndex shard : shards.subList(1, shards.size())) {
-        others.add(CompletableFuture.supplyAsync(() -> shard.search(queries, n, k, params, allowedIds), shardSearch));
+        others.add(CompletableFuture.supplyAsync(() -> shard.search(queries, n, k, params, allowedIds, probes),
+            shardSearch));
       }
     }
     TopK merged = new TopK(n, k, metric);
     for (int s = 0; s < shards.size(); s++) {
-      SearchResult found = s == 0 || others.isEmpty() ? shards.get(s).search(queries, n, k, params, allowedIds)
-          : joined(others.get(s - 1));
+      SearchResult found = s == 0 || others.isEmpty()
+          ? shards.get(s).search(queries, n, k, params, allowedIds, probes) : joined(others.get(s - 1));
       merged.offerAll(found, id -> id);
     }
     return merged.result();
@@ -240,11 +245,19 @@ public final class ShardedIndex implements VectorSearch, AutoCloseable {
     }
   }
 
-  /** Counted as if the shards were searched one after another: their work adds up. */
+  /** Whether one coarse quantizer search serves every shard (IVF shards, with nprobe given). */
+  private boolean sharesProbes(SearchParams params) {
+    return ivf && shards.size() > 1 && params.nprobe() > 0;
+  }
+
+  /**
+   * Counted as if the shards were searched one after another: their scans add up, and the coarse quantizer's work
+   * too unless one search serves them all.
+   */
   @Override
   public SearchWork searchWork(float[] queries, int n, int k, SearchParams params) {
-    return shards.stream().map(shard -> shard.searchWork(queries, n, k, params)).reduce(SearchWork::plus)
-        .orElseThrow();
+    BinaryOperator<SearchWork> sum = sharesProbes(params) ? SearchWork::plusScans : SearchWork::plus;
+    return shards.stream().map(shard -> shard.searchWork(queries, n, k, params)).reduce(sum).orElseThrow();
   }
 
   /** Adds each vector to the shard whose id range holds its id. */

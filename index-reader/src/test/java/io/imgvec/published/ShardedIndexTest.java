@@ -1,11 +1,13 @@
 package io.imgvec.published;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.Metric;
 import io.imgvec.faiss.SearchParams;
 import io.imgvec.faiss.SearchResult;
+import io.imgvec.faiss.SearchWork;
 import io.imgvec.faiss.VectorSearch;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,10 +23,13 @@ class ShardedIndexTest {
   private static final int NQ = 50;
   private static final int K = 10;
   private static final SearchParams ALL_LISTS = SearchParams.nprobe(16); // exact: every list probed
+  private static final SearchParams SOME_LISTS = SearchParams.nprobe(4);
 
   /**
    * Four shards searched at once answer exactly as one after another, and as the same vectors in one index: with
-   * and without an id filter, for one query and for a batch, from many threads at a time.
+   * and without an id filter, for one query and for a batch, probing every list or some (the lists the first shard's
+   * quantizer finds, searched in all), from many threads at a time. Their counted work is the one index's: the same
+   * codes scanned, the quantizer searched once.
    */
   @Test
   void shardsSearchedInParallelAnswerAsOneIndex() throws Exception {
@@ -43,6 +48,12 @@ class ShardedIndexTest {
         sharded.add(vectors, ids, N);
         SearchResult[] expected = searches(whole, queries, allowed);
         assertSame(expected, searches(sharded, queries, allowed)); // one after another
+        SearchWork one = whole.searchWork(queries, NQ, K, SOME_LISTS);
+        SearchWork shards = sharded.searchWork(queries, NQ, K, SOME_LISTS);
+        for (int q = 0; q < NQ; q++) {
+          assertEquals(one.codes(q), shards.codes(q), "codes scanned by query " + q);
+          assertEquals(one.flatCentroids(q), shards.flatCentroids(q), "centroids compared by query " + q);
+        }
         sharded.searchShardsInParallel(4);
         ExecutorService callers = Executors.newFixedThreadPool(8);
         try {
@@ -60,11 +71,13 @@ class ShardedIndexTest {
     }
   }
 
-  /** A batch, one query, and a batch with an id filter. */
+  /** A batch, one query, and a batch with an id filter, over every list; a batch with and without it over some. */
   private static SearchResult[] searches(VectorSearch index, float[] queries, long[] allowed) {
     return new SearchResult[] {index.search(queries, NQ, K, ALL_LISTS, null),
         index.search(queries, 1, K, ALL_LISTS, null),
-        index.search(queries, NQ, K, ALL_LISTS, allowed)};
+        index.search(queries, NQ, K, ALL_LISTS, allowed),
+        index.search(queries, NQ, K, SOME_LISTS, null),
+        index.search(queries, NQ, K, SOME_LISTS, allowed)};
   }
 
   private static void assertSame(SearchResult[] expected, SearchResult[] found) {
