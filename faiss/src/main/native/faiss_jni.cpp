@@ -182,7 +182,6 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_trainFrom(JNIEnv* env, j
   });
 }
 
-// Moves every entry of `other` (an IVF index trained alike: same quantizer and encoder) into this one, ids kept.
 // A distributed add's part: an IVF index's list entries alone (list, count, ids, codes of each non-empty list), not
 // the trained quantizer every part shares (134 MB at 65,536 x 512 centroids, in every part file). Other index types
 // write and merge whole.
@@ -343,7 +342,7 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_search(JNIEnv* env, jcla
       checkRegion(env);
       faiss::SearchParametersIVF params;
       params.sel = sel.get();
-      params.nprobe = lists.size() / n;
+      params.nprobe = n > 0 ? lists.size() / n : 0;
       params.max_codes = maxCodes > 0 ? maxCodes : ivf->max_codes;
       ivf->search_preassigned(n, xs.data, k, lists.data(), listDistances.data(), d.data(), l.data(), false, &params);
     }
