@@ -7,6 +7,7 @@ import io.imgvec.jobs.StandaloneCluster;
 import io.imgvec.published.HeldOutQueries;
 import io.imgvec.published.PublishedIndex;
 import io.imgvec.util.Numbers;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,12 +25,19 @@ import org.apache.hadoop.conf.Configuration;
  * (anonymous, and file pages mapped) after loading and after searching, and p50/p99 of the held-out queries with the index file evicted from the page cache (cold)
  * and again (warm). Prints one JSON report.
  *
- * <p>Usage: IndexScaleBench <index-cluster work dir> <seconds per load>
+ * <p>Usage: IndexScaleBench <index-cluster work dir> <seconds per load> (and, for one residency run in a JVM of its
+ * own: IndexScaleBench --residency <published dir> <mmap> <output json>)
  */
 public final class IndexScaleBench {
   private static final int WARM_PASSES = 3;
 
   public static void main(String[] args) throws Exception {
+    if (args[0].equals("--residency")) {
+      Path published = Path.of(args[1]);
+      HeldOutQueries queries = HeldOutQueries.read(version(published).resolve(HeldOutQueries.FILE));
+      Json.MAPPER.writeValue(Path.of(args[3]).toFile(), residency(published, queries, Boolean.parseBoolean(args[2])));
+      return;
+    }
     Path work = Path.of(args[0]);
     int seconds = Integer.parseInt(args[1]);
     Path single = work.resolve("distributed-2");
@@ -67,9 +75,26 @@ public final class IndexScaleBench {
       System.err.println("[bench] " + v.getKey() + " shard(s): " + loads);
     }
     report.put("shards_searched_in_parallel", fanOut);
-    report.put("mmap", Map.of("memory_mapped", residency(single, queries, true), "loaded",
-        residency(single, queries, false)));
+    report.put("mmap", Map.of("memory_mapped", residencyApart(single, true, work), "loaded",
+        residencyApart(single, false, work)));
     System.out.println(Json.PRETTY.writeValueAsString(report));
+  }
+
+  /**
+   * {@link #residency} in a JVM of its own with this one's options: memory that earlier loads freed stays in this
+   * process's malloc arenas, where the next load would reuse it unseen.
+   */
+  private static Object residencyApart(Path published, boolean mmap, Path work) throws Exception {
+    Path out = work.resolve("residency.json");
+    List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow()));
+    cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), IndexScaleBench.class.getName(), "--residency",
+        published.toString(), String.valueOf(mmap), out.toString()));
+    if (new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .redirectError(ProcessBuilder.Redirect.INHERIT).start().waitFor() != 0) {
+      throw new IllegalStateException("the residency run failed: " + cmd);
+    }
+    return Json.MAPPER.readValue(out.toFile(), Map.class);
   }
 
   /** A distributed build of {@code shards} shards through bin/imgvec submit; the timings of its summary. */
