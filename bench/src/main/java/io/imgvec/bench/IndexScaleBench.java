@@ -22,8 +22,8 @@ import org.apache.hadoop.conf.Configuration;
  * {@code --distributed --shards 2} and {@code 4} on the standalone cluster, searched in-process as the server does
  * (fan-out over the index's pool), p50/p99 and searches/s on 1 and 2 threads beside the 1-shard index, all at the
  * 1-shard build's tuned nprobe; (2) lists memory-mapped ({@code serve.mmap}) against loaded: resident memory
- * (anonymous, and file pages mapped) after loading and after searching, and p50/p99 of the held-out queries with the index file evicted from the page cache (cold)
- * and again (warm). Prints one JSON report.
+ * (anonymous, and file pages mapped) after loading and after searching, and p50/p99 of the held-out queries with
+ * the index file evicted from the page cache (cold) and again (warm). Prints one JSON report.
  *
  * <p>Usage: IndexScaleBench <index-cluster work dir> <seconds per load> (and, for one residency run in a JVM of its
  * own: IndexScaleBench --residency <published dir> <mmap> <output json>)

@@ -50,8 +50,10 @@ public final class ServeBench {
     Files.writeString(script, lua);
   }
 
-  /** Each thread searches the queries in turn, one at a time, for the given time: searches/s, p50/p99. */
-  /** Searches on {@code threads} threads for {@code seconds}; {@code nprobe} 0 keeps the published setting. */
+  /**
+   * Each thread searches the queries in turn, one at a time, for the given time: searches/s, p50/p99. {@code nprobe}
+   * 0 keeps the published setting.
+   */
   static Map<String, Object> inProcess(String index, float[] queries, int nq, int d, int threads,
       int seconds, int k, int nprobe) throws Exception {
     try (PublishedIndex published = PublishedIndex.open(index, new Configuration(),
