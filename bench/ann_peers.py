@@ -119,7 +119,7 @@ def main(data, out, pq_m, nlist):
     for refine in ("RFlat", "Refine(SQ8)"):
         factory = f"IVF{nlist},PQ{pq_m},{refine}"
         index, build_s = built(factory, base, train)
-        ivf = faiss.extract_index_ivf(index)
+        ivf = faiss.extract_index_ivf(index.base_index)  # 1.7.3 does not see through the IndexRefine
         rows = []
         for nprobe in (8, 16, 32, 64):
             ivf.nprobe = nprobe
