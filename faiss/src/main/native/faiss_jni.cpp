@@ -354,26 +354,28 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_search(JNIEnv* env, jcla
   });
 }
 
-// The nprobe lists an IVF index's coarse quantizer finds for each query, nearest first, with their distances (-1
-// past the index's nlist): what search() then scans. Shards are copies of one trained index, so one quantizer search
+// The nprobe lists (at most nlist) an IVF index's coarse quantizer finds for each query, nearest first, with their
+// distances; returns how many a query: what search() then scans. Shards are copies of one trained index, so one quantizer search
 // serves them all.
-JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_probe(JNIEnv* env, jclass, jlong h, jlong n, jfloatArray x,
+JNIEXPORT jint JNICALL Java_io_imgvec_faiss_FaissNative_probe(JNIEnv* env, jclass, jlong h, jlong n, jfloatArray x,
                                                                jint nprobe, jint efSearch, jlongArray lists,
                                                                jfloatArray listDistances) {
-  guarded(env, [&]() -> int {
+  return guarded(env, [&]() -> jint {
     auto* ivf = dynamic_cast<faiss::IndexIVF*>(idx(h));
     if (ivf == nullptr) throw std::runtime_error("probing lists needs an IVF index");
+    // search_preassigned reads min(nprobe, nlist) lists a query, so the lists are laid out that many a query
+    jint probed = static_cast<jint>(std::min<size_t>(nprobe, ivf->nlist));
     Floats xs(env, x);
-    std::vector<idx_t> l(static_cast<size_t>(n) * nprobe);
+    std::vector<idx_t> l(static_cast<size_t>(n) * probed);
     std::vector<float> d(l.size());
     std::vector<std::unique_ptr<faiss::SearchParameters>> owned;
     faiss::SearchParameters* coarse = efSearch > 0 ? paramsFor(ivf->quantizer, 0, efSearch, 0, owned) : nullptr;
-    ivf->quantizer->search(n, xs.data, nprobe, d.data(), l.data(), coarse);
+    ivf->quantizer->search(n, xs.data, probed, d.data(), l.data(), coarse);
     env->SetLongArrayRegion(lists, 0, l.size(), reinterpret_cast<jlong*>(l.data()));
     checkRegion(env);
     env->SetFloatArrayRegion(listDistances, 0, d.size(), d.data());
     checkRegion(env);
-    return 0;
+    return probed;
   });
 }
 

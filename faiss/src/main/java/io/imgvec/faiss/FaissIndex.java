@@ -1,6 +1,7 @@
 package io.imgvec.faiss;
 
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReadWriteLock;
@@ -189,9 +190,9 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
   public record Probes(long[] lists, float[] distances) {}
 
   /**
-   * The {@code params.nprobe()} lists (which must be set) this IVF index's coarse quantizer finds for each query:
-   * shards are copies of one trained index, so one quantizer search serves all of them ({@link #search(float[],
-   * int, int, SearchParams, long[], Probes)}).
+   * The {@code params.nprobe()} lists (which must be set; at most nlist) this IVF index's coarse quantizer finds for
+   * each query: shards are copies of one trained index, so one quantizer search serves all of them
+   * ({@link #search(float[], int, int, SearchParams, long[], Probes)}).
    */
   public Probes probe(float[] queries, int n, SearchParams params) {
     if (params.nprobe() <= 0) {
@@ -199,11 +200,9 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
     }
     long[] lists = new long[Math.multiplyExact(n, params.nprobe())];
     float[] distances = new float[lists.length];
-    shared(() -> {
-      FaissNative.probe(live(), n, checkVectors(queries, n), params.nprobe(), params.efSearch(), lists, distances);
-      return null;
-    });
-    return new Probes(lists, distances);
+    int probed = shared(() -> FaissNative.probe(live(), n, checkVectors(queries, n), params.nprobe(),
+        params.efSearch(), lists, distances));
+    return new Probes(Arrays.copyOf(lists, n * probed), Arrays.copyOf(distances, n * probed));
   }
 
   /** As {@link #search(float[], int, int, SearchParams, long[])}, scanning {@code probes} (null: its own). */

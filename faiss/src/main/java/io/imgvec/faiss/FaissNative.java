@@ -81,7 +81,7 @@ final class FaissNative {
   static native void search(long handle, long n, float[] queries, int k, int nprobe, int efSearch, long maxCodes,
       long[] allowedIds, long[] probedLists, float[] probedDistances, float[] distances, long[] labels);
 
-  static native void probe(long handle, long n, float[] queries, int nprobe, int efSearch, long[] lists,
+  static native int probe(long handle, long n, float[] queries, int nprobe, int efSearch, long[] lists,
       float[] listDistances);
 
   static native void searchWork(long handle, long n, float[] queries, int k, int nprobe, int efSearch,

@@ -71,13 +71,17 @@ class ShardedIndexTest {
     }
   }
 
-  /** A batch, one query, and a batch with an id filter, over every list; a batch with and without it over some. */
+  /**
+   * A batch, one query, and a batch with an id filter, over every list; a batch with and without it over some; a
+   * batch asking for more lists than there are.
+   */
   private static SearchResult[] searches(VectorSearch index, float[] queries, long[] allowed) {
     return new SearchResult[] {index.search(queries, NQ, K, ALL_LISTS, null),
         index.search(queries, 1, K, ALL_LISTS, null),
         index.search(queries, NQ, K, ALL_LISTS, allowed),
         index.search(queries, NQ, K, SOME_LISTS, null),
-        index.search(queries, NQ, K, SOME_LISTS, allowed)};
+        index.search(queries, NQ, K, SOME_LISTS, allowed),
+        index.search(queries, NQ, K, SearchParams.nprobe(64), null)}; // more lists than the 16 there are
   }
 
   private static void assertSame(SearchResult[] expected, SearchResult[] found) {
