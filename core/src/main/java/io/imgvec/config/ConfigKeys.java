@@ -101,6 +101,10 @@ public final class ConfigKeys {
       "IVF lists; 0 = auto (power of two near 4*sqrt(count))"));
   public static final ConfigKey<Integer> INDEX_PQ_M = register(ConfigKey.intRange("index.pq-m", 0, 0, 4096,
       "PQ bytes per vector (must divide the dimension); 0 = largest that fits the memory budget"));
+  public static final ConfigKey<String> INDEX_REFINE = register(ConfigKey.choice("index.refine", "auto",
+      List.of("auto", "none", "sq8"), "a refine stage: PQ codes find k x 8 candidates, re-ranked against every vector"
+          + " stored in 8-bit codes (d bytes a vector); auto = index.type=auto measures it beside each IVF-PQ"
+          + " candidate where it fits the memory budget; sq8 = a pinned IVF-PQ or PQ build has it too; none = never"));
   public static final ConfigKey<Integer> INDEX_NPROBE = register(ConfigKey.intRange("index.nprobe", 0, 0, 1 << 20,
       "IVF lists searched per query; 0 = tuned: the first reaching index.target-recall within"
           + " index.latency-headroom x index.target-latency-ms"));

@@ -1,11 +1,16 @@
 package io.imgvec.faiss;
 
 /**
- * The work of single-query searches, counted by FAISS (see {@link FaissIndex#searchWork}): four counts per query.
- * Work adds up across shards searched one after another ({@link #plus}).
+ * The work of single-query searches, counted by FAISS (see {@link FaissIndex#searchWork}): four counts per query,
+ * and the stored vectors a refine stage re-ranked (counted by it, {@link #withReranked}). Work adds up across shards
+ * searched one after another ({@link #plus}).
  */
-public record SearchWork(long[] counts) {
+public record SearchWork(long[] counts, long[] reranked) {
   static final int FIELDS = 4;
+
+  SearchWork(long[] counts) {
+    this(counts, new long[counts.length / FIELDS]);
+  }
 
   public int queries() {
     return counts.length / FIELDS;
@@ -31,6 +36,20 @@ public record SearchWork(long[] counts) {
     return counts[FIELDS * q + 3];
   }
 
+  /** Stored vectors a refine stage compared query {@code q} with. */
+  public long reranked(int q) {
+    return reranked[q];
+  }
+
+  /** This work followed by re-ranking {@code perQuery} stored vectors for each query. */
+  public SearchWork withReranked(long perQuery) {
+    long[] sum = reranked.clone();
+    for (int q = 0; q < sum.length; q++) {
+      sum[q] += perQuery;
+    }
+    return new SearchWork(counts, sum);
+  }
+
   /** The work of searching both, one after the other, for each query. */
   public SearchWork plus(SearchWork other) {
     return plus(other, FIELDS);
@@ -47,6 +66,10 @@ public record SearchWork(long[] counts) {
     for (int i = 0; i < sum.length; i++) {
       sum[i] += i % FIELDS < fields ? other.counts[i] : 0;
     }
-    return new SearchWork(sum);
+    long[] reranks = reranked.clone();
+    for (int q = 0; q < reranks.length; q++) {
+      reranks[q] += other.reranked[q];
+    }
+    return new SearchWork(sum, reranks);
   }
 }

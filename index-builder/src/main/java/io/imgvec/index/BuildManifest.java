@@ -2,6 +2,7 @@ package io.imgvec.index;
 
 import io.imgvec.faiss.SearchParams;
 import io.imgvec.published.ShardedIndex;
+import io.imgvec.published.Sq8Vectors;
 import io.imgvec.util.Numbers;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -28,6 +29,9 @@ final class BuildManifest {
     for (String file : files) {
       bytes += Files.size(dir.resolve(file));
     }
+    if (plan.refines()) {
+      bytes += Files.size(dir.resolve(Sq8Vectors.FILE));
+    }
     Map<String, Object> index = new LinkedHashMap<>();
     index.put("type", plan.type());
     index.put("factory", plan.factory());
@@ -37,6 +41,10 @@ final class BuildManifest {
     index.put("max_codes", params.maxCodes());
     if (params.efSearch() > 0) {
       index.put("ef_search", params.efSearch());
+    }
+    if (plan.refines()) { // the codes' candidates are re-ranked against the vectors stored in 8-bit codes
+      index.put("refine", "SQ8");
+      index.put("k_factor", plan.kFactor());
     }
     index.put("train_size", plan.trainSize());
     index.put("reason", plan.reason());

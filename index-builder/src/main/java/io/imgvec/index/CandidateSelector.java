@@ -1,12 +1,16 @@
 package io.imgvec.index;
 
 import io.imgvec.faiss.FaissIndex;
+import io.imgvec.faiss.VectorSearch;
 import io.imgvec.index.CandidateChoice.Measured;
+import io.imgvec.published.RerankedSearch;
+import io.imgvec.published.Sq8Vectors;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 
@@ -49,10 +53,14 @@ final class CandidateSelector {
   private final IndexEvaluator evaluator;
   private final LatencyModel model;
   private final double limitP99Ms;
+  /** Whether IVF-PQ candidates also get a refine stage measured (where it fits the budget). */
+  private final boolean refine;
+  private Sq8Vectors storedSample;
 
   CandidateSelector(IndexBuilder.Options options, Consumer<String> progress, long count, int d, float[] sample,
-      int sampleSize, float[] queries, int nq, LatencyModel model) {
+      int sampleSize, float[] queries, int nq, LatencyModel model, boolean refine) {
     this.options = options;
+    this.refine = refine;
     this.progress = progress;
     this.count = count;
     this.d = d;
@@ -81,10 +89,10 @@ final class CandidateSelector {
           centroidsByNlist.put(plan.nlist(), quickCentroids(plan));
           kmeansS = IndexBuilder.seconds(t);
         }
-        Measured m = measure(plan, centroidsByNlist.get(plan.nlist()), kmeansS);
-        measured.add(m);
-        if (onlyCentroidsTooSlow(m)) {
-          measured.add(measure(plan.withHnswQuantizer(), centroidsByNlist.get(plan.nlist()), 0));
+        List<Measured> ms = measure(plan, centroidsByNlist.get(plan.nlist()), kmeansS);
+        measured.addAll(ms);
+        if (onlyCentroidsTooSlow(ms.get(0))) {
+          measured.addAll(measure(plan.withHnswQuantizer(), centroidsByNlist.get(plan.nlist()), 0));
         }
         if (measured.stream().anyMatch(c -> CandidateChoice.meetsTarget(c, options.targetRecall()))) {
           break; // the smallest that reaches the recall target: a larger index could only add recall beyond it
@@ -95,7 +103,7 @@ final class CandidateSelector {
     }
     Measured best = CandidateChoice.choose(measured, options.targetRecall());
     Map<String, Object> report = new LinkedHashMap<>();
-    report.put("winner", best.plan().factory());
+    report.put("winner", best.plan().name());
     report.put("why", why(best, measured.size(), candidates.size()));
     report.put("sample_size", sampleSize);
     report.put("candidate_base", base);
@@ -104,7 +112,7 @@ final class CandidateSelector {
     report.put("latency_limit_ms", IndexEvaluator.round4(limitP99Ms));
     report.put("selection_s", IndexBuilder.seconds(start));
     report.put("candidates", measured.stream().map(Measured::report).toList());
-    progress.accept("chose " + best.plan().factory() + ": " + report.get("why"));
+    progress.accept("chose " + best.plan().name() + ": " + report.get("why"));
     return trainedFully(best.plan(), report);
   }
 
@@ -141,16 +149,40 @@ final class CandidateSelector {
     }
   }
 
-  private Measured measure(IndexPlan plan, FaissIndex centroids, double kmeansS) {
+  /**
+   * {@code plan} measured on its index of the sample, and where its codes alone miss the target and the stored
+   * vectors fit the budget, the same codes with a refine stage (re-ranked against the sample's stored vectors: no
+   * second index to train).
+   */
+  private List<Measured> measure(IndexPlan plan, FaissIndex centroids, double kmeansS) {
     long start = System.nanoTime();
     try (FaissIndex index = FaissIndex.create(d, plan.factory(), options.metric())) {
       index.trainFrom(centroids, sample, Math.min(trainSize(plan), QUICK_TRAIN_VECTORS), true);
       index.add(sample, sequentialIds(base), base);
-      LatencySweep latencies = new LatencySweep(plan, index, count, evaluator, codesPerProbe(plan, base), model);
-      List<IndexEvaluator.Metrics> recalls = new ArrayList<>();
-      int at = operatingPoint(plan, index, latencies, recalls);
-      return measured(plan, at, recalls, latencies, kmeansS, start);
+      Measured codesAlone = measureOn(plan, index, kmeansS, start);
+      List<Measured> measured = new ArrayList<>(List.of(codesAlone));
+      Optional<IndexPlan> refined = refine && !CandidateChoice.meetsTarget(codesAlone, options.targetRecall())
+          ? IndexPlanner.refined(plan, count, d, options.memoryBudget()) : Optional.empty();
+      refined.ifPresent(r -> measured.add(measureOn(r, new RerankedSearch(index, storedSample(), options.metric(),
+          r.kFactor()), 0, System.nanoTime())));
+      return measured;
     }
+  }
+
+  private Measured measureOn(IndexPlan plan, VectorSearch index, double kmeansS, long start) {
+    LatencySweep latencies = new LatencySweep(plan, index, base, d, count, evaluator, codesPerProbe(plan, base),
+        model);
+    List<IndexEvaluator.Metrics> recalls = new ArrayList<>();
+    int at = operatingPoint(plan, index, latencies, recalls);
+    return measured(plan, at, recalls, latencies, kmeansS, start);
+  }
+
+  /** The candidates' base vectors in 8-bit codes, as a refine stage stores them (encoded once). */
+  private Sq8Vectors storedSample() {
+    if (storedSample == null) {
+      storedSample = Sq8Vectors.inMemory(Sq8Vectors.Codec.train(sample, sampleSize, d), sample, base);
+    }
+    return storedSample;
   }
 
   /**
@@ -158,7 +190,7 @@ final class CandidateSelector {
    * setting after it (the score interpolates between the two) or the first that reaches the recall target, where a
    * build stops.
    */
-  private int operatingPoint(IndexPlan plan, FaissIndex index, LatencySweep latencies,
+  private int operatingPoint(IndexPlan plan, VectorSearch index, LatencySweep latencies,
       List<IndexEvaluator.Metrics> recalls) {
     int last = latencies.nprobes.size() - 1;
     int at = -1;
@@ -177,7 +209,7 @@ final class CandidateSelector {
     return Math.min(sampleSize, plan.trainSize());
   }
 
-  private IndexEvaluator.Metrics recall(IndexPlan plan, FaissIndex index, int nprobe) {
+  private IndexEvaluator.Metrics recall(IndexPlan plan, VectorSearch index, int nprobe) {
     return evaluator.recall(index, IndexEvaluator.params(nprobe, codesPerProbe(plan, base),
         plan.hasHnswQuantizer()));
   }
@@ -203,7 +235,7 @@ final class CandidateSelector {
     double operatingP99 = latencies.p99(operating);
     long bytes = IndexPlanner.estimatedBytes(plan, count, d);
     Map<String, Object> report = new LinkedHashMap<>();
-    report.put("factory", plan.factory());
+    report.put("factory", plan.name());
     report.put("bytes", bytes);
     report.put("recall_at_10_at_latency_limit", IndexEvaluator.round4(score));
     report.put("nprobe", latencies.nprobes.get(operating));
@@ -213,7 +245,7 @@ final class CandidateSelector {
     report.put("kmeans_s", kmeansS);
     report.put("measure_s", IndexBuilder.seconds(start));
     report.put("sweep", sweep);
-    progress.accept("candidate " + plan.factory() + ": R@10 " + report.get("recall_at_10_at_latency_limit")
+    progress.accept("candidate " + plan.name() + ": R@10 " + report.get("recall_at_10_at_latency_limit")
         + " at the latency limit (nprobe " + report.get("nprobe") + ", predicted p99 " + report.get("predicted_p99_ms")
         + " ms at " + count + " vectors), " + bytes + " bytes");
     return new Measured(plan, feasible, score, operatingP99, bytes, latencies.p50(0), report);

@@ -5,9 +5,12 @@ import io.imgvec.config.ImgvecConfig;
 import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.Metric;
 import io.imgvec.faiss.SearchParams;
+import io.imgvec.faiss.VectorSearch;
 import io.imgvec.published.HeldOutQueries;
 import io.imgvec.published.IdMap;
+import io.imgvec.published.RerankedSearch;
 import io.imgvec.published.ShardedIndex;
+import io.imgvec.published.Sq8Vectors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +30,7 @@ public final class IndexBuilder {
   public record Options(String type, long memoryBudget, Metric metric, int nlist, int pqM, int nprobe,
       double targetLatencyMs, double latencyHeadroom, double targetRecall, double maxCodesFactor,
       double maxListFactor, int pointsPerCentroid, int evalQueries, int batchSize, boolean requireTarget, int shards,
-      long maxShardBytes, boolean distributed, long distributedAbove, String latencyModelFile) {
+      long maxShardBytes, boolean distributed, long distributedAbove, String latencyModelFile, String refine) {
     public static Options from(ImgvecConfig c) {
       return new Options(c.get(ConfigKeys.INDEX_TYPE), c.get(ConfigKeys.INDEX_MEMORY_BUDGET),
           c.get(ConfigKeys.INDEX_METRIC).equals("L2") ? Metric.L2 : Metric.INNER_PRODUCT,
@@ -39,7 +42,8 @@ public final class IndexBuilder {
           c.get(ConfigKeys.INDEX_EVAL_QUERIES), c.get(ConfigKeys.INDEX_BATCH_SIZE),
           c.get(ConfigKeys.INDEX_REQUIRE_TARGET), c.get(ConfigKeys.INDEX_SHARDS),
           c.get(ConfigKeys.INDEX_MAX_SHARD_BYTES), c.get(ConfigKeys.INDEX_DISTRIBUTED),
-          c.get(ConfigKeys.INDEX_DISTRIBUTED_ABOVE), c.get(ConfigKeys.INDEX_LATENCY_MODEL_FILE));
+          c.get(ConfigKeys.INDEX_DISTRIBUTED_ABOVE), c.get(ConfigKeys.INDEX_LATENCY_MODEL_FILE),
+          c.get(ConfigKeys.INDEX_REFINE));
     }
   }
 
@@ -115,10 +119,11 @@ public final class IndexBuilder {
     IndexPlan plan = IndexPlanner.plan(options.type(), n, d, options.memoryBudget(), options.nlist(), options.pqM(),
         options.nprobe(), options.pointsPerCentroid(), options.metric());
     boolean select = measuresCandidates(plan);
-    List<IndexPlan> candidates = select ? IndexPlanner.candidates(n, d, options.memoryBudget(),
-        options.pointsPerCentroid(), options.metric()) : List.of(plan);
     DistributedAdd adder = options.distributed() || options.distributedAbove() > 0 && n > options.distributedAbove()
         ? distributedAdd : null;
+    plan = withPinnedRefine(plan, select, adder != null);
+    List<IndexPlan> candidates = select ? IndexPlanner.candidates(n, d, options.memoryBudget(),
+        options.pointsPerCentroid(), options.metric()) : List.of(plan);
     if (adder != null) {
       adder.prepare(options.shards());
     }
@@ -128,7 +133,7 @@ public final class IndexBuilder {
     int nq = resources.queries();
     int trainSize = resources.trainSize();
     progress.accept(select ? "measuring " + candidates.size() + " candidate indexes for " + n + " x " + d
-        : "index plan: " + plan.factory() + " (" + plan.reason() + ") for " + n + " x " + d);
+        : "index plan: " + plan.name() + " (" + plan.reason() + ") for " + n + " x " + d);
     Map<String, Object> timings = new LinkedHashMap<>();
     long t = System.nanoTime();
     Sample.Part drawn = adder != null ? adder.sample(trainSize, nq) : null;
@@ -141,8 +146,10 @@ public final class IndexBuilder {
     LatencyModel model = plan.isIvf() && plan.nprobe() == 0 ? LatencyModel.forThisMachine(options.metric(),
         options.latencyModelFile(), progress) : null;
     t = System.nanoTime();
+    // executors add without the vectors' store a refine stage needs: distributed builds measure none
     CandidateSelector.Selection selection = select ? new CandidateSelector(options, progress, n, d, sample.train,
-        trainSize, sample.queries, nq, model).select(candidates) : null;
+        trainSize, sample.queries, nq, model, adder == null && !options.refine().equals("none")).select(candidates)
+        : null;
     if (selection != null) {
       plan = selection.plan();
       timings.put("selection_s", IndexEvaluator.round4(seconds(t) - selection.trainSeconds())); // measuring alone
@@ -158,13 +165,15 @@ public final class IndexBuilder {
       }
       timings.put("train_s", selection != null ? selection.trainSeconds() : seconds(t));
       Map<String, Object> expected = resources.expectedAdd(trained, sample.train, trainSize, progress);
+      Sq8Vectors.Codec codec = plan.refines() ? Sq8Vectors.Codec.train(sample.train, trainSize, d) : null;
       sample.train = null; // trained: let the sample go before the index grows
       ExactNeighbours truth = new ExactNeighbours(sample.queries, nq, d, IndexEvaluator.K, plan.metric());
       t = System.nanoTime();
       try (ShardedIndex index = adder != null
           ? adder.addAll(trained, sample.queryIds, truth, resources.shards(), !resources.fitsTogether(), dir,
               timings)
-          : scans.addAll(trained, sample, truth, dir.resolve(IdMap.FILE), n, d, resources.shards(), timings)) {
+          : scans.addAll(trained, sample, truth, dir.resolve(IdMap.FILE), codec, n, d, resources.shards(),
+              timings)) {
         timings.put("add_phase_s", seconds(t));
         IndexEvaluator.Tuning tuning = finish(index, plan, model, sample, truth, nq, dir, timings, start);
         IndexEvaluator.Metrics metrics = tuning == null ? null : tuning.chosen();
@@ -192,6 +201,25 @@ public final class IndexBuilder {
     }
   }
 
+  /**
+   * {@code plan} with the refine stage {@code index.refine=sq8} pins (a pinned build with PQ codes), refused where it
+   * cannot apply.
+   */
+  private IndexPlan withPinnedRefine(IndexPlan plan, boolean select, boolean distributed) {
+    if (!options.refine().equals("sq8") || select) {
+      return plan;
+    }
+    if (plan.pqM() == 0) {
+      throw new IndexBuildException("index.refine=sq8 re-ranks PQ codes, and this build is " + plan.type() + ": use"
+          + " index.type=IVF-PQ, PQ or auto");
+    }
+    if (distributed) {
+      throw new IndexBuildException("index.refine=sq8 needs every vector stored by the build, which a distributed"
+          + " build (executors add) does not do yet: use index.refine=none, or index.distributed=false");
+    }
+    return plan.withRefine(IndexPlanner.REFINE_K_FACTOR);
+  }
+
   /** Whether the index is chosen by measuring candidates: type auto, IVF-sized, nothing pinned by the user. */
   private boolean measuresCandidates(IndexPlan plan) {
     return options.type().equals("auto") && plan.isIvf() && options.nlist() == 0 && options.pqM() == 0
@@ -206,8 +234,10 @@ public final class IndexBuilder {
       ExactNeighbours truth, int nq, Path dir, Map<String, Object> timings, long start) throws IOException {
     long t = System.nanoTime();
     int d = index.dimension();
+    VectorSearch searched = plan.refines() ? new RerankedSearch(index, Sq8Vectors.map(dir.resolve(Sq8Vectors.FILE), d),
+        plan.metric(), plan.kFactor()) : index;
     IndexEvaluator.Tuning tuning = nq == 0 ? null
-        : evaluate(index, plan, model, new IndexEvaluator(sample.queries, nq, d, truth), index.ntotal() + nq);
+        : evaluate(searched, plan, model, new IndexEvaluator(sample.queries, nq, d, truth), index.ntotal() + nq);
     Map<String, Object> outcome = tuning == null ? null : outcome(tuning);
     if (outcome != null && options.requireTarget() && !(boolean) outcome.get("target_met")) {
       throw new IndexBuildException("index.require-target=true and the target was missed: " + outcome
@@ -241,7 +271,7 @@ public final class IndexBuilder {
     return stats;
   }
 
-  private IndexEvaluator.Tuning evaluate(ShardedIndex index, IndexPlan plan, LatencyModel model,
+  private IndexEvaluator.Tuning evaluate(VectorSearch index, IndexPlan plan, LatencyModel model,
       IndexEvaluator evaluator, long n) {
     if (!plan.isIvf() || plan.nprobe() > 0) {
       IndexEvaluator.Metrics fixed = evaluator.measure(index, fixedParams(plan, n));

@@ -3,6 +3,7 @@ package io.imgvec.index;
 import io.imgvec.faiss.Metric;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Chooses index type and parameters, autofaiss-style, from vector count, dimension and a memory budget:
@@ -22,6 +23,11 @@ import java.util.List;
  */
 public final class IndexPlanner {
   static final long FLAT_BELOW = 10_000;
+  /**
+   * Candidates re-ranked against stored vectors search their codes for k × this many: a true neighbour the codes
+   * rank within the first 80 of 10 still comes back, and re-ranking 80 stored vectors costs less than a probe.
+   */
+  public static final int REFINE_K_FACTOR = 8;
   private static final int MAX_PQ_M = 256;
 
   private IndexPlanner() {}
@@ -110,7 +116,18 @@ public final class IndexPlanner {
     long codebooks = plan.pqM() > 0 ? 256L * d * 4 : 0;
     long hnswLinks = plan.hasHnswQuantizer() ? plan.nlist() * 2L * 32 * 4 : 0; // 2 x 32 links per centroid
     long perVector = plan.pqM() > 0 ? plan.pqM() + 8L : 4L * d + 8;
-    return count * perVector + centroidBytes(plan.nlist(), d) + codebooks + hnswLinks;
+    long refine = plan.refines() ? count * d + 8L * d : 0; // a byte a dimension, and the codec's ranges
+    return count * perVector + centroidBytes(plan.nlist(), d) + codebooks + hnswLinks + refine;
+  }
+
+  /**
+   * {@code plan} (IVF-PQ) with a refine stage, where its stored vectors still fit the budget: what
+   * {@link CandidateSelector} measures beside each IVF-PQ candidate, on the same codes.
+   */
+  static Optional<IndexPlan> refined(IndexPlan plan, long count, int d, long memoryBudget) {
+    IndexPlan refined = plan.withRefine(REFINE_K_FACTOR);
+    return plan.isIvf() && plan.pqM() > 0 && !plan.refines() && estimatedBytes(refined, count, d) <= memoryBudget
+        ? Optional.of(refined) : Optional.empty();
   }
 
   /** Power of two nearest 4·√(count·scanCost), at most count/39. */

@@ -7,6 +7,7 @@ import io.imgvec.published.ContentDigests;
 import io.imgvec.published.HeldOutQueries;
 import io.imgvec.published.IdMap;
 import io.imgvec.published.IndexLayout;
+import io.imgvec.published.Sq8Vectors;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -46,11 +47,12 @@ public final class IndexPublisher {
 
     Map<String, Object> files = new LinkedHashMap<>();
     List<String> names = new ArrayList<>(IndexLayout.indexFiles(built.manifest()));
-    names.addAll(List.of(IdMap.FILE, ContentDigests.FILE, HeldOutQueries.FILE));
+    names.addAll(List.of(IdMap.FILE, ContentDigests.FILE, HeldOutQueries.FILE, Sq8Vectors.FILE));
     for (String name : names) {
       Path local = built.dir().resolve(name);
       if (!Files.exists(local)) {
-        continue; // digests: only where the embeddings carried content_sha256; queries: only where measured
+        continue; // digests: only where the embeddings carried content_sha256; queries: only where measured;
+        // stored vectors: only where the index re-ranks
       }
       files.put(name, Map.of("bytes", Files.size(local), "sha256", Digests.sha256(local)));
       fs.copyFromLocalFile(false, true, new org.apache.hadoop.fs.Path(local.toUri()),

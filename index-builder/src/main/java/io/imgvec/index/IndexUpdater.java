@@ -1,13 +1,18 @@
 package io.imgvec.index;
 
+import io.imgvec.faiss.SearchParams;
+import io.imgvec.faiss.VectorSearch;
 import io.imgvec.published.ContentDigests;
 import io.imgvec.published.HeldOutQueries;
 import io.imgvec.published.IdMap;
 import io.imgvec.published.IndexLayout;
+import io.imgvec.published.RerankedSearch;
 import io.imgvec.published.ShardedIndex;
+import io.imgvec.published.Sq8Vectors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -70,8 +75,10 @@ public final class IndexUpdater {
       }
       long t = System.nanoTime();
       try (IdMap.Writer newIds = new IdMap.Writer(dir.resolve("added-ids.tmp"));
-          ContentDigests.Writer newDigests = new ContentDigests.Writer(dir.resolve("added-digests.tmp"))) {
-        upserts.scan(options.batchSize(), batch -> changes.upsert(batch, index, idOf, digests, newIds, newDigests));
+          ContentDigests.Writer newDigests = new ContentDigests.Writer(dir.resolve("added-digests.tmp"));
+          Sq8Vectors.Writer stored = storedVectors(index.dimension(), changes.nextId, dir)) {
+        upserts.scan(options.batchSize(), batch -> changes.upsert(batch, index, idOf, digests, newIds, newDigests,
+            stored));
       }
       for (String imageId : deleted) {
         Long id = idOf.remove(imageId);
@@ -91,12 +98,25 @@ public final class IndexUpdater {
       IndexEvaluator.Metrics metrics = measure(index, queries, live, idOf, dir);
       timings.put("evaluate_s", IndexBuilder.seconds(t));
       t = System.nanoTime();
-      long bytes = index.write(dir);
+      long bytes = index.write(dir) + (IndexLayout.refines(base) ? Files.size(dir.resolve(Sq8Vectors.FILE)) : 0);
       writeMaps(dir, ids, digests, Set.copyOf(changes.removed), columns.size());
       timings.put("write_s", IndexBuilder.seconds(t));
       timings.put("total_s", IndexBuilder.seconds(start));
       return new IndexBuilder.BuiltIndex(dir, manifest(index, changes, metrics, queries.size(), timings, bytes));
     }
+  }
+
+  /**
+   * Where the version re-ranks against stored vectors: a copy of its store, open for the added ids' rows (null
+   * without a refine stage).
+   */
+  private Sq8Vectors.Writer storedVectors(int d, long nextId, Path dir) throws IOException {
+    if (!IndexLayout.refines(base)) {
+      return null;
+    }
+    Path copy = dir.resolve(Sq8Vectors.FILE);
+    Files.copy(baseDir.resolve(Sq8Vectors.FILE), copy, StandardCopyOption.REPLACE_EXISTING);
+    return Sq8Vectors.Writer.appendTo(copy, d, nextId);
   }
 
   /** Updates need the version's digests (versions built before update-index existed have none). */
@@ -121,7 +141,7 @@ public final class IndexUpdater {
     }
 
     void upsert(VectorSource.Batch batch, ShardedIndex index, Map<String, Long> idOf, Map<Long, String> digests,
-        IdMap.Writer newIds, ContentDigests.Writer newDigests) throws IOException {
+        IdMap.Writer newIds, ContentDigests.Writer newDigests, Sq8Vectors.Writer stored) throws IOException {
       int d = batch.dimension();
       float[] vectors = new float[batch.size() * d];
       long[] newIdsOfBatch = new long[batch.size()];
@@ -148,6 +168,9 @@ public final class IndexUpdater {
       }
       if (m > 0) {
         index.add(vectors, newIdsOfBatch, m);
+      }
+      if (stored != null) {
+        stored.append(vectors, m); // the rows of ids nextId - m to nextId - 1
       }
     }
   }
@@ -180,8 +203,10 @@ public final class IndexUpdater {
       truth.addBase(vectors, batchIds, m);
     });
     index.removeIds(queryIds);
-    IndexEvaluator.Metrics metrics = new IndexEvaluator(queries.vectors(), nq, d, truth)
-        .measure(index, IndexLayout.searchParams(base));
+    SearchParams params = IndexLayout.searchParams(base);
+    VectorSearch searched = !IndexLayout.refines(base) ? index : new RerankedSearch(index,
+        Sq8Vectors.map(dir.resolve(Sq8Vectors.FILE), d), index.metric(), params.kFactor());
+    IndexEvaluator.Metrics metrics = new IndexEvaluator(queries.vectors(), nq, d, truth).measure(searched, params);
     index.add(queries.vectors(), queryIds, nq);
     new HeldOutQueries(queries.imageIds(), queryIds, truth.allIds(), queries.vectors(), d).write(dir.resolve(
         HeldOutQueries.FILE));

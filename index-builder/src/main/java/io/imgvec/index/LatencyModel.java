@@ -4,8 +4,11 @@ import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.Metric;
 import io.imgvec.faiss.SearchParams;
 import io.imgvec.faiss.SearchWork;
+import io.imgvec.faiss.VectorSearch;
 import io.imgvec.io.Json;
 import io.imgvec.io.LocalFiles;
+import io.imgvec.published.RerankedSearch;
+import io.imgvec.published.Sq8Vectors;
 import io.imgvec.util.Numbers;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -33,9 +36,12 @@ import java.util.function.Consumer;
  * calibrate again.
  */
 public final class LatencyModel {
-  /** The cost terms: per query, per centroid dimension, per HNSW distance, per list and code, per code byte. */
+  /**
+   * The cost terms: per query, per centroid dimension, per HNSW distance, per list and code, per code byte, per
+   * dimension of a full vector scanned and of a stored vector re-ranked.
+   */
   static final List<String> TERMS = List.of("query", "centroid_dimension", "graph_distance", "list",
-      "list_code_byte", "code", "code_byte", "full_vector_dimension");
+      "list_code_byte", "code", "code_byte", "full_vector_dimension", "reranked_dimension");
   private static final int D = 256;
   private static final int BASE = 20_000;
   private static final int QUERIES = 200;
@@ -45,9 +51,13 @@ public final class LatencyModel {
    * A reference index: factory, count its lists are grown to (a Flat one: its vectors), nprobes timed. Flat indexes
    * of a few thousand vectors time the exhaustive scan a flat coarse quantizer of that many centroids does; PQ
    * indexes with short lists (40 codes) and long ones (4,000-8,000) tell the cost of a list (its lookup tables)
-   * from the cost of its codes.
+   * from the cost of its codes. One re-ranks 100 candidates a result ({@code kFactor}) against stored vectors.
    */
-  private record Reference(String factory, int pqM, long grownTo, int[] nprobes) {}
+  private record Reference(String factory, int pqM, long grownTo, int[] nprobes, int kFactor) {
+    Reference(String factory, int pqM, long grownTo, int[] nprobes) {
+      this(factory, pqM, grownTo, nprobes, 0);
+    }
+  }
 
   /** One timed setting of a reference: its counted work and its measured p50 and p99. */
   private record Timed(String factory, int nprobe, SearchWork work, int pqM, double measuredP50Ms,
@@ -61,6 +71,7 @@ public final class LatencyModel {
       new Reference("IVF256,PQ64np", 64, 1_000_000, new int[] {1, 4, 16}),
       new Reference("IVF512,PQ16np", 16, BASE, new int[] {1, 16, 64}),
       new Reference("IVF512,PQ64np", 64, BASE, new int[] {1, 16, 64}),
+      new Reference("IVF512,PQ16np", 16, BASE, new int[] {1, 16}, 100),
       new Reference("IVF512_HNSW32,PQ32np", 32, 1_000_000, new int[] {1, 4, 16, 64}));
 
   private final double[] nanos;
@@ -109,7 +120,8 @@ public final class LatencyModel {
   static double[] features(SearchWork work, int q, double scale, int d, int pqM) {
     double codes = work.codes(q) * scale;
     return new double[] {1, (double) d * (work.flatCentroids(q) + work.graphDistances(q)), work.graphDistances(q),
-        work.lists(q), (double) work.lists(q) * pqM, codes, codes * pqM, pqM == 0 ? codes * d : 0};
+        work.lists(q), (double) work.lists(q) * pqM, codes, codes * pqM, pqM == 0 ? codes * d : 0,
+        (double) work.reranked(q) * d};
   }
 
   /** Predicted p99 latency (ms) of the queries' work, as a single-query search on one thread measures it. */
@@ -189,7 +201,9 @@ public final class LatencyModel {
     List<Double> times = new ArrayList<>();
     List<Timed> timed = new ArrayList<>();
     for (Reference ref : REFERENCES) {
-      try (FaissIndex index = reference(ref, base, metric)) {
+      try (FaissIndex codes = reference(ref, base, metric)) {
+        VectorSearch index = ref.kFactor() == 0 ? codes : new RerankedSearch(codes,
+            Sq8Vectors.inMemory(Sq8Vectors.Codec.train(base, BASE, D), base, BASE), metric, ref.kFactor());
         for (int nprobe : ref.nprobes()) {
           SearchParams params = new SearchParams(nprobe, ref.factory().contains("HNSW") ? Math.max(16, 2 * nprobe)
               : 0, 0);
@@ -255,7 +269,7 @@ public final class LatencyModel {
    * Times each query alone on one thread in {@value #PASSES} passes after a warm-up: each query's median time (ns)
    * into {@code perQuery}; returns their p50 and p99 in ms, as {@link IndexEvaluator#measure} reports them.
    */
-  private static double[] timeQueries(FaissIndex index, float[] queries, SearchParams params, double[] perQuery) {
+  private static double[] timeQueries(VectorSearch index, float[] queries, SearchParams params, double[] perQuery) {
     long[] medians = IndexEvaluator.timeEachQuery(index, queries, QUERIES, D, params, PASSES);
     for (int q = 0; q < QUERIES; q++) {
       perQuery[q] = medians[q];

@@ -1,7 +1,7 @@
 package io.imgvec.index;
 
-import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.SearchWork;
+import io.imgvec.faiss.VectorSearch;
 import java.util.List;
 
 /**
@@ -12,7 +12,8 @@ import java.util.List;
  */
 final class LatencySweep {
   private final IndexPlan plan;
-  private final FaissIndex index;
+  private final VectorSearch index;
+  private final int d;
   private final double scale;
   private final IndexEvaluator evaluator;
   private final long codesPerProbe;
@@ -20,11 +21,13 @@ final class LatencySweep {
   final List<Integer> nprobes;
   private final SearchWork[] work;
 
-  LatencySweep(IndexPlan plan, FaissIndex index, long count, IndexEvaluator evaluator, long codesPerProbe,
-      LatencyModel model) {
+  /** The sweep of {@code index}, a candidate's index of {@code base} sample vectors of dimension {@code d}. */
+  LatencySweep(IndexPlan plan, VectorSearch index, long base, int d, long count, IndexEvaluator evaluator,
+      long codesPerProbe, LatencyModel model) {
     this.plan = plan;
     this.index = index;
-    this.scale = (double) count / index.ntotal();
+    this.d = d;
+    this.scale = (double) count / base;
     this.evaluator = evaluator;
     this.codesPerProbe = codesPerProbe;
     this.model = model;
@@ -42,12 +45,12 @@ final class LatencySweep {
 
   /** Predicted p99 (ms) at the full count with the sweep's setting {@code i}. */
   double p99(int i) {
-    return model.p99Ms(work(i), scale, index.dimension(), plan.pqM());
+    return model.p99Ms(work(i), scale, d, plan.pqM());
   }
 
   /** Predicted median (ms) at the full count with the sweep's setting {@code i}. */
   double p50(int i) {
-    return model.p50Ms(work(i), scale, index.dimension(), plan.pqM());
+    return model.p50Ms(work(i), scale, d, plan.pqM());
   }
 
   /** The last setting up to {@code last} whose predicted p99 is within {@code limitMs} (-1 if none). */

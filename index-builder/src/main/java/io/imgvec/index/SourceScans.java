@@ -4,6 +4,7 @@ import io.imgvec.faiss.FaissIndex;
 import io.imgvec.published.ContentDigests;
 import io.imgvec.published.IdMap;
 import io.imgvec.published.ShardedIndex;
+import io.imgvec.published.Sq8Vectors;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
@@ -50,13 +51,15 @@ final class SourceScans {
 
   /**
    * Streams every vector into copies of the trained index (held-out queries aside), one per shard of equal id
-   * ranges, and into the exact-search ground truth.
+   * ranges, and into the exact-search ground truth; with a {@code codec}, every vector (queries too) into the
+   * refine stage's store too, beside the id map.
    */
-  ShardedIndex addAll(FaissIndex trained, Sample sample, ExactNeighbours truth, Path idFile, long n,
-      int d, int shards, Map<String, Object> timings) throws IOException {
+  ShardedIndex addAll(FaissIndex trained, Sample sample, ExactNeighbours truth, Path idFile, Sq8Vectors.Codec codec,
+      long n, int d, int shards, Map<String, Object> timings) throws IOException {
     ShardedIndex index = ShardedIndex.copies(trained, shards, n);
-    try {
-      addAll(index, sample, truth, idFile, n, d, timings);
+    try (Sq8Vectors.Writer stored = codec == null ? null
+        : Sq8Vectors.Writer.create(idFile.resolveSibling(Sq8Vectors.FILE), codec)) {
+      addAll(index, sample, truth, idFile, stored, n, d, timings);
       return index;
     } catch (IOException | RuntimeException e) {
       index.close(); // native memory is not garbage-collected
@@ -64,8 +67,8 @@ final class SourceScans {
     }
   }
 
-  private void addAll(ShardedIndex index, Sample sample, ExactNeighbours truth, Path idFile, long n, int d,
-      Map<String, Object> timings) throws IOException {
+  private void addAll(ShardedIndex index, Sample sample, ExactNeighbours truth, Path idFile, Sq8Vectors.Writer stored,
+      long n, int d, Map<String, Object> timings) throws IOException {
     long[] position = {0};
     long[] addNanos = {0};
     long[] truthNanos = {0};
@@ -74,6 +77,9 @@ final class SourceScans {
         ContentDigests.Writer digests = new ContentDigests.Writer(idFile.resolveSibling(ContentDigests.FILE))) {
       source.scan(batchSize, batch -> {
         rowsRead += batch.size();
+        if (stored != null) {
+          stored.append(batch.vectors(), batch.size());
+        }
         float[] base = new float[batch.size() * d];
         long[] baseIds = new long[batch.size()];
         int m = 0;

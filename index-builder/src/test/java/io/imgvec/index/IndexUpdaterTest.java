@@ -12,6 +12,7 @@ import io.imgvec.published.IndexFetcher;
 import io.imgvec.published.IndexLayout;
 import io.imgvec.published.PublishedIndex;
 import io.imgvec.published.ShardedIndex;
+import io.imgvec.published.Sq8Vectors;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -146,12 +147,56 @@ class IndexUpdaterTest {
     assertTrue(e.getMessage().contains("run build-index once"), e.getMessage());
   }
 
+  /**
+   * A version whose PQ codes (4 bytes for 16 dimensions) are re-ranked against its stored vectors: an update stores
+   * the added and replaced vectors under their new ids, and the published version finds them by their exact
+   * distance, in each of its 2 shards.
+   */
+  @Test
+  void aReRankedVersionStoresEachUpdatesVectorsUnderTheirNewIds() throws Exception {
+    String root = publishBase(Map.of("index.type", "IVF-PQ", "index.pq-m", "4", "index.refine", "sq8",
+        "index.shards", "2"));
+    java.util.Random random = new java.util.Random(13);
+    List<float[]> fresh = new ArrayList<>(); // near existing vectors: within the range the 8-bit codes span
+    List<String> ids = new ArrayList<>();
+    List<String> digests = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      float[] v = base().vectors[37 * i + 5].clone();
+      for (int j = 0; j < D; j++) {
+        v[j] += 0.3f * (float) random.nextGaussian();
+      }
+      fresh.add(v);
+      ids.add(i < 10 ? "img-" + i : "new-" + i);
+      digests.add("n" + i);
+    }
+    ArrayVectorSource upserts = source(fresh, ids, digests);
+    IndexBuilder.BuiltIndex updated = update(root, upserts, Set.of("img-30"), liveAfter(Set.of("img-30"), upserts),
+        0.5);
+    assertEquals(N + 20L, Sq8Vectors.map(updated.dir().resolve(Sq8Vectors.FILE), D).rows(), "a row per id");
+    IndexPublisher.publish(updated, root, 5, new Configuration());
+    try (PublishedIndex published = PublishedIndex.open(root, new Configuration(), tmp.resolve("read"))) {
+      assertEquals(IndexPlanner.REFINE_K_FACTOR, published.searchParams().kFactor());
+      for (int i = 0; i < 20; i++) {
+        PublishedIndex.Neighbor hit = published.search(fresh.get(i), 1).get(0);
+        assertEquals(ids.get(i), hit.imageId());
+        assertEquals(0, hit.distance(), 0.05, "the stored vector's distance, not the 4-byte code's");
+      }
+    }
+    @SuppressWarnings("unchecked")
+    Map<String, Object> metrics = (Map<String, Object>) updated.manifest().get("metrics");
+    assertTrue(((Number) metrics.get("recall_at_10")).doubleValue() >= 0.95, metrics.toString());
+  }
+
   private String publishBase(int shards) throws Exception {
-    ArrayVectorSource base = base();
     // Recall target 1: nprobe tuned to find every neighbour, so the rebuild rule's 0.01 margin is not up to which
     // 100 queries each side measured on.
-    IndexBuilder.BuiltIndex built = new IndexBuilder(base, IndexBuilderTest.options(Map.of("index.type", "IVF-Flat",
-        "index.nlist", "16", "index.target-recall", "1", "index.shards", String.valueOf(shards))), m -> { })
+    return publishBase(Map.of("index.type", "IVF-Flat", "index.shards", String.valueOf(shards)));
+  }
+
+  private String publishBase(Map<String, String> settings) throws Exception {
+    Map<String, String> all = new java.util.HashMap<>(Map.of("index.nlist", "16", "index.target-recall", "1"));
+    all.putAll(settings);
+    IndexBuilder.BuiltIndex built = new IndexBuilder(base(), IndexBuilderTest.options(all), m -> { })
         .build(tmp.resolve("built"));
     String root = tmp.resolve("published").toString();
     IndexPublisher.publish(built, root, 5, new Configuration());

@@ -23,7 +23,8 @@ public final class IndexLayout {
   public static final Pattern VERSION_NAME = Pattern.compile("v\\d{8}T\\d{9}Z-[0-9a-f]{8}");
   /** Every file name publish writes into a version. */
   public static final Pattern FILE_NAME = Pattern.compile("index(-\\d{5})?\\.faiss|" + Pattern.quote(IdMap.FILE)
-      + "|" + Pattern.quote(ContentDigests.FILE) + "|" + Pattern.quote(HeldOutQueries.FILE));
+      + "|" + Pattern.quote(ContentDigests.FILE) + "|" + Pattern.quote(HeldOutQueries.FILE) + "|"
+      + Pattern.quote(Sq8Vectors.FILE));
 
   private IndexLayout() {}
 
@@ -58,6 +59,10 @@ public final class IndexLayout {
         throw new UntrustedIndexException(source + " names shard " + indexFile + " without listing it among its"
             + " files");
       }
+    }
+    if (refines(manifest) && !files.containsKey(Sq8Vectors.FILE)) {
+      throw new UntrustedIndexException(source + " re-ranks against " + Sq8Vectors.FILE + " without listing it among"
+          + " its files");
     }
     requireIdRanges(manifest, source);
     return (Map<String, Map<String, Object>>) files;
@@ -126,7 +131,13 @@ public final class IndexLayout {
   public static SearchParams searchParams(Map<String, Object> manifest) {
     Map<String, Object> info = indexInfo(manifest);
     return new SearchParams(((Number) info.get("nprobe")).intValue(),
-        ((Number) info.getOrDefault("ef_search", 0)).intValue(), ((Number) info.get("max_codes")).longValue());
+        ((Number) info.getOrDefault("ef_search", 0)).intValue(), ((Number) info.get("max_codes")).longValue(),
+        ((Number) info.getOrDefault("k_factor", 0)).intValue());
+  }
+
+  /** Whether the version re-ranks its codes' candidates against its stored vectors ({@link RerankedSearch}). */
+  public static boolean refines(Map<String, Object> manifest) {
+    return manifest.get("index") instanceof Map<?, ?> info && info.get("refine") != null;
   }
 
   /** Inverted lists of the index (0 for indexes without lists). */

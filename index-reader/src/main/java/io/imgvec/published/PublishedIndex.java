@@ -53,11 +53,15 @@ public final class PublishedIndex implements AutoCloseable {
   private final List<String> metadataColumns;
   private final Map<String, Long> idOfImage;
   private final FilteredSearch filtered;
+  /** The refine stage re-ranking the codes' candidates, or null where the version has none. */
+  private final RerankedSearch refine;
 
-  private PublishedIndex(Map<String, Object> manifest, ShardedIndex index, IdMap ids, boolean lookups) {
+  private PublishedIndex(Map<String, Object> manifest, ShardedIndex index, IdMap ids, RerankedSearch refine,
+      boolean lookups) {
     this.manifest = manifest;
     this.searchParams = IndexLayout.searchParams(manifest);
     this.index = index;
+    this.refine = refine;
     this.ids = ids;
     this.metadataColumns = IndexLayout.metadataColumns(manifest);
     this.idOfImage = lookups ? ids.idsByImageId() : Map.of();
@@ -84,11 +88,25 @@ public final class PublishedIndex implements AutoCloseable {
     try {
       IdMap ids = IdMap.read(local.resolve(IdMap.FILE), IndexLayout.idBound(manifest),
           IndexLayout.metadataColumns(manifest).size());
-      return new PublishedIndex(manifest, index, ids, options.lookups());
+      return new PublishedIndex(manifest, index, ids, refine(manifest, index, local), options.lookups());
     } catch (IOException | RuntimeException e) {
       index.close(); // the native index is not garbage-collected
       throw e;
     }
+  }
+
+  /** The version's refine stage over {@code index}: its stored vectors mapped, one row per id (null: none). */
+  private static RerankedSearch refine(Map<String, Object> manifest, ShardedIndex index, Path local)
+      throws IOException {
+    if (!IndexLayout.refines(manifest)) {
+      return null;
+    }
+    Sq8Vectors vectors = Sq8Vectors.map(local.resolve(Sq8Vectors.FILE), index.dimension());
+    if (vectors.rows() != IndexLayout.idBound(manifest)) {
+      throw new UntrustedIndexException(Sq8Vectors.FILE + " holds " + vectors.rows() + " vectors, the manifest's"
+          + " id_bound is " + IndexLayout.idBound(manifest));
+    }
+    return new RerankedSearch(index, vectors, index.metric(), IndexLayout.searchParams(manifest).kFactor());
   }
 
   public Map<String, Object> manifest() {
@@ -166,18 +184,20 @@ public final class PublishedIndex implements AutoCloseable {
       System.arraycopy(vectors[q], 0, flat, q * d, d);
     }
     SearchParams params = nprobe > 0 ? withNprobe(nprobe, searchParams.maxCodes()) : searchParams;
-    if (filter.isEmpty()) {
-      return neighbours(index.search(flat, vectors.length, k, params), vectors.length);
+    int candidates = refine == null ? k : refine.candidates(k, params);
+    SearchResult hits = filter.isEmpty() ? index.search(flat, vectors.length, candidates, params)
+        : filtered.search(flat, vectors.length, candidates, params, filter, maxScanned,
+            widened -> withNprobe(widened, 0));
+    if (hits == null) {
+      return Collections.nCopies(vectors.length, List.of());
     }
-    SearchResult hits = filtered.search(flat, vectors.length, k, params, filter, maxScanned,
-        widened -> withNprobe(widened, 0));
-    return hits == null ? Collections.nCopies(vectors.length, List.of()) : neighbours(hits, vectors.length);
+    return neighbours(refine == null ? hits : refine.rerank(flat, vectors.length, k, hits), vectors.length);
   }
 
   /** The published settings at another nprobe; an HNSW coarse quantizer's efSearch keeps up with it. */
   private SearchParams withNprobe(int nprobe, long maxCodes) {
     int efSearch = searchParams.efSearch() > 0 ? Math.max(searchParams.efSearch(), 2 * nprobe) : 0;
-    return new SearchParams(nprobe, efSearch, maxCodes);
+    return new SearchParams(nprobe, efSearch, maxCodes, searchParams.kFactor());
   }
 
   private List<List<Neighbor>> neighbours(SearchResult r, int queries) {

@@ -1,0 +1,85 @@
+package io.imgvec.published;
+
+import io.imgvec.faiss.Metric;
+import io.imgvec.faiss.SearchParams;
+import io.imgvec.faiss.SearchResult;
+import io.imgvec.faiss.SearchWork;
+import io.imgvec.faiss.VectorSearch;
+import java.util.Arrays;
+
+/**
+ * A refine stage over an index of compressed codes: the codes find k × kFactor candidates, and their stored
+ * vectors ({@link Sq8Vectors}, far finer than PQ codes) re-rank them to the k nearest. It is imgvec's rather than
+ * FAISS's {@code IndexRefine} (which in FAISS 1.7.3 takes neither ids, search parameters nor shards): the store is
+ * keyed by id like the id map, so shards, filters, updates and removals work as they do without it.
+ */
+public final class RerankedSearch implements VectorSearch {
+  private final VectorSearch codes;
+  private final Sq8Vectors vectors;
+  private final Metric metric;
+  private final int kFactor;
+
+  /** Re-ranks {@code codes}' results against {@code vectors}; {@code kFactor} unless a search asks for another. */
+  public RerankedSearch(VectorSearch codes, Sq8Vectors vectors, Metric metric, int kFactor) {
+    this.codes = codes;
+    this.vectors = vectors;
+    this.metric = metric;
+    this.kFactor = kFactor;
+  }
+
+  @Override
+  public SearchResult search(float[] queries, int n, int k, SearchParams params) {
+    return search(queries, n, k, params, null);
+  }
+
+  @Override
+  public SearchResult search(float[] queries, int n, int k, SearchParams params, long[] allowedIds) {
+    return rerank(queries, n, k, codes.search(queries, n, candidates(k, params), params, allowedIds));
+  }
+
+  @Override
+  public SearchWork searchWork(float[] queries, int n, int k, SearchParams params) {
+    int candidates = candidates(k, params);
+    return codes.searchWork(queries, n, candidates, params).withReranked(candidates);
+  }
+
+  /** Candidates the codes are searched for: k × the search's kFactor (this stage's own when it gives none). */
+  public int candidates(int k, SearchParams params) {
+    return Math.multiplyExact(k, params.kFactor() > 0 ? params.kFactor() : kFactor);
+  }
+
+  /** The k nearest of each query's {@code found} candidates by their stored vectors' distances. */
+  public SearchResult rerank(float[] queries, int n, int k, SearchResult found) {
+    int d = vectors.codec().dimension();
+    float[] distances = new float[n * k];
+    long[] labels = new long[n * k];
+    Arrays.fill(labels, -1);
+    byte[] row = new byte[d];
+    Integer[] order = new Integer[found.k()];
+    float[] exact = new float[found.k()];
+    for (int q = 0; q < n; q++) {
+      int m = 0;
+      for (int i = 0; i < found.k(); i++) {
+        long id = found.label(q, i);
+        if (id >= 0) {
+          exact[i] = vectors.distance(queries, q * d, requireStored(id), metric, row);
+          order[m++] = i;
+        }
+      }
+      Arrays.sort(order, 0, m, (a, b) -> metric == Metric.L2 ? Float.compare(exact[a], exact[b])
+          : Float.compare(exact[b], exact[a]));
+      for (int r = 0; r < Math.min(k, m); r++) {
+        labels[q * k + r] = found.label(q, order[r]);
+        distances[q * k + r] = exact[order[r]];
+      }
+    }
+    return new SearchResult(k, distances, labels);
+  }
+
+  private long requireStored(long id) {
+    if (id >= vectors.rows()) {
+      throw new IllegalStateException("id " + id + " has no row in the vector store (" + vectors.rows() + " rows)");
+    }
+    return id;
+  }
+}
