@@ -4,11 +4,14 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.Metric;
 import io.imgvec.faiss.SearchParams;
+import io.imgvec.faiss.VectorSearch;
 import io.imgvec.index.ExactNeighbours;
 import io.imgvec.index.IndexEvaluator;
 import io.imgvec.io.Json;
 import io.imgvec.published.IdMap;
 import io.imgvec.published.IndexLayout;
+import io.imgvec.published.RerankedSearch;
+import io.imgvec.published.ShardedIndex;
 import io.imgvec.util.Numbers;
 import java.io.File;
 import java.nio.file.Files;
@@ -57,12 +60,14 @@ public final class ImgvecPeer {
     Map<String, Object> index = (Map<String, Object>) manifest.get("index");
     int nlist = ((Number) index.get("nlist")).intValue();
     List<Map<String, Object>> rows = new ArrayList<>();
-    try (FaissIndex faiss = FaissIndex.read(version.resolve("index.faiss"))) {
+    try (ShardedIndex faiss = ShardedIndex.readVersion(manifest, version, false)) {
+      RerankedSearch refine = RerankedSearch.ofVersion(manifest, faiss, version);
+      VectorSearch searched = refine != null ? refine : faiss;
       for (int nprobe : new int[] {4, 8, 12, 16, 24, 32, 48, 64, 96, 128}) {
         if (nprobe <= nlist) {
           SearchParams params = new SearchParams(nprobe, publishedParams.efSearch() > 0 ? Math.max(16, 2 * nprobe) : 0,
               codesPerProbe * nprobe);
-          rows.add(row(faiss, evaluator, params, queries, nq, d, nprobe == publishedParams.nprobe()));
+          rows.add(row(searched, evaluator, params, queries, nq, d, nprobe == publishedParams.nprobe()));
         }
       }
     }
@@ -72,7 +77,8 @@ public final class ImgvecPeer {
     Map<String, Object> metrics = (Map<String, Object>) manifest.get("metrics");
     Map<String, Object> engine = new LinkedHashMap<>();
     engine.put("engine", "imgvec auto, " + label);
-    engine.put("factory", index.get("factory"));
+    engine.put("factory", index.get("factory") + (index.get("refine") == null ? ""
+        : ", re-ranked against " + index.get("refine") + " x" + index.get("k_factor")));
     engine.put("published_nprobe", publishedParams.nprobe());
     engine.put("build_s", summaryJson.get("duration_s"));
     engine.put("bytes_per_vector", metrics.get("bytes_per_vector"));
@@ -81,7 +87,7 @@ public final class ImgvecPeer {
     return engine;
   }
 
-  private static Map<String, Object> row(FaissIndex faiss, IndexEvaluator evaluator, SearchParams params,
+  private static Map<String, Object> row(VectorSearch faiss, IndexEvaluator evaluator, SearchParams params,
       float[] queries, int nq, int d, boolean published) throws InterruptedException {
     IndexEvaluator.Metrics m = evaluator.measure(faiss, params);
     Map<String, Object> row = new LinkedHashMap<>();
@@ -96,7 +102,7 @@ public final class ImgvecPeer {
     return row;
   }
 
-  private static double qpsTwoThreads(FaissIndex faiss, SearchParams params, float[] queries, int nq, int d)
+  private static double qpsTwoThreads(VectorSearch faiss, SearchParams params, float[] queries, int nq, int d)
       throws InterruptedException {
     return TwoThreadThroughput.measure(() -> FaissIndex.setThreads(1), q -> faiss.search(
         Arrays.copyOfRange(queries, (q % nq) * d, (q % nq + 1) * d), 1, IndexEvaluator.K, params));

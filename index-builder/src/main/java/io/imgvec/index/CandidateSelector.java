@@ -23,7 +23,8 @@ import java.util.function.Consumer;
  * ... (up to the first setting that reaches the recall target, where a build stops) the last setting within the
  * latency limit is found, and recall is measured on every held-out query, in batches, up to just beyond it. A
  * candidate whose single probe (median) already spends {@value #CENTROID_SHARE} of the latency target, nearly all on
- * centroids, also gets a twin with an HNSW coarse quantizer.
+ * centroids, also gets a twin with an HNSW coarse quantizer; an IVF-PQ one whose codes alone miss the recall target,
+ * a twin with a refine stage ({@link RerankedSearch}) where its stored vectors fit the budget.
  *
  * <p>Candidates are measured smallest first, and measuring stops at the first that reaches the recall target within
  * the latency limit (the target less its headroom): it wins. Otherwise the winner has the best R@10 at the latency

@@ -1,7 +1,5 @@
 package io.imgvec.index;
 
-import io.imgvec.faiss.SearchParams;
-import io.imgvec.faiss.VectorSearch;
 import io.imgvec.published.ContentDigests;
 import io.imgvec.published.HeldOutQueries;
 import io.imgvec.published.IdMap;
@@ -203,10 +201,9 @@ public final class IndexUpdater {
       truth.addBase(vectors, batchIds, m);
     });
     index.removeIds(queryIds);
-    SearchParams params = IndexLayout.searchParams(base);
-    VectorSearch searched = !IndexLayout.refines(base) ? index : new RerankedSearch(index,
-        Sq8Vectors.map(dir.resolve(Sq8Vectors.FILE), d), index.metric(), params.kFactor());
-    IndexEvaluator.Metrics metrics = new IndexEvaluator(queries.vectors(), nq, d, truth).measure(searched, params);
+    RerankedSearch refine = RerankedSearch.ofVersion(base, index, dir);
+    IndexEvaluator.Metrics metrics = new IndexEvaluator(queries.vectors(), nq, d, truth)
+        .measure(refine != null ? refine : index, IndexLayout.searchParams(base));
     index.add(queries.vectors(), queryIds, nq);
     new HeldOutQueries(queries.imageIds(), queryIds, truth.allIds(), queries.vectors(), d).write(dir.resolve(
         HeldOutQueries.FILE));

@@ -95,18 +95,15 @@ public final class PublishedIndex implements AutoCloseable {
     }
   }
 
-  /** The version's refine stage over {@code index}: its stored vectors mapped, one row per id (null: none). */
+  /** The version's refine stage over {@code index}, its store checked to hold a row per id (null: none). */
   private static RerankedSearch refine(Map<String, Object> manifest, ShardedIndex index, Path local)
       throws IOException {
-    if (!IndexLayout.refines(manifest)) {
-      return null;
+    RerankedSearch refine = RerankedSearch.ofVersion(manifest, index, local);
+    if (refine != null && refine.storedRows() != IndexLayout.idBound(manifest)) {
+      throw new UntrustedIndexException(Sq8Vectors.FILE + " holds " + refine.storedRows() + " vectors, the"
+          + " manifest's id_bound is " + IndexLayout.idBound(manifest));
     }
-    Sq8Vectors vectors = Sq8Vectors.map(local.resolve(Sq8Vectors.FILE), index.dimension());
-    if (vectors.rows() != IndexLayout.idBound(manifest)) {
-      throw new UntrustedIndexException(Sq8Vectors.FILE + " holds " + vectors.rows() + " vectors, the manifest's"
-          + " id_bound is " + IndexLayout.idBound(manifest));
-    }
-    return new RerankedSearch(index, vectors, index.metric(), IndexLayout.searchParams(manifest).kFactor());
+    return refine;
   }
 
   public Map<String, Object> manifest() {

@@ -5,7 +5,10 @@ import io.imgvec.faiss.SearchParams;
 import io.imgvec.faiss.SearchResult;
 import io.imgvec.faiss.SearchWork;
 import io.imgvec.faiss.VectorSearch;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Map;
 
 /**
  * A refine stage over an index of compressed codes: the codes find k × kFactor candidates, and their stored
@@ -25,6 +28,21 @@ public final class RerankedSearch implements VectorSearch {
     this.vectors = vectors;
     this.metric = metric;
     this.kFactor = kFactor;
+  }
+
+  /**
+   * The refine stage of the version {@code manifest} describes, over its {@code index}, with the store in
+   * {@code dir} mapped (null where the version has none).
+   */
+  public static RerankedSearch ofVersion(Map<String, Object> manifest, ShardedIndex index, Path dir)
+      throws IOException {
+    return !IndexLayout.refines(manifest) ? null : new RerankedSearch(index, Sq8Vectors.map(dir.resolve(
+        Sq8Vectors.FILE), index.dimension()), index.metric(), IndexLayout.searchParams(manifest).kFactor());
+  }
+
+  /** Rows in the store: one more than the largest id it can re-rank. */
+  public long storedRows() {
+    return vectors.rows();
   }
 
   @Override
