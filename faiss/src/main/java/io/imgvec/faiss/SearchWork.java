@@ -41,11 +41,11 @@ public record SearchWork(long[] counts, long[] reranked) {
     return reranked[q];
   }
 
-  /** This work followed by re-ranking {@code perQuery} stored vectors for each query. */
-  public SearchWork withReranked(long perQuery) {
+  /** This work followed by re-ranking {@code perQuery[q]} stored vectors for query {@code q}. */
+  public SearchWork withReranked(long[] perQuery) {
     long[] sum = reranked.clone();
     for (int q = 0; q < sum.length; q++) {
-      sum[q] += perQuery;
+      sum[q] += perQuery[q];
     }
     return new SearchWork(counts, sum);
   }

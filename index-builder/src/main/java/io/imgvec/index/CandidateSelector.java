@@ -54,7 +54,7 @@ final class CandidateSelector {
   private final IndexEvaluator evaluator;
   private final LatencyModel model;
   private final double limitP99Ms;
-  /** Whether IVF-PQ candidates also get a refine stage measured (where it fits the budget). */
+  /** Whether IVF-PQ candidates also get a refine stage measured (where it fits the budget, see IndexPlanner). */
   private final boolean refine;
   private Sq8Vectors storedSample;
 
@@ -160,12 +160,11 @@ final class CandidateSelector {
     try (FaissIndex index = FaissIndex.create(d, plan.factory(), options.metric())) {
       index.trainFrom(centroids, sample, Math.min(trainSize(plan), QUICK_TRAIN_VECTORS), true);
       index.add(sample, sequentialIds(base), base);
-      Measured codesAlone = measureOn(plan, index, kmeansS, start);
+      Measured codesAlone = measureOn(plan, plan.refines() ? reranked(index, plan) : index, kmeansS, start);
       List<Measured> measured = new ArrayList<>(List.of(codesAlone));
       Optional<IndexPlan> refined = refine && !CandidateChoice.meetsTarget(codesAlone, options.targetRecall())
           ? IndexPlanner.refined(plan, count, d, options.memoryBudget()) : Optional.empty();
-      refined.ifPresent(r -> measured.add(measureOn(r, new RerankedSearch(index, storedSample(), options.metric(),
-          r.kFactor()), 0, System.nanoTime())));
+      refined.ifPresent(r -> measured.add(measureOn(r, reranked(index, r), 0, System.nanoTime())));
       return measured;
     }
   }
@@ -178,12 +177,15 @@ final class CandidateSelector {
     return measured(plan, at, recalls, latencies, kmeansS, start);
   }
 
-  /** The candidates' base vectors in 8-bit codes, as a refine stage stores them (encoded once). */
-  private Sq8Vectors storedSample() {
+  /**
+   * {@code index}'s results re-ranked as {@code plan}'s refine stage would, against the candidates' base vectors in
+   * 8-bit codes (encoded once).
+   */
+  private RerankedSearch reranked(FaissIndex index, IndexPlan plan) {
     if (storedSample == null) {
       storedSample = Sq8Vectors.inMemory(Sq8Vectors.Codec.train(sample, sampleSize, d), sample, base);
     }
-    return storedSample;
+    return new RerankedSearch(index, storedSample, options.metric(), plan.kFactor());
   }
 
   /**

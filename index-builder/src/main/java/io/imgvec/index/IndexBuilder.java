@@ -122,8 +122,11 @@ public final class IndexBuilder {
     DistributedAdd adder = options.distributed() || options.distributedAbove() > 0 && n > options.distributedAbove()
         ? distributedAdd : null;
     plan = withPinnedRefine(plan, select, adder != null);
+    // executors add without the vectors' store a refine stage needs: distributed builds measure none
+    boolean refine = adder == null && !options.refine().equals("none");
     List<IndexPlan> candidates = select ? IndexPlanner.candidates(n, d, options.memoryBudget(),
-        options.pointsPerCentroid(), options.metric()) : List.of(plan);
+        options.pointsPerCentroid(), options.metric()).stream().filter(p -> refine || !p.refines()).toList()
+        : List.of(plan);
     if (adder != null) {
       adder.prepare(options.shards());
     }
@@ -146,10 +149,8 @@ public final class IndexBuilder {
     LatencyModel model = plan.isIvf() && plan.nprobe() == 0 ? LatencyModel.forThisMachine(options.metric(),
         options.latencyModelFile(), progress) : null;
     t = System.nanoTime();
-    // executors add without the vectors' store a refine stage needs: distributed builds measure none
     CandidateSelector.Selection selection = select ? new CandidateSelector(options, progress, n, d, sample.train,
-        trainSize, sample.queries, nq, model, adder == null && !options.refine().equals("none")).select(candidates)
-        : null;
+        trainSize, sample.queries, nq, model, refine).select(candidates) : null;
     if (selection != null) {
       plan = selection.plan();
       timings.put("selection_s", IndexEvaluator.round4(seconds(t) - selection.trainSeconds())); // measuring alone

@@ -79,7 +79,9 @@ public final class IndexPlanner {
    * What {@code index.type=auto} measures above {@value #FLAT_BELOW} vectors ({@link CandidateSelector}): IVF at
    * the nlist planned for full vectors, half and a quarter of it, each with full vectors when they fit the budget,
    * and with PQ codes: the largest code size that fits, and half of it (fewer bytes a probe: where the latency
-   * target binds, more probes of coarser codes can beat fewer of fine ones). Codes keep at
+   * target binds, more probes of coarser codes can beat fewer of fine ones), and where a refine stage fits the
+   * budget, a quarter of it re-ranked (the cheapest probes, their precision restored by the stored vectors). Codes
+   * keep at
    * least 4 dimensions per byte: PQ training time grows with the code size, and finer codes would only approach
    * full vectors. Each trains on as many vectors as it would alone (one sample holds enough for the largest nlist).
    */
@@ -97,6 +99,11 @@ public final class IndexPlanner {
       int half = largestDivisorAtMost(d, m / 2);
       if (half > 0) {
         plans.add(plan("IVF-PQ", count, d, memoryBudget, nlist, half, 0, pointsPerCentroid, metric));
+      }
+      int quarter = largestDivisorAtMost(d, m / 4);
+      if (quarter > 0) {
+        refined(plan("IVF-PQ", count, d, memoryBudget, nlist, quarter, 0, pointsPerCentroid, metric), count, d,
+            memoryBudget).ifPresent(plans::add);
       }
     }
     return plans.stream().map(p -> p.withReason("measured among candidates")).toList();

@@ -53,9 +53,11 @@ class IndexBuilderTest {
     assertEquals(List.of("IVF4096,PQ64np", "IVF4096,PQ32np", "IVF2048,PQ64np", "IVF2048,PQ32np", "IVF1024,PQ64np",
         "IVF1024,PQ32np"), tight);
     List<IndexPlan> roomy = IndexPlanner.candidates(100_000, 128, 1L << 30, 64, Metric.L2);
-    assertEquals(List.of("IVF1024,Flat", "IVF1024,PQ32np", "IVF1024,PQ16np", "IVF512,Flat", "IVF512,PQ32np",
-        "IVF512,PQ16np", "IVF256,Flat", "IVF256,PQ32np", "IVF256,PQ16np"),
-        roomy.stream().map(IndexPlan::factory).toList()); // PQ: at least 4 dimensions per byte
+    assertEquals(List.of("IVF1024,Flat", "IVF1024,PQ32np", "IVF1024,PQ16np", "IVF1024,PQ8np,RSQ8x8", "IVF512,Flat",
+        "IVF512,PQ32np", "IVF512,PQ16np", "IVF512,PQ8np,RSQ8x8", "IVF256,Flat", "IVF256,PQ32np", "IVF256,PQ16np",
+        "IVF256,PQ8np,RSQ8x8"), roomy.stream().map(IndexPlan::name).toList()); // PQ: at least 4 dimensions per byte
+    assertEquals(List.of(), IndexPlanner.candidates(100_000, 128, 10L << 20, 64, Metric.L2).stream()
+        .filter(IndexPlan::refines).toList(), "a refine stage only where its 128 bytes a vector fit");
     roomy.forEach(p -> assertEquals(64 * Math.max(256, p.nlist()), p.trainSize(), "as a single build trains: " + p));
     assertEquals("IVF1024_HNSW32,Flat", roomy.get(0).withHnswQuantizer().factory());
   }

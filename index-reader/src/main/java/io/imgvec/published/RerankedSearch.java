@@ -55,10 +55,16 @@ public final class RerankedSearch implements VectorSearch {
     return rerank(queries, n, k, codes.search(queries, n, candidates(k, params), params, allowedIds));
   }
 
+  /** The codes' counted work, and the candidates each query re-ranks (fewer than k × kFactor where few codes match). */
   @Override
   public SearchWork searchWork(float[] queries, int n, int k, SearchParams params) {
     int candidates = candidates(k, params);
-    return codes.searchWork(queries, n, candidates, params).withReranked(candidates);
+    long[] found = codes.search(queries, n, candidates, params).labels();
+    long[] reranked = new long[n];
+    for (int i = 0; i < found.length; i++) {
+      reranked[i / candidates] += found[i] >= 0 ? 1 : 0;
+    }
+    return codes.searchWork(queries, n, candidates, params).withReranked(reranked);
   }
 
   /** Candidates the codes are searched for: k × the search's kFactor (this stage's own when it gives none). */
@@ -76,11 +82,12 @@ public final class RerankedSearch implements VectorSearch {
     Integer[] order = new Integer[found.k()];
     float[] exact = new float[found.k()];
     for (int q = 0; q < n; q++) {
+      Sq8Vectors.PreparedQuery query = vectors.prepare(queries, q * d, metric);
       int m = 0;
       for (int i = 0; i < found.k(); i++) {
         long id = found.label(q, i);
         if (id >= 0) {
-          exact[i] = vectors.distance(queries, q * d, requireStored(id), metric, row);
+          exact[i] = vectors.distance(query, requireStored(id), row);
           order[m++] = i;
         }
       }

@@ -143,17 +143,45 @@ public final class Sq8Vectors {
   }
 
   /**
-   * The distance between query {@code q} (d floats from {@code offset}) and the decoded vector of {@code id}, as
-   * FAISS measures it: squared L2, or inner product.
+   * Query {@code q} (d floats from {@code offset}) made ready for {@link #distance}: for L2 its offsets from each
+   * dimension's minimum, for inner product its values times each step and its product with the minimums, so that a
+   * stored dimension costs one multiply-add.
    */
-  float distance(float[] q, int offset, long id, Metric metric, byte[] row) {
+  PreparedQuery prepare(float[] q, int offset, Metric metric) {
+    float[] prepared = new float[codec.dimension()];
+    float constant = 0;
+    for (int j = 0; j < prepared.length; j++) {
+      if (metric == Metric.L2) {
+        prepared[j] = q[offset + j] - codec.min[j];
+      } else {
+        prepared[j] = q[offset + j] * codec.step[j];
+        constant += q[offset + j] * codec.min[j];
+      }
+    }
+    return new PreparedQuery(prepared, constant, metric == Metric.L2);
+  }
+
+  /** A query as {@link #distance} takes it. */
+  record PreparedQuery(float[] values, float constant, boolean l2) {}
+
+  /**
+   * The distance between a prepared query and the decoded vector of {@code id}, as FAISS measures it: squared L2,
+   * or inner product. {@code row} is scratch space of d bytes.
+   */
+  float distance(PreparedQuery query, long id, byte[] row) {
     chunks[(int) (id / rowsPerChunk)].get((int) (id % rowsPerChunk) * row.length, row);
-    float[] min = codec.min;
+    float[] q = query.values();
     float[] step = codec.step;
-    float sum = 0;
-    for (int j = 0; j < row.length; j++) {
-      float x = min[j] + (row[j] & 0xff) * step[j];
-      sum += metric == Metric.L2 ? (q[offset + j] - x) * (q[offset + j] - x) : q[offset + j] * x;
+    float sum = query.constant();
+    if (query.l2()) {
+      for (int j = 0; j < row.length; j++) {
+        float diff = q[j] - (row[j] & 0xff) * step[j];
+        sum += diff * diff;
+      }
+    } else {
+      for (int j = 0; j < row.length; j++) {
+        sum += q[j] * (row[j] & 0xff);
+      }
     }
     return sum;
   }

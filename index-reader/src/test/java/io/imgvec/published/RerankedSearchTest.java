@@ -77,9 +77,15 @@ class RerankedSearchTest {
     }
     Sq8Vectors grown = Sq8Vectors.map(file, D);
     assertEquals(100, grown.rows());
-    byte[] row = new byte[D];
     float[] last = Arrays.copyOfRange(vectors, 99 * D, 100 * D);
-    assertEquals(0, grown.distance(last, 0, 99, Metric.L2, row), 0.01, "the appended row is id 99's");
+    assertEquals(0, grown.distance(grown.prepare(last, 0, Metric.L2), 99, new byte[D]), 0.01,
+        "the appended row is id 99's");
+    float dot = 0;
+    for (float x : last) {
+      dot += x * x;
+    }
+    assertEquals(dot, grown.distance(grown.prepare(last, 0, Metric.INNER_PRODUCT), 99, new byte[D]), 0.02 * dot,
+        "inner product");
 
     assertMessage(() -> Sq8Vectors.Writer.appendTo(file, D, 99), "holds 100 rows, the id map 99 ids");
     assertMessage(() -> Sq8Vectors.map(file, 16), "holds 32-dimensional vectors, the index 16");
