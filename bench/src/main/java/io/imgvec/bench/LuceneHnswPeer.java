@@ -16,10 +16,14 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.document.KnnFloatVectorField;
+import org.apache.lucene.document.NumericDocValuesField;
 import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.NumericDocValues;
 import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.KnnFloatVectorQuery;
 import org.apache.lucene.search.ScoreDoc;
@@ -32,8 +36,8 @@ import org.apache.lucene.store.FSDirectory;
  * beam width 100, full float vectors), one segment, Euclidean; swept over the candidate count (Lucene's k, as
  * ann-benchmarks' Lucene runner sweeps it), the top 10 kept. Scored as ann_peers.py scores FAISS's peers: R@10
  * against peers-truth.i64 on the first 1,000 queries, p50/p99 of one query per search on one thread (each query's
- * median over 3 passes), queries/s on 2 threads, bytes per vector on disk, build time. Doc ids are row numbers (one
- * segment, added in order, no deletions).
+ * median over 3 passes), queries/s on 2 threads, bytes per vector on disk, build time. Each document keeps its row
+ * number (doc values, read into an array before searching): Lucene's doc ids need not follow the order of adding.
  *
  * <p>Usage: LuceneHnswPeer <data dir> <out json>
  */
@@ -42,6 +46,7 @@ public final class LuceneHnswPeer {
   private static final int K = 10;
   private static final int PASSES = 3;
   private static final String FIELD = "v";
+  private static final String ROW = "row";
 
   public static void main(String[] args) throws Exception {
     Path data = Path.of(args[0]);
@@ -59,8 +64,9 @@ public final class LuceneHnswPeer {
       List<Map<String, Object>> rows = new ArrayList<>();
       try (DirectoryReader reader = DirectoryReader.open(directory)) {
         IndexSearcher searcher = new IndexSearcher(reader);
+        long[] rowOfDoc = rows(reader);
         for (int candidates : new int[] {10, 20, 40, 80, 160, 320, 640}) {
-          rows.add(measure(searcher, queries, nq, d, truth, candidates));
+          rows.add(measure(searcher, queries, nq, d, truth, rowOfDoc, candidates));
         }
       }
       Map<String, Object> engine = new LinkedHashMap<>();
@@ -86,6 +92,7 @@ public final class LuceneHnswPeer {
           Document doc = new Document();
           doc.add(new KnnFloatVectorField(FIELD, Arrays.copyOfRange(vectors, i * d, (i + 1) * d),
               VectorSimilarityFunction.EUCLIDEAN));
+          doc.add(new NumericDocValuesField(ROW, from + i));
           writer.addDocument(doc);
         }
       }
@@ -93,8 +100,20 @@ public final class LuceneHnswPeer {
     }
   }
 
+  /** Each document's row number, by global doc id. */
+  private static long[] rows(DirectoryReader reader) throws IOException {
+    long[] rowOfDoc = new long[reader.maxDoc()];
+    for (LeafReaderContext leaf : reader.leaves()) {
+      NumericDocValues rows = leaf.reader().getNumericDocValues(ROW);
+      for (int doc = rows.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = rows.nextDoc()) {
+        rowOfDoc[leaf.docBase + doc] = rows.longValue();
+      }
+    }
+    return rowOfDoc;
+  }
+
   private static Map<String, Object> measure(IndexSearcher searcher, float[] queries, int nq, int d, long[] truth,
-      int candidates) throws IOException, InterruptedException {
+      long[] rowOfDoc, int candidates) throws IOException, InterruptedException {
     long[][] nanos = new long[PASSES][nq];
     int hits = 0;
     for (int pass = -1; pass < PASSES; pass++) { // pass -1 warms up
@@ -107,7 +126,7 @@ public final class LuceneHnswPeer {
           nanos[pass][q] = took;
         }
         if (pass == 0) {
-          hits += contains(top.scoreDocs, truth[q * K]) ? 1 : 0;
+          hits += contains(top.scoreDocs, rowOfDoc, truth[q * K]) ? 1 : 0;
         }
       }
     }
@@ -128,9 +147,9 @@ public final class LuceneHnswPeer {
     return row;
   }
 
-  private static boolean contains(ScoreDoc[] docs, long id) {
+  private static boolean contains(ScoreDoc[] docs, long[] rowOfDoc, long row) {
     for (int i = 0; i < Math.min(K, docs.length); i++) {
-      if (docs[i].doc == id) {
+      if (rowOfDoc[docs[i].doc] == row) {
         return true;
       }
     }

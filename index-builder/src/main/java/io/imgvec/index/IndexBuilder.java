@@ -203,12 +203,12 @@ public final class IndexBuilder {
   }
 
   /**
-   * {@code plan} with the refine stage {@code index.refine=sq8} pins (a pinned build with PQ codes), refused where it
-   * cannot apply.
+   * {@code plan} with the refine stage {@code index.refine=sq8} pins (a build not measuring candidates, with PQ
+   * codes), refused where a pinned index.type cannot have it.
    */
   private IndexPlan withPinnedRefine(IndexPlan plan, boolean select, boolean distributed) {
-    if (!options.refine().equals("sq8") || select) {
-      return plan;
+    if (!options.refine().equals("sq8") || select || plan.pqM() == 0 && options.type().equals("auto")) {
+      return plan; // measured candidates get it where it fits; auto's Flat or IVF-Flat has no codes to re-rank
     }
     if (plan.pqM() == 0) {
       throw new IndexBuildException("index.refine=sq8 re-ranks PQ codes, and this build is " + plan.type() + ": use"
@@ -216,7 +216,8 @@ public final class IndexBuilder {
     }
     if (distributed) {
       throw new IndexBuildException("index.refine=sq8 needs every vector stored by the build, which a distributed"
-          + " build (executors add) does not do yet: use index.refine=none, or index.distributed=false");
+          + " build (executors add) does not do yet: use index.refine=none, or build on the driver"
+          + " (index.distributed=false and index.distributed-above above the vector count)");
     }
     return plan.withRefine(IndexPlanner.REFINE_K_FACTOR);
   }

@@ -240,6 +240,8 @@ class IndexBuilderTest {
     assertMessage(nan, auto, "image_id 'img-42' contains NaN");
     assertMessage(ArrayVectorSource.clustered(500, 8, 2, 3), options(Map.of("index.type", "IVF-PQ", "index.nlist", "64")),
         "needs at least");
+    assertMessage(ArrayVectorSource.clustered(20_000, 8, 2, 3), options(Map.of("index.type", "IVF-Flat",
+        "index.refine", "sq8")), "index.refine=sq8 re-ranks PQ codes, and this build is IVF-Flat");
   }
 
   private void assertMessage(VectorSource source, IndexBuilder.Options options, String expected) {

@@ -118,12 +118,18 @@ public final class PublishedIndex implements AutoCloseable {
     return String.valueOf(manifest.get("model_id"));
   }
 
-  /** Bytes of the index files (as published; what they take in memory unless memory-mapped). */
+  /**
+   * Bytes of the index files and the refine stage's stored vectors (as published; what they take in memory unless
+   * memory-mapped: the store always is, paged in as re-ranking touches it).
+   */
   @SuppressWarnings("unchecked")
   public long indexBytes() {
     Map<String, Map<String, Object>> files = (Map<String, Map<String, Object>>) manifest.get("files");
-    return IndexLayout.indexFiles(manifest).stream().mapToLong(f -> ((Number) files.get(f).get("bytes")).longValue())
-        .sum();
+    List<String> names = new ArrayList<>(IndexLayout.indexFiles(manifest));
+    if (refine != null) {
+      names.add(Sq8Vectors.FILE);
+    }
+    return names.stream().mapToLong(f -> ((Number) files.get(f).get("bytes")).longValue()).sum();
   }
 
   /** Vectors in the index. */

@@ -2,12 +2,14 @@ package io.imgvec.jobs.commands;
 
 import io.imgvec.config.ConfigException;
 import io.imgvec.faiss.SearchParams;
+import io.imgvec.faiss.VectorSearch;
 import io.imgvec.index.IndexEvaluator;
 import io.imgvec.jobs.run.RunSummary;
 import io.imgvec.pipeline.HadoopConfs;
 import io.imgvec.published.HeldOutQueries;
 import io.imgvec.published.IndexFetcher;
 import io.imgvec.published.IndexLayout;
+import io.imgvec.published.RerankedSearch;
 import io.imgvec.published.ShardedIndex;
 import io.imgvec.util.Numbers;
 import java.nio.file.Files;
@@ -39,7 +41,8 @@ public final class MeasureCommand {
             + " own queries with --queries");
       }
       HeldOutQueries heldOut = HeldOutQueries.read(file);
-      IndexEvaluator.Metrics metrics = IndexEvaluator.ofPublished(heldOut).measure(index, published.params());
+      IndexEvaluator.Metrics metrics = IndexEvaluator.ofPublished(heldOut).measure(published.searched(index),
+          published.params());
       return published.summary(metrics, heldOut.count(), "the version's held-out queries (" + HeldOutQueries.FILE
           + ")");
     }
@@ -66,7 +69,7 @@ public final class MeasureCommand {
         }
       }
       IndexEvaluator.Metrics metrics = IndexEvaluator.forLatency(vectors, rows.size(), d)
-          .measure(index, published.params());
+          .measure(published.searched(index), published.params());
       return published.summary(metrics, rows.size(), "vectors of " + queriesUri + " (latency only)");
     }
   }
@@ -90,6 +93,12 @@ public final class MeasureCommand {
 
     ShardedIndex index() {
       return ShardedIndex.readVersion(manifest, dir, false);
+    }
+
+    /** {@code index} as the version is searched: through its refine stage where it has one. */
+    VectorSearch searched(ShardedIndex index) throws java.io.IOException {
+      RerankedSearch refine = RerankedSearch.ofVersion(manifest, index, dir);
+      return refine != null ? refine : index;
     }
 
     @SuppressWarnings("unchecked")
