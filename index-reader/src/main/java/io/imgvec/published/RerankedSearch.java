@@ -17,6 +17,7 @@ import java.util.Map;
  * keyed by id like the id map, so shards, filters, updates and removals work as they do without it.
  */
 public final class RerankedSearch implements VectorSearch {
+  static final int MAX_K_FACTOR = 1024;
   private final VectorSearch codes;
   private final Sq8Vectors vectors;
   private final Metric metric;
@@ -36,8 +37,16 @@ public final class RerankedSearch implements VectorSearch {
    */
   public static RerankedSearch ofVersion(Map<String, Object> manifest, ShardedIndex index, Path dir)
       throws IOException {
-    return !IndexLayout.refines(manifest) ? null : new RerankedSearch(index, Sq8Vectors.map(dir.resolve(
-        Sq8Vectors.FILE), index.dimension()), index.metric(), IndexLayout.searchParams(manifest).kFactor());
+    if (!IndexLayout.refines(manifest)) {
+      return null;
+    }
+    int kFactor = IndexLayout.searchParams(manifest).kFactor();
+    if (kFactor < 1 || kFactor > MAX_K_FACTOR) { // each search holds k x kFactor candidates
+      throw new UntrustedIndexException("the manifest's k_factor is " + kFactor + "; a version re-ranks 1 to "
+          + MAX_K_FACTOR + " candidates a result");
+    }
+    return new RerankedSearch(index, Sq8Vectors.map(dir.resolve(Sq8Vectors.FILE), index.dimension()),
+        index.metric(), kFactor);
   }
 
   /** Rows in the store: one more than the largest id it can re-rank. */

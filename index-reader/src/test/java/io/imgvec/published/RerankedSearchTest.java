@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -93,6 +94,12 @@ class RerankedSearchTest {
     assertMessage(() -> Sq8Vectors.map(file, D), "not a whole number of 32-byte rows");
     Path foreign = Files.write(tmp.resolve("foreign"), new byte[] {'P', 'K', 3, 4, 0, 0, 0, 0, 0, 0, 0, 0});
     assertMessage(() -> Sq8Vectors.map(foreign, D), "is not an imgvec vector store");
+    try (FaissIndex flat = FaissIndex.create(D, "IDMap,Flat", Metric.L2);
+        ShardedIndex index = ShardedIndex.copies(flat, 1, 100)) {
+      Map<String, Object> manifest = Map.of("index", Map.of("refine", "SQ8", "k_factor", 1 << 30, "nprobe", 0,
+          "max_codes", 0));
+      assertMessage(() -> RerankedSearch.ofVersion(manifest, index, tmp), "the manifest's k_factor is 1073741824");
+    }
   }
 
   private Sq8Vectors written(float[] vectors, int n) throws Exception {
