@@ -3,7 +3,6 @@ package io.imgvec.published;
 import io.imgvec.faiss.Metric;
 import java.io.BufferedOutputStream;
 import java.io.Closeable;
-import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -122,7 +121,7 @@ public final class Sq8Vectors {
       if (stored != d) {
         throw new UntrustedIndexException(file + " holds " + stored + "-dimensional vectors, the index " + d);
       }
-      ByteBuffer ranges = ByteBuffer.wrap(new DataInputStream(in).readNBytes(8 * d)).order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer ranges = ByteBuffer.wrap(in.readNBytes(8 * d)).order(ByteOrder.LITTLE_ENDIAN);
       if (ranges.remaining() != 8 * d) {
         throw new UntrustedIndexException(file + " is cut short in its header");
       }
