@@ -190,13 +190,11 @@ public final class Sq8Vectors {
     private final Codec codec;
     private final OutputStream out;
     private final byte[] row;
-    private long rows;
 
-    private Writer(Codec codec, OutputStream out, long rows) {
+    private Writer(Codec codec, OutputStream out) {
       this.codec = codec;
       this.out = out;
       this.row = new byte[codec.dimension()];
-      this.rows = rows;
     }
 
     /** A new store in {@code file}, its rows encoded with {@code codec}. */
@@ -211,7 +209,7 @@ public final class Sq8Vectors {
         header.putFloat(v);
       }
       out.write(header.array());
-      return new Writer(codec, out, 0);
+      return new Writer(codec, out);
     }
 
     /**
@@ -224,7 +222,7 @@ public final class Sq8Vectors {
         throw new UntrustedIndexException(file + " holds " + existing.rows() + " rows, the id map " + nextId + " ids");
       }
       return new Writer(existing.codec, new BufferedOutputStream(Files.newOutputStream(file,
-          StandardOpenOption.APPEND), 1 << 16), nextId);
+          StandardOpenOption.APPEND), 1 << 16));
     }
 
     /** Appends the first {@code n} vectors of {@code vectors} as the next ids' rows. */
@@ -233,12 +231,6 @@ public final class Sq8Vectors {
         codec.encode(vectors, i * row.length, row);
         out.write(row);
       }
-      rows += n;
-    }
-
-    /** Rows written so far: the next id. */
-    public long rows() {
-      return rows;
     }
 
     @Override
