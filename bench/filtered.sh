@@ -15,5 +15,5 @@ data="$ROOT/bench/results/tmp/synthetic"
 java "${BENCH_JAVA_OPTS[@]}" -cp "$BENCH_CP" io.imgvec.bench.FilteredSearchBench "$data" \
   "$ROOT/bench/results/tmp/filtered" > "$ROOT/bench/results/filtered-search.json"
 python3 "$ROOT/bench/provenance.py" "$ROOT/bench/results/filtered-search.json" "bench/filtered.sh $COUNT" \
-  "auto build, 100 MB budget; one query at a time on one thread; the server with its defaults"
+  "auto build with its defaults; one query at a time on one thread; the server with its defaults"
 cat "$ROOT/bench/results/filtered-search.json"

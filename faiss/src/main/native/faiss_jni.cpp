@@ -313,7 +313,7 @@ JNIEXPORT jlong JNICALL Java_io_imgvec_faiss_FaissNative_removeIds(JNIEnv* env, 
 
 JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_search(JNIEnv* env, jclass, jlong h, jlong n, jfloatArray x,
                                                                 jint k, jint nprobe, jint efSearch, jlong maxCodes,
-                                                                jlongArray allowed, jlongArray probedLists,
+                                                                jobject allowedBitmap, jlongArray probedLists,
                                                                 jfloatArray probedDistances, jfloatArray distances,
                                                                 jlongArray labels) {
   guarded(env, [&]() -> int {
@@ -321,14 +321,14 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_search(JNIEnv* env, jcla
     std::vector<float> d(static_cast<size_t>(n) * k);
     std::vector<idx_t> l(static_cast<size_t>(n) * k);
     std::vector<std::unique_ptr<faiss::SearchParameters>> owned;
-    std::unique_ptr<faiss::IDSelectorBatch> sel;
+    std::unique_ptr<faiss::IDSelectorBitmap> sel;
     auto* ivf = dynamic_cast<faiss::IndexIVF*>(idx(h));
-    if (allowed != nullptr) {
+    if (allowedBitmap != nullptr) {  // a direct ByteBuffer (IdBitmap), read in place
       if (ivf == nullptr) throw std::runtime_error("id filters need an IVF index");
-      std::vector<idx_t> ids(env->GetArrayLength(allowed));
-      env->GetLongArrayRegion(allowed, 0, ids.size(), reinterpret_cast<jlong*>(ids.data()));
-      checkRegion(env);
-      sel = std::make_unique<faiss::IDSelectorBatch>(ids.size(), ids.data());
+      auto* bits = static_cast<const uint8_t*>(env->GetDirectBufferAddress(allowedBitmap));
+      jlong bytes = env->GetDirectBufferCapacity(allowedBitmap);
+      if (bytes < 0 || bytes > 0 && bits == nullptr) throw std::runtime_error("the id bitmap is not a direct buffer");
+      sel = std::make_unique<faiss::IDSelectorBitmap>(static_cast<size_t>(bytes), bits);
     }
     if (probedLists == nullptr) {
       faiss::SearchParameters* params = paramsFor(idx(h), nprobe, efSearch, maxCodes, owned, sel.get());

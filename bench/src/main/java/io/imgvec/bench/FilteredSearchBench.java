@@ -28,7 +28,7 @@ import org.apache.hadoop.conf.Configuration;
 
 /**
  * Filtered search, measured as Qdrant measures it: the synthetic 1M x 512 set of bench/index.sh indexed by the
- * default auto build (100 MB budget) with four metadata columns whose value "yes" marks 50%, 10%, 1% and 0.1% of
+ * auto build with its defaults (which keep a re-rank store for an index with metadata columns) and four columns whose value "yes" marks 50%, 10%, 1% and 0.1% of
  * the vectors (by a hash of the row); for each filter, 1,000 queries searched one at a time on one thread: R@10
  * against the exact nearest matching neighbours (brute force over the matching rows), p50/p99 in-process
  * ({@link PublishedIndex#search}, which switches strategy by selectivity) and through {@code serve} (HTTP POST
@@ -53,9 +53,8 @@ public final class FilteredSearchBench {
     float[] queries = VectorFiles.read(data.resolve("queries.f32"), d, 0, QUERIES);
     String uri = work.resolve("published").toString();
     if (!Files.exists(work.resolve("published/LATEST"))) {
-      ImgvecConfig config = ImgvecConfig.of(Map.of("index.memory-budget", "100m"));
       IndexBuilder.BuiltIndex built = new IndexBuilder(new FileVectorSource(base, n, d),
-          IndexBuilder.Options.from(config), System.err::println).build(work.resolve("build"));
+          IndexBuilder.Options.from(ImgvecConfig.defaults()), System.err::println).build(work.resolve("build"));
       IndexPublisher.publish(built, uri, 1, new Configuration());
     }
     Map<String, Object> report = new LinkedHashMap<>();

@@ -178,12 +178,12 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
   }
 
   /**
-   * Searches among the vectors whose ids are in {@code allowedIds} only (null: all); filtering by id needs an IVF
+   * Searches among the vectors whose ids are in {@code allowed} only (null: all); filtering by id needs an IVF
    * index (FAISS's ID selector over the ids its lists store). Lists not probed are not searched.
    */
   @Override
-  public SearchResult search(float[] queries, int n, int k, SearchParams params, long[] allowedIds) {
-    return search(queries, n, k, params, allowedIds, null);
+  public SearchResult search(float[] queries, int n, int k, SearchParams params, IdBitmap allowed) {
+    return search(queries, n, k, params, allowed, null);
   }
 
   /** The lists an IVF index probes for each query, found once and searched in each copy of the trained index. */
@@ -206,7 +206,7 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
   }
 
   /** As {@link #search(float[], int, int, SearchParams, long[])}, scanning {@code probes} (null: its own). */
-  public SearchResult search(float[] queries, int n, int k, SearchParams params, long[] allowedIds, Probes probes) {
+  public SearchResult search(float[] queries, int n, int k, SearchParams params, IdBitmap allowed, Probes probes) {
     if (k <= 0) {
       throw new FaissException("k must be positive, got " + k);
     }
@@ -220,7 +220,7 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
     long[] labels = new long[results];
     shared(() -> {
       FaissNative.search(live(), n, checkVectors(queries, n), k, params.nprobe(), params.efSearch(),
-          params.maxCodes(), allowedIds, probes == null ? null : probes.lists(),
+          params.maxCodes(), allowed == null ? null : allowed.bits(), probes == null ? null : probes.lists(),
           probes == null ? null : probes.distances(), distances, labels);
       return null;
     });

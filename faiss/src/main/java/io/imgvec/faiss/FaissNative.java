@@ -2,6 +2,7 @@ package io.imgvec.faiss;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -79,7 +80,7 @@ final class FaissNative {
   static native void growLists(long handle, long count);
 
   static native void search(long handle, long n, float[] queries, int k, int nprobe, int efSearch, long maxCodes,
-      long[] allowedIds, long[] probedLists, float[] probedDistances, float[] distances, long[] labels);
+      ByteBuffer allowedBitmap, long[] probedLists, float[] probedDistances, float[] distances, long[] labels);
 
   static native int probe(long handle, long n, float[] queries, int nprobe, int efSearch, long[] lists,
       float[] listDistances);

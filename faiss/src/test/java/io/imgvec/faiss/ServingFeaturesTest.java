@@ -43,7 +43,7 @@ class ServingFeaturesTest {
     try (FaissIndex index = FaissIndex.create(D, "IVF16,Flat", Metric.L2)) {
       index.train(data, N);
       index.add(data, ids, N);
-      SearchResult r = index.search(data, 1, 10, SearchParams.nprobe(16), allowed);
+      SearchResult r = index.search(data, 1, 10, SearchParams.nprobe(16), IdBitmap.of(allowed));
       Set<Long> found = Arrays.stream(r.labels()).filter(l -> l >= 0).boxed().collect(Collectors.toSet());
       assertEquals(Set.of(7L, 70L, 700L, 3999L), found, "all lists probed: every allowed id, nothing else");
     }

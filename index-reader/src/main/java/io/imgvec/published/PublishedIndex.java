@@ -68,7 +68,7 @@ public final class PublishedIndex implements AutoCloseable {
     if (lookups) {
       index.enableReconstruct();
     }
-    this.filtered = new FilteredSearch(index, ids, metadataColumns, IndexLayout.nlist(manifest), lookups);
+    this.filtered = new FilteredSearch(index, ids, metadataColumns, IndexLayout.nlist(manifest), lookups, refine);
   }
 
   /** Opens {@code uri} for one-off queries (see {@link #open(String, Configuration, Path, LoadOptions)}). */

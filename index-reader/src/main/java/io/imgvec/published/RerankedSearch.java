@@ -1,5 +1,6 @@
 package io.imgvec.published;
 
+import io.imgvec.faiss.IdBitmap;
 import io.imgvec.faiss.Metric;
 import io.imgvec.faiss.SearchParams;
 import io.imgvec.faiss.SearchResult;
@@ -60,8 +61,8 @@ public final class RerankedSearch implements VectorSearch {
   }
 
   @Override
-  public SearchResult search(float[] queries, int n, int k, SearchParams params, long[] allowedIds) {
-    return rerank(queries, n, k, codes.search(queries, n, candidates(k, params), params, allowedIds));
+  public SearchResult search(float[] queries, int n, int k, SearchParams params, IdBitmap allowed) {
+    return rerank(queries, n, k, codes.search(queries, n, candidates(k, params), params, allowed));
   }
 
   /** The codes' counted work, and the candidates each query re-ranks (fewer than k × kFactor where few codes match). */
@@ -108,6 +109,15 @@ public final class RerankedSearch implements VectorSearch {
       }
     }
     return new SearchResult(k, distances, labels);
+  }
+
+  /** The k nearest of {@code ids} to each query by their stored vectors: an exact search among them. */
+  public SearchResult nearestAmong(float[] queries, int n, int k, long[] ids) {
+    long[] labels = new long[Math.multiplyExact(n, ids.length)];
+    for (int q = 0; q < n; q++) {
+      System.arraycopy(ids, 0, labels, q * ids.length, ids.length);
+    }
+    return rerank(queries, n, k, new SearchResult(ids.length, new float[labels.length], labels));
   }
 
   private long requireStored(long id) {

@@ -1,6 +1,7 @@
 package io.imgvec.published;
 
 import io.imgvec.faiss.FaissIndex;
+import io.imgvec.faiss.IdBitmap;
 import io.imgvec.faiss.Metric;
 import io.imgvec.faiss.SearchParams;
 import io.imgvec.faiss.SearchResult;
@@ -216,22 +217,22 @@ public final class ShardedIndex implements VectorSearch, AutoCloseable {
   }
 
   @Override
-  public SearchResult search(float[] queries, int n, int k, SearchParams params, long[] allowedIds) {
+  public SearchResult search(float[] queries, int n, int k, SearchParams params, IdBitmap allowed) {
     if (shards.size() == 1) {
-      return shards.get(0).search(queries, n, k, params, allowedIds);
+      return shards.get(0).search(queries, n, k, params, allowed);
     }
     FaissIndex.Probes probes = sharesProbes(params) ? shards.get(0).probe(queries, n, params) : null;
     List<CompletableFuture<SearchResult>> others = new ArrayList<>();
     if (shardSearch != null) {
       for (FaissIndex shard : shards.subList(1, shards.size())) {
-        others.add(CompletableFuture.supplyAsync(() -> shard.search(queries, n, k, params, allowedIds, probes),
+        others.add(CompletableFuture.supplyAsync(() -> shard.search(queries, n, k, params, allowed, probes),
             shardSearch));
       }
     }
     TopK merged = new TopK(n, k, metric);
     for (int s = 0; s < shards.size(); s++) {
       SearchResult found = s == 0 || others.isEmpty()
-          ? shards.get(s).search(queries, n, k, params, allowedIds, probes) : joined(others.get(s - 1));
+          ? shards.get(s).search(queries, n, k, params, allowed, probes) : joined(others.get(s - 1));
       merged.offerAll(found, id -> id);
     }
     return merged.result();

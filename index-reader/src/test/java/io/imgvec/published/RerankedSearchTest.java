@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.imgvec.faiss.FaissIndex;
+import io.imgvec.faiss.IdBitmap;
 import io.imgvec.faiss.Metric;
 import io.imgvec.faiss.SearchParams;
 import io.imgvec.faiss.SearchResult;
@@ -29,7 +30,8 @@ class RerankedSearchTest {
   /**
    * Coarse PQ codes (8 bytes for 32 dimensions) lose most true neighbours; re-ranking 8 × k of their candidates
    * against the vectors stored in 8-bit codes brings them back, within and outside a filter, and the search's
-   * counted work says how many were re-ranked. Distances are those of the stored vectors, in order.
+   * counted work says how many were re-ranked. Distances are those of the stored vectors, in order. The stored
+   * vectors alone rank a filter's few ids almost exactly.
    */
   @Test
   void reRankingCandidatesAgainstStoredVectorsRecoversTheNeighboursCoarseCodesLose() throws Exception {
@@ -58,8 +60,18 @@ class RerankedSearchTest {
         assertEquals(l2(queries, q, x), reranked.distance(q, 0), 0.05 * l2(queries, q, x), "query " + q);
       }
       long[] allowed = random.longs(500, 0, N).sorted().distinct().toArray();
-      SearchResult filtered = refined.search(queries, NQ, K, allLists, allowed);
+      SearchResult filtered = refined.search(queries, NQ, K, allLists, IdBitmap.of(allowed));
       Arrays.stream(filtered.labels()).forEach(id -> assertTrue(Arrays.binarySearch(allowed, id) >= 0, "id " + id));
+      float[] allowedVectors = new float[allowed.length * D];
+      for (int i = 0; i < allowed.length; i++) {
+        System.arraycopy(vectors, (int) allowed[i] * D, allowedVectors, i * D, D);
+      }
+      try (FaissIndex amongAllowed = FaissIndex.create(D, "IDMap,Flat", Metric.L2)) {
+        amongAllowed.add(allowedVectors, allowed, allowed.length);
+        double among = tenRecall(amongAllowed.search(queries, NQ, K, SearchParams.DEFAULT),
+            refined.nearestAmong(queries, NQ, K, allowed));
+        assertTrue(among > 0.95, "an exact search among the allowed ids' stored vectors: 10-recall@10 " + among);
+      }
       assertEquals(K * 8, refined.searchWork(queries, NQ, K, allLists).reranked(0));
       assertEquals(K * 2, refined.searchWork(queries, NQ, K, allLists.withKFactor(2)).reranked(0),
           "a search's own k factor wins");

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.imgvec.faiss.FaissIndex;
+import io.imgvec.faiss.IdBitmap;
 import io.imgvec.faiss.Metric;
 import io.imgvec.faiss.SearchParams;
 import io.imgvec.faiss.SearchResult;
@@ -78,9 +79,9 @@ class ShardedIndexTest {
   private static SearchResult[] searches(VectorSearch index, float[] queries, long[] allowed) {
     return new SearchResult[] {index.search(queries, NQ, K, ALL_LISTS, null),
         index.search(queries, 1, K, ALL_LISTS, null),
-        index.search(queries, NQ, K, ALL_LISTS, allowed),
+        index.search(queries, NQ, K, ALL_LISTS, IdBitmap.of(allowed)),
         index.search(queries, NQ, K, SOME_LISTS, null),
-        index.search(queries, NQ, K, SOME_LISTS, allowed),
+        index.search(queries, NQ, K, SOME_LISTS, IdBitmap.of(allowed)),
         index.search(queries, NQ, K, SearchParams.nprobe(64), null)}; // more lists than the 16 there are
   }
 
