@@ -104,7 +104,8 @@ public final class ConfigKeys {
   public static final ConfigKey<String> INDEX_REFINE = register(ConfigKey.choice("index.refine", "auto",
       List.of("auto", "none", "sq8"), "a refine stage: PQ codes find k x 8 candidates, re-ranked against every vector"
           + " stored in 8-bit codes (d bytes a vector); auto = index.type=auto measures it beside each IVF-PQ"
-          + " candidate where it fits the memory budget; sq8 = a pinned IVF-PQ or PQ build has it too; none = never"));
+          + " candidate where it fits the memory budget, and keeps it on a chosen one with metadata columns (filters);"
+          + " sq8 = a pinned IVF-PQ or PQ build has it too; none = never"));
   public static final ConfigKey<Integer> INDEX_NPROBE = register(ConfigKey.intRange("index.nprobe", 0, 0, 1 << 20,
       "IVF lists searched per query; 0 = tuned: the first reaching index.target-recall within"
           + " index.latency-headroom x index.target-latency-ms"));
