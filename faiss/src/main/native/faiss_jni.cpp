@@ -327,7 +327,7 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_search(JNIEnv* env, jcla
       if (ivf == nullptr) throw std::runtime_error("id filters need an IVF index");
       auto* bits = static_cast<const uint8_t*>(env->GetDirectBufferAddress(allowedBitmap));
       jlong bytes = env->GetDirectBufferCapacity(allowedBitmap);
-      if (bytes < 0 || bytes > 0 && bits == nullptr) throw std::runtime_error("the id bitmap is not a direct buffer");
+      if (bytes < 0 || (bytes > 0 && bits == nullptr)) throw std::runtime_error("the id bitmap is not a direct buffer");
       sel = std::make_unique<faiss::IDSelectorBitmap>(static_cast<size_t>(bytes), bits);
     }
     if (probedLists == nullptr) {
@@ -413,7 +413,8 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_searchWork(JNIEnv* env, 
       work[4 * q] = static_cast<jlong>(faiss::indexIVF_stats.ndis);
       work[4 * q + 1] = static_cast<jlong>(faiss::indexIVF_stats.nlist);
       work[4 * q + 2] = flatCentroids;
-      work[4 * q + 3] = static_cast<jlong>(faiss::hnsw_stats.ndis);
+      // FAISS 1.7.3 counts an HNSW search's distances in n3; its ndis stays 0 (later versions count ndis)
+      work[4 * q + 3] = static_cast<jlong>(faiss::hnsw_stats.n3 + faiss::hnsw_stats.ndis);
     }
     env->SetLongArrayRegion(counts, 0, work.size(), work.data());
     checkRegion(env);

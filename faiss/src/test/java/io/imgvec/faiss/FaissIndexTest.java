@@ -147,6 +147,12 @@ class FaissIndexTest {
       long[] narrow = index.search(queries, 50, 10, new SearchParams(32, 1, 0)).labels();
       long[] wide = index.search(queries, 50, 10, new SearchParams(32, 64, 0)).labels();
       assertFalse(Arrays.equals(narrow, wide), "efSearch must reach the quantizer");
+      SearchWork narrowWork = index.searchWork(queries, 1, 10, new SearchParams(8, 8, 0));
+      SearchWork wideWork = index.searchWork(queries, 1, 10, new SearchParams(8, 64, 0));
+      assertTrue(narrowWork.graphDistances(0) > 0 && wideWork.graphDistances(0) > narrowWork.graphDistances(0),
+          "the graph's distances are counted, more at a larger efSearch: " + narrowWork.graphDistances(0) + ", "
+          + wideWork.graphDistances(0));
+      assertEquals(0, narrowWork.flatCentroids(0), "no flat scan of the centroids");
     }
   }
 

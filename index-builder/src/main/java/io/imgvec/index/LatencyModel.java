@@ -32,15 +32,16 @@ import java.util.function.Consumer;
  * the caches (as a full index's are), and fits the costs by least squares, none negative; the predicted p99 is
  * scaled by how far measured p99s sat above predicted ones there. It is timed on a steady machine
  * ({@link MachineSpeed#onSteadyMachine}): costs fitted in a slow stretch would overprice every choice. It takes about
- * half a minute and is kept in a file per machine and metric ({@code index.latency-model-file}); delete the file to
- * calibrate again.
+ * a minute and a half and is kept in a file per machine and metric ({@code index.latency-model-file}); delete the
+ * file to calibrate again.
  */
 public final class LatencyModel {
   /**
-   * The cost terms: per query, per centroid dimension, per HNSW distance, per list and code, per code byte, per
-   * dimension of a full vector scanned and of a stored vector re-ranked.
+   * The cost terms: per query, per dimension of a centroid scanned by a flat quantizer and of one an HNSW quantizer
+   * visits (at random: costlier), per list and code, per code byte, per dimension of a full vector scanned and of a
+   * stored vector re-ranked.
    */
-  static final List<String> TERMS = List.of("query", "centroid_dimension", "graph_distance", "list",
+  static final List<String> TERMS = List.of("query", "centroid_dimension", "graph_centroid_dimension", "list",
       "list_code_byte", "code", "code_byte", "full_vector_dimension", "reranked_dimension");
   private static final int D = 256;
   private static final int BASE = 20_000;
@@ -51,7 +52,10 @@ public final class LatencyModel {
    * A reference index: factory, count its lists are grown to (a Flat one: its vectors), nprobes timed. Flat indexes
    * of a few thousand vectors time the exhaustive scan a flat coarse quantizer of that many centroids does; PQ
    * indexes with short lists (40 codes) and long ones (4,000-8,000) tell the cost of a list (its lookup tables)
-   * from the cost of its codes. One re-ranks 100 candidates a result ({@code kFactor}) against stored vectors.
+   * from the cost of its codes. One re-ranks 100 candidates a result ({@code kFactor}) against stored vectors. The
+   * HNSW quantizer of 4,096 centroids (5 MB with its links, visited at random, as a full build's 2,048 x 384 are)
+   * has lists of 5 codes, so its graph's cost is told apart from the lists'; one of 2,048 with lists of 150 codes
+   * is shaped as the full builds that pick an HNSW quantizer are.
    */
   private record Reference(String factory, int pqM, long grownTo, int[] nprobes, int kFactor) {
     Reference(String factory, int pqM, long grownTo, int[] nprobes) {
@@ -72,7 +76,9 @@ public final class LatencyModel {
       new Reference("IVF512,PQ16np", 16, BASE, new int[] {1, 16, 64}),
       new Reference("IVF512,PQ64np", 64, BASE, new int[] {1, 16, 64}),
       new Reference("IVF512,PQ16np", 16, BASE, new int[] {1, 16}, 100),
-      new Reference("IVF512_HNSW32,PQ32np", 32, 1_000_000, new int[] {1, 4, 16, 64}));
+      new Reference("IVF512_HNSW32,PQ32np", 32, 1_000_000, new int[] {1, 4, 16, 64}),
+      new Reference("IVF4096_HNSW32,PQ16np", 16, BASE, new int[] {8, 32, 64, 128}),
+      new Reference("IVF2048_HNSW32,PQ32np", 32, 300_000, new int[] {16, 64}));
 
   private final double[] nanos;
   private final double p99Factor;
@@ -119,7 +125,7 @@ public final class LatencyModel {
    */
   static double[] features(SearchWork work, int q, double scale, int d, int pqM) {
     double codes = work.codes(q) * scale;
-    return new double[] {1, (double) d * (work.flatCentroids(q) + work.graphDistances(q)), work.graphDistances(q),
+    return new double[] {1, (double) d * work.flatCentroids(q), (double) d * work.graphDistances(q),
         work.lists(q), (double) work.lists(q) * pqM, codes, codes * pqM, pqM == 0 ? codes * d : 0,
         (double) work.reranked(q) * d};
   }
