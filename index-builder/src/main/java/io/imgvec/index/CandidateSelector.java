@@ -1,12 +1,17 @@
 package io.imgvec.index;
 
 import io.imgvec.faiss.FaissIndex;
+import io.imgvec.faiss.IdBitmap;
+import io.imgvec.faiss.SearchParams;
+import io.imgvec.faiss.SearchResult;
+import io.imgvec.faiss.SearchWork;
 import io.imgvec.faiss.VectorSearch;
 import io.imgvec.index.CandidateChoice.Measured;
 import io.imgvec.published.RerankedSearch;
 import io.imgvec.published.Sq8Vectors;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -157,9 +162,10 @@ final class CandidateSelector {
    */
   private List<Measured> measure(IndexPlan plan, FaissIndex centroids, double kmeansS) {
     long start = System.nanoTime();
-    try (FaissIndex index = FaissIndex.create(d, plan.factory(), options.metric())) {
-      index.trainFrom(centroids, sample, Math.min(trainSize(plan), QUICK_TRAIN_VECTORS), true);
-      index.add(sample, sequentialIds(base), base);
+    try (FaissIndex trained = FaissIndex.create(d, plan.factory(), options.metric())) {
+      trained.trainFrom(centroids, sample, Math.min(trainSize(plan), QUICK_TRAIN_VECTORS), true);
+      trained.add(sample, sequentialIds(base), base);
+      VectorSearch index = new CountedOnce(trained);
       Measured codesAlone = measureOn(plan, plan.refines() ? reranked(index, plan) : index, kmeansS, start);
       List<Measured> measured = new ArrayList<>(List.of(codesAlone));
       Optional<IndexPlan> refined = refine && !CandidateChoice.meetsTarget(codesAlone, options.targetRecall())
@@ -181,7 +187,7 @@ final class CandidateSelector {
    * {@code index}'s results re-ranked as {@code plan}'s refine stage would, against the candidates' base vectors in
    * 8-bit codes (encoded once).
    */
-  private RerankedSearch reranked(FaissIndex index, IndexPlan plan) {
+  private RerankedSearch reranked(VectorSearch index, IndexPlan plan) {
     if (storedSample == null) {
       storedSample = Sq8Vectors.inMemory(Sq8Vectors.Codec.train(sample, sampleSize, d), sample, base);
     }
@@ -205,6 +211,35 @@ final class CandidateSelector {
       recalls.add(recall(plan, index, latencies.nprobes.get(recalls.size())));
     }
     return at;
+  }
+
+  /**
+   * A candidate's index whose counted work is kept by search parameters: its refine twin's codes do the same work
+   * (lists, codes and centroids do not depend on k), so the twin's sweep counts only what it re-ranks.
+   */
+  private static final class CountedOnce implements VectorSearch {
+    private final FaissIndex index;
+    private final Map<SearchParams, SearchWork> work = new HashMap<>();
+
+    CountedOnce(FaissIndex index) {
+      this.index = index;
+    }
+
+    @Override
+    public SearchResult search(float[] queries, int n, int k, SearchParams params) {
+      return index.search(queries, n, k, params);
+    }
+
+    @Override
+    public SearchResult search(float[] queries, int n, int k, SearchParams params, IdBitmap allowed) {
+      return index.search(queries, n, k, params, allowed);
+    }
+
+    /** The work counted for {@code params}: every call is for the evaluator's held-out queries. */
+    @Override
+    public SearchWork searchWork(float[] queries, int n, int k, SearchParams params) {
+      return work.computeIfAbsent(params, p -> index.searchWork(queries, n, k, p));
+    }
   }
 
   /** The training vectors a single build of {@code plan} takes: the sample's first (it is in random order). */
