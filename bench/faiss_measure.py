@@ -8,6 +8,7 @@ fastest this script saw it run (kept in ~/.cache/imgvec/stock-faiss-speed.json):
 stretches of seconds to minutes.
 Usage: /usr/bin/python3 bench/faiss_measure.py <version dir> [--no-max-codes]
 (--no-max-codes: search as a reader that ignores the manifest's max_codes, which FAISS does not store in its files.)
+A version with a refine stage is re-ranked as imgvec does (Reranked below), in numpy.
 Prints one JSON object."""
 import csv
 import gzip
@@ -71,6 +72,28 @@ def reference_ms(index):
     return ms, saved[host]
 
 
+class Reranked:
+    """imgvec's refine stage (vectors.sq8: a magic line, d, d minimums and d steps as little-endian floats, then d
+    bytes a vector by id): the codes' k x k_factor candidates re-ranked by their stored vectors' distances."""
+
+    def __init__(self, index, path, k_factor, metric):
+        raw = np.fromfile(path, dtype=np.uint8)
+        if bytes(raw[:8]) != b"ImgvSQ8\n":
+            sys.exit(f"{path} is not an imgvec SQ8 store")
+        d = int(raw[8:12].view("<i4")[0])
+        ranges = raw[12:12 + 8 * d].view("<f4")
+        self.index, self.k_factor, self.l2 = index, k_factor, metric == "L2"
+        self.minimum, self.step, self.rows = ranges[:d], ranges[d:], raw[12 + 8 * d:].reshape(-1, d)
+
+    def search(self, query, k):
+        _, found = self.index.search(query, k * self.k_factor)
+        candidates = found[0][found[0] >= 0]
+        stored = self.minimum + self.rows[candidates] * self.step
+        distance = ((stored - query[0]) ** 2).sum(1) if self.l2 else -(stored @ query[0])
+        order = np.argsort(distance, kind="stable")[:k]
+        return distance[order][None], candidates[order][None]
+
+
 def timed(index, method, ids, queries):
     """One timing: the p50 and p99 (ms) of each query's median over the passes, and the results of the last pass."""
     k = method["k"]
@@ -100,6 +123,8 @@ def main(version_dir, use_max_codes):
     ivf.nprobe = method["search_parameters"]["nprobe"]
     if use_max_codes:
         ivf.max_codes = method["search_parameters"]["max_codes"]
+    if manifest["index"].get("refine"):
+        index = Reranked(index, f"{version_dir}/vectors.sq8", manifest["index"]["k_factor"], manifest["metric"])
     ids, exact, queries = held_out(f"{version_dir}/{method['queries_file']}")
     reference = reference_index()
     kept = None
