@@ -5,10 +5,13 @@
 #include <faiss/IndexHNSW.h>
 #include <faiss/utils/distances.h>
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
 #include <numeric>
+#include <optional>
 #include <vector>
 
 namespace imgvec {
@@ -322,11 +325,21 @@ int trainBalanced(faiss::IndexIVF& ivf, idx_t n, const float* x, double maxListF
     splits += split;
   }
   if (flat == nullptr) {
-    ivf.quantizer->reset();
-    ivf.quantizer->add(ivf.nlist, centroids.get_xb());
+    setCentroids(ivf, centroids.get_xb());
   }
   ivf.train(n, x);  // with the coarse quantizer trained, this trains only the list encoder
   return splits;
+}
+
+OneThread::OneThread() : before(omp_get_max_threads()) { omp_set_num_threads(1); }
+
+OneThread::~OneThread() { omp_set_num_threads(before); }
+
+void setCentroids(faiss::IndexIVF& ivf, const float* centroids) {
+  ivf.quantizer->reset();
+  std::optional<OneThread> oneThread;
+  if (dynamic_cast<faiss::IndexHNSW*>(ivf.quantizer) != nullptr) oneThread.emplace();
+  ivf.quantizer->add(ivf.nlist, centroids);
 }
 
 }  // namespace imgvec

@@ -28,4 +28,16 @@ using idx_t = int64_t;
 // Returns the number of lists split.
 int trainBalanced(faiss::IndexIVF& ivf, idx_t n, const float* x, double maxListFactor);
 
+// Replaces the coarse quantizer's centroids with nlist x d `centroids`. An HNSW quantizer builds its graph over them
+// on one thread: a graph built by several depends on their timing, and two fresh builds of the same data would
+// measure different candidates and could choose different indexes.
+void setCentroids(faiss::IndexIVF& ivf, const float* centroids);
+
+// Runs FAISS's OpenMP work on one thread while in scope, restored however the scope ends.
+struct OneThread {
+  int before;
+  OneThread();
+  ~OneThread();
+};
+
 }  // namespace imgvec

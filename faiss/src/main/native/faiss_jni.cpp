@@ -169,8 +169,7 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_trainFrom(JNIEnv* env, j
     }
     std::vector<float> centroids(from->nlist * from->d);
     from->quantizer->reconstruct_n(0, from->nlist, centroids.data());
-    ivf->quantizer->reset();
-    ivf->quantizer->add(from->nlist, centroids.data());
+    imgvec::setCentroids(*ivf, centroids.data());
     auto* ivfpq = dynamic_cast<faiss::IndexIVFPQ*>(ivf);
     if (quick && ivfpq != nullptr) {
       ivfpq->pq.cp.niter = 5;
@@ -401,11 +400,7 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_searchWork(JNIEnv* env, 
     std::vector<jlong> work(static_cast<size_t>(n) * 4);
     std::vector<std::unique_ptr<faiss::SearchParameters>> owned;
     faiss::SearchParameters* params = paramsFor(index, nprobe, efSearch, maxCodes, owned);
-    struct OneThread {  // restored however the search ends
-      int before = omp_get_max_threads();
-      OneThread() { omp_set_num_threads(1); }
-      ~OneThread() { omp_set_num_threads(before); }
-    } oneThread;
+    imgvec::OneThread oneThread;
     for (jlong q = 0; q < n; q++) {
       faiss::indexIVF_stats.reset();
       faiss::hnsw_stats.reset();

@@ -156,6 +156,30 @@ class FaissIndexTest {
     }
   }
 
+  /** Two fresh builds must measure the same candidates: an HNSW quantizer's graph does not depend on thread timing. */
+  @Test
+  void hnswQuantizersGivenTheSameCentroidsSearchAlike() {
+    float[] data = randomVectors(6000, 12);
+    float[] queries = randomVectors(50, 13);
+    try (FaissIndex donor = FaissIndex.create(D, "IVF512,Flat", Metric.L2);
+        FaissIndex first = FaissIndex.create(D, "IVF512_HNSW32,Flat", Metric.L2);
+        FaissIndex second = FaissIndex.create(D, "IVF512_HNSW32,Flat", Metric.L2)) {
+      donor.train(data, 6000);
+      SearchParams params = new SearchParams(4, 8, 0);
+      first.trainFrom(donor, data, 6000, true);
+      second.trainFrom(donor, data, 6000, true);
+      first.add(data, ids(6000, 0), 6000);
+      second.add(data, ids(6000, 0), 6000);
+      assertArrayEquals(first.search(queries, 50, 10, params).labels(),
+          second.search(queries, 50, 10, params).labels());
+      SearchWork a = first.searchWork(queries, 50, 10, params);
+      SearchWork b = second.searchWork(queries, 50, 10, params);
+      for (int q = 0; q < 50; q++) {
+        assertEquals(a.graphDistances(q), b.graphDistances(q), "query " + q);
+      }
+    }
+  }
+
   @Test
   void trainFromSharesTheDonorsCentroidsAcrossQuantizerAndCodeTypes() {
     float[] data = randomVectors(6000, 10);
