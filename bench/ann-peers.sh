@@ -4,7 +4,8 @@
 # exact and SQ8 re-ranking over nprobe x k_factor (python3-faiss, bench/ann_peers.py); Lucene 9.12.3 HNSW in the
 # JVM over its candidate count (LuceneHnswPeer). Each at matched R@10 0.90 / 0.95 / 0.99 (bench/ann_frontier.py).
 # Data sets (bench/index.sh's): zipf (300k x 384), fashion-mnist (60k x 784), synthetic (1M x 512).
-# Usage: bench/ann-peers.sh [data sets]                                     -> bench/results/ann-peers.json
+# Each data set is a run of its own (Zipf alone takes an hour on 2 cores), with its own results file.
+# Usage: bench/ann-peers.sh [data sets]                               -> bench/results/ann-peers-<data set>.json
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SETS="${1:-zipf fashion-mnist synthetic}"
@@ -12,7 +13,6 @@ SETS="${1:-zipf fashion-mnist synthetic}"
 (cd "$ROOT" && mvn -q -B -Papp-jar -DskipTests install)
 source "$ROOT/bench/java-opts.sh"
 work="$ROOT/bench/results/tmp/ann-peers" && mkdir -p "$work"
-merged=()
 for ds in $SETS; do
   case "$ds" in
     zipf) count=300000; tight=30m; ivf=(48 1024) ;;
@@ -40,9 +40,9 @@ for ds in $SETS; do
     "${imgvec[@]}"
   python3 "$ROOT/bench/ann_frontier.py" "$ds" "$work/$ds.json" "$work/$ds-imgvec.json" "$work/$ds-faiss.json" \
     "$work/$ds-lucene.json"
-  merged+=("$work/$ds.json")
+  result="$ROOT/bench/results/ann-peers-$ds.json"
+  python3 -c 'import json, sys; json.dump({"data_sets": [json.load(open(sys.argv[2]))]}, open(sys.argv[1], "w"),
+    indent=1)' "$result" "$work/$ds.json"
+  python3 "$ROOT/bench/provenance.py" "$result" "bench/ann-peers.sh $ds" \
+    "one query per search on one thread for p50/p99 (each query's median over passes); 2 threads for queries/s"
 done
-python3 -c 'import json, sys; json.dump({"data_sets": [json.load(open(f)) for f in sys.argv[2:]]},
-  open(sys.argv[1], "w"), indent=1)' "$ROOT/bench/results/ann-peers.json" "${merged[@]}"
-python3 "$ROOT/bench/provenance.py" "$ROOT/bench/results/ann-peers.json" "bench/ann-peers.sh $SETS" \
-  "one query per search on one thread for p50/p99 (each query's median over passes); 2 threads for queries/s"
