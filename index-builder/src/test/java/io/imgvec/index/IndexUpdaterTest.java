@@ -181,6 +181,11 @@ class IndexUpdaterTest {
         assertEquals(ids.get(i), hit.imageId());
         assertEquals(0, hit.distance(), 0.05, "the stored vector's distance, not the 4-byte code's");
       }
+      // a filter matching few ids: an exact search among their stored vectors (no lookups loaded to decode codes)
+      PublishedIndex.Neighbor inGroup = published.search(new float[][] {fresh.get(7)}, 1, 0,
+          Map.of("group", ArrayVectorSource.groupOf(7)), Long.MAX_VALUE).get(0).get(0);
+      assertEquals(ids.get(7), inGroup.imageId());
+      assertEquals(0, inGroup.distance(), 0.05);
     }
     @SuppressWarnings("unchecked")
     Map<String, Object> metrics = (Map<String, Object>) updated.manifest().get("metrics");
