@@ -192,7 +192,7 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
   /**
    * The {@code params.nprobe()} lists (which must be set; at most nlist) this IVF index's coarse quantizer finds for
    * each query: shards are copies of one trained index, so one quantizer search serves all of them
-   * ({@link #search(float[], int, int, SearchParams, long[], Probes)}).
+   * ({@link #search(float[], int, int, SearchParams, IdBitmap, Probes)}).
    */
   public Probes probe(float[] queries, int n, SearchParams params) {
     if (params.nprobe() <= 0) {
@@ -205,7 +205,7 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
     return new Probes(Arrays.copyOf(lists, n * probed), Arrays.copyOf(distances, n * probed));
   }
 
-  /** As {@link #search(float[], int, int, SearchParams, long[])}, scanning {@code probes} (null: its own). */
+  /** As {@link #search(float[], int, int, SearchParams, IdBitmap)}, scanning {@code probes} (null: its own). */
   public SearchResult search(float[] queries, int n, int k, SearchParams params, IdBitmap allowed, Probes probes) {
     if (k <= 0) {
       throw new FaissException("k must be positive, got " + k);
