@@ -82,7 +82,8 @@ public final class IndexPlanner {
    * target binds, more probes of coarser codes can beat fewer of fine ones), and where a refine stage fits the
    * budget, a quarter of it re-ranked (the cheapest probes, their precision restored by the stored vectors). Codes
    * keep at least 4 dimensions per byte: PQ training time grows with the code size, and finer codes would only
-   * approach full vectors. Each trains on as many vectors as it would alone (one sample holds enough for the largest nlist).
+   * approach full vectors. Each trains on as many vectors as it would alone (one sample holds enough for the largest
+   * nlist).
    */
   public static List<IndexPlan> candidates(long count, int d, long memoryBudget, int pointsPerCentroid,
       Metric metric) {
