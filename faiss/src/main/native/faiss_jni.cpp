@@ -114,6 +114,65 @@ faiss::SearchParameters* paramsFor(faiss::Index* index, int nprobe, int efSearch
   return nullptr;
 }
 
+// An IVF search's work without scanning its lists: the coarse quantizer's search, then the sizes of the probed lists
+// summed as IndexIVF::search_preassigned scans them (empty lists skipped, stopping once max_codes are reached).
+void countProbes(faiss::IndexIVF* ivf, jlong n, const float* x, int nprobe, int efSearch, jlong maxCodes,
+                 jlong* work) {
+  std::vector<std::unique_ptr<faiss::SearchParameters>> owned;
+  faiss::SearchParameters* coarse = efSearch > 0 ? paramsFor(ivf->quantizer, 0, efSearch, 0, owned) : nullptr;
+  size_t probes = nprobe > 0 ? std::min<size_t>(nprobe, ivf->nlist) : ivf->nprobe;
+  size_t cap = maxCodes > 0 ? static_cast<size_t>(maxCodes) : ivf->max_codes;
+  std::vector<float> dis(static_cast<size_t>(n) * probes);
+  std::vector<idx_t> keys(static_cast<size_t>(n) * probes);
+  bool graph = dynamic_cast<faiss::IndexHNSW*>(ivf->quantizer) != nullptr;
+  if (graph) {  // hnsw_stats is process-wide: one query at a time
+    imgvec::OneThread oneThread;
+    for (jlong q = 0; q < n; q++) {
+      faiss::hnsw_stats.reset();
+      ivf->quantizer->search(1, x + q * ivf->d, probes, dis.data() + q * probes, keys.data() + q * probes, coarse);
+      // FAISS 1.7.3 counts an HNSW search's distances in n3; its ndis stays 0 (later versions count ndis)
+      work[4 * q + 3] = static_cast<jlong>(faiss::hnsw_stats.n3 + faiss::hnsw_stats.ndis);
+    }
+  } else {
+    ivf->quantizer->search(n, x, probes, dis.data(), keys.data(), coarse);
+  }
+  for (jlong q = 0; q < n; q++) {
+    size_t scanned = 0, lists = 0;
+    for (size_t i = 0; i < probes; i++) {
+      idx_t key = keys[q * probes + i];
+      size_t size = key < 0 ? 0 : ivf->invlists->list_size(key);
+      lists += size > 0;
+      scanned += size;
+      if (cap > 0 && scanned >= cap) break;
+    }
+    work[4 * q] = static_cast<jlong>(scanned);
+    work[4 * q + 1] = static_cast<jlong>(lists);
+    work[4 * q + 2] = graph ? 0 : static_cast<jlong>(ivf->nlist);
+  }
+}
+
+// FAISS's own counters for each query searched alone (what countProbes agrees with).
+void countBySearching(faiss::Index* index, faiss::IndexIVF* ivf, jlong n, const float* x, jint k, int nprobe,
+                      int efSearch, jlong maxCodes, jlong* work) {
+  jlong flatCentroids = ivf == nullptr ? index->ntotal
+      : dynamic_cast<faiss::IndexHNSW*>(ivf->quantizer) == nullptr ? static_cast<jlong>(ivf->nlist) : 0;
+  std::vector<float> d(k);
+  std::vector<idx_t> l(k);
+  std::vector<std::unique_ptr<faiss::SearchParameters>> owned;
+  faiss::SearchParameters* params = paramsFor(index, nprobe, efSearch, maxCodes, owned);
+  imgvec::OneThread oneThread;
+  for (jlong q = 0; q < n; q++) {
+    faiss::indexIVF_stats.reset();
+    faiss::hnsw_stats.reset();
+    index->search(1, x + q * index->d, k, d.data(), l.data(), params);
+    work[4 * q] = static_cast<jlong>(faiss::indexIVF_stats.ndis);
+    work[4 * q + 1] = static_cast<jlong>(faiss::indexIVF_stats.nlist);
+    work[4 * q + 2] = flatCentroids;
+    // FAISS 1.7.3 counts an HNSW search's distances in n3; its ndis stays 0 (later versions count ndis)
+    work[4 * q + 3] = static_cast<jlong>(faiss::hnsw_stats.n3 + faiss::hnsw_stats.ndis);
+  }
+}
+
 }  // namespace
 
 extern "C" void openblas_set_num_threads(int);
@@ -385,31 +444,21 @@ JNIEXPORT jint JNICALL Java_io_imgvec_faiss_FaissNative_probe(JNIEnv* env, jclas
 // elsewhere would add to them.
 JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_searchWork(JNIEnv* env, jclass, jlong h, jlong n,
                                                                     jfloatArray x, jint k, jint nprobe,
-                                                                    jint efSearch, jlong maxCodes,
+                                                                    jint efSearch, jlong maxCodes, jboolean search,
                                                                     jlongArray counts) {
   guarded(env, [&]() -> int {
     Floats xs(env, x);
     faiss::Index* index = idx(h);
     faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(index);
-    auto* flat = dynamic_cast<faiss::IndexFlat*>(index);
-    if (ivf == nullptr && flat == nullptr) throw std::runtime_error("search work is counted for IVF and Flat indexes");
-    jlong flatCentroids = ivf == nullptr ? flat->ntotal
-        : dynamic_cast<faiss::IndexHNSW*>(ivf->quantizer) == nullptr ? static_cast<jlong>(ivf->nlist) : 0;
-    std::vector<float> d(k);
-    std::vector<idx_t> l(k);
+    if (ivf == nullptr && dynamic_cast<faiss::IndexFlat*>(index) == nullptr) {
+      throw std::runtime_error("search work is counted for IVF and Flat indexes");
+    }
     std::vector<jlong> work(static_cast<size_t>(n) * 4);
-    std::vector<std::unique_ptr<faiss::SearchParameters>> owned;
-    faiss::SearchParameters* params = paramsFor(index, nprobe, efSearch, maxCodes, owned);
-    imgvec::OneThread oneThread;
-    for (jlong q = 0; q < n; q++) {
-      faiss::indexIVF_stats.reset();
-      faiss::hnsw_stats.reset();
-      index->search(1, xs.data + q * index->d, k, d.data(), l.data(), params);
-      work[4 * q] = static_cast<jlong>(faiss::indexIVF_stats.ndis);
-      work[4 * q + 1] = static_cast<jlong>(faiss::indexIVF_stats.nlist);
-      work[4 * q + 2] = flatCentroids;
-      // FAISS 1.7.3 counts an HNSW search's distances in n3; its ndis stays 0 (later versions count ndis)
-      work[4 * q + 3] = static_cast<jlong>(faiss::hnsw_stats.n3 + faiss::hnsw_stats.ndis);
+    // a transform changes the queries before the quantizer sees them: those are counted by searching
+    if (search || ivf == nullptr || dynamic_cast<faiss::IndexPreTransform*>(index) != nullptr) {
+      countBySearching(index, ivf, n, xs.data, k, nprobe, efSearch, maxCodes, work.data());
+    } else {
+      countProbes(ivf, n, xs.data, nprobe, efSearch, maxCodes, work.data());
     }
     env->SetLongArrayRegion(counts, 0, work.size(), work.data());
     checkRegion(env);

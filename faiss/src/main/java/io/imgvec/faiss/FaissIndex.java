@@ -228,17 +228,28 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
   }
 
   /**
-   * What searching each query alone costs in work, counted by FAISS rather than timed ({@link SearchWork}: codes
-   * scanned, inverted lists probed, the coarse quantizer's distances), for {@code k} results with {@code params}. An
-   * IVF or a Flat index (a Flat one counts as a flat quantizer of its vectors). Searches one query at a time on one
-   * thread; FAISS's counters are process-wide, so no other search may run meanwhile.
+   * What searching each query alone costs in work, counted rather than timed ({@link SearchWork}: codes scanned,
+   * inverted lists probed, the coarse quantizer's distances), for {@code k} results with {@code params}. An IVF or a
+   * Flat index (a Flat one counts as a flat quantizer of its vectors). An IVF index's lists are not scanned: the
+   * coarse quantizer's search names them, and their sizes are summed as FAISS's scan would count them (up to the
+   * codes cap), so a sweep over nprobe costs little more than its quantizer searches. FAISS's counters are
+   * process-wide, so no other search may run meanwhile.
    */
   @Override
   public SearchWork searchWork(float[] queries, int n, int k, SearchParams params) {
+    return searchWork(queries, n, k, params, false);
+  }
+
+  /** {@link #searchWork}, counted by FAISS itself while searching each query alone (what the sum must agree with). */
+  SearchWork searchWorkBySearching(float[] queries, int n, int k, SearchParams params) {
+    return searchWork(queries, n, k, params, true);
+  }
+
+  private SearchWork searchWork(float[] queries, int n, int k, SearchParams params, boolean search) {
     long[] counts = new long[Math.multiplyExact(n, SearchWork.FIELDS)];
     exclusive(() -> {
       FaissNative.searchWork(live(), n, checkVectors(queries, n), k, params.nprobe(), params.efSearch(),
-          params.maxCodes(), counts);
+          params.maxCodes(), search, counts);
       return null;
     });
     return new SearchWork(counts);

@@ -86,7 +86,7 @@ final class FaissNative {
       float[] listDistances);
 
   static native void searchWork(long handle, long n, float[] queries, int k, int nprobe, int efSearch,
-      long maxCodes, long[] counts);
+      long maxCodes, boolean search, long[] counts);
 
   static native void write(long handle, String path);
 

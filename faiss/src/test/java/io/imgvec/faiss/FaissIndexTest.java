@@ -156,6 +156,24 @@ class FaissIndexTest {
     }
   }
 
+  /** Work summed from the probed lists' sizes is what FAISS counts while scanning them, codes cap included. */
+  @Test
+  void countedWorkAgreesWithFaissScanningTheLists() {
+    float[] data = randomVectors(6000, 14);
+    float[] queries = randomVectors(50, 15);
+    for (String factory : List.of("IVF64,PQ8np", "IVF64_HNSW8,Flat", "IVF32,Flat")) {
+      try (FaissIndex index = FaissIndex.create(D, factory, Metric.L2)) {
+        index.train(data, 6000);
+        index.add(data, ids(4000, 0), 4000);
+        for (SearchParams params : List.of(new SearchParams(1, 16, 0), new SearchParams(12, 24, 0),
+            new SearchParams(12, 24, 300), new SearchParams(64, 128, 0))) {
+          assertArrayEquals(index.searchWorkBySearching(queries, 50, 10, params).counts(),
+              index.searchWork(queries, 50, 10, params).counts(), factory + " " + params);
+        }
+      }
+    }
+  }
+
   /** Two fresh builds must measure the same candidates: an HNSW quantizer's graph does not depend on thread timing. */
   @Test
   void hnswQuantizersGivenTheSameCentroidsSearchAlike() {
