@@ -1,10 +1,7 @@
 package io.imgvec.index;
 
 import io.imgvec.faiss.FaissIndex;
-import io.imgvec.faiss.IdBitmap;
 import io.imgvec.faiss.SearchParams;
-import io.imgvec.faiss.SearchResult;
-import io.imgvec.faiss.SearchWork;
 import io.imgvec.faiss.VectorSearch;
 import io.imgvec.index.CandidateChoice.Measured;
 import io.imgvec.published.RerankedSearch;
@@ -16,8 +13,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.TreeMap;
 import java.util.function.Consumer;
+import java.util.function.IntFunction;
 
 /**
  * Chooses the index to build by measurement ({@code index.type=auto}), autofaiss-style but measured rather than
@@ -30,6 +29,11 @@ import java.util.function.Consumer;
  * candidate whose single probe (median) already spends {@value #CENTROID_SHARE} of the latency target, nearly all on
  * centroids, also gets a twin with an HNSW coarse quantizer; an IVF-PQ one whose codes alone miss the recall target,
  * a twin with a refine stage ({@link RerankedSearch}) where its stored vectors fit the budget.
+ *
+ * <p>What every candidate on one coarse quantizer shares is known before any is built ({@link ProbedLists}): the
+ * work of each query (so a sweep only prices it) and the share of queries whose nearest neighbour's list is scanned,
+ * which is an IVF-Flat candidate's recall (never built) and bounds a PQ one's. A PQ candidate whose bound at the
+ * latency limit is below the best score so far is skipped unbuilt.
  *
  * <p>Candidates are measured smallest first, and measuring stops at the first that reaches the recall target within
  * the latency limit (the target less its headroom): it wins. Otherwise the winner has the best R@10 at the latency
@@ -62,6 +66,13 @@ final class CandidateSelector {
   /** Whether IVF-PQ candidates also get a refine stage measured (where it fits the budget, see IndexPlanner). */
   private final boolean refine;
   private Sq8Vectors storedSample;
+  private final float[] queries;
+  /** Each held-out query's true nearest neighbour among the candidates' base (its place in the sample). */
+  private final long[] nearest;
+  private final Map<Integer, FaissIndex> centroidsByNlist = new TreeMap<>();
+  private final Map<String, ProbedLists> listsByQuantizer = new HashMap<>();
+  private final List<Measured> measured = new ArrayList<>();
+  private final List<Map<String, Object>> skipped = new ArrayList<>();
 
   CandidateSelector(IndexBuilder.Options options, Consumer<String> progress, long count, int d, float[] sample,
       int sampleSize, float[] queries, int nq, LatencyModel model, boolean refine) {
@@ -76,6 +87,8 @@ final class CandidateSelector {
     ExactNeighbours truth = new ExactNeighbours(queries, nq, d, IndexEvaluator.K, options.metric());
     truth.addBase(sample, sequentialIds(base), base);
     this.evaluator = new IndexEvaluator(queries, nq, d, truth);
+    this.queries = queries;
+    this.nearest = java.util.stream.IntStream.range(0, nq).mapToLong(q -> truth.ids(q)[0]).toArray();
     this.model = model;
     this.limitP99Ms = options.latencyHeadroom() * options.targetLatencyMs();
   }
@@ -85,8 +98,6 @@ final class CandidateSelector {
     long start = System.nanoTime();
     List<IndexPlan> smallestFirst = candidates.stream()
         .sorted(Comparator.comparingLong(p -> IndexPlanner.estimatedBytes(p, count, d))).toList();
-    Map<Integer, FaissIndex> centroidsByNlist = new TreeMap<>();
-    List<Measured> measured = new ArrayList<>();
     try {
       for (IndexPlan plan : smallestFirst) {
         long t = System.nanoTime();
@@ -95,22 +106,19 @@ final class CandidateSelector {
           centroidsByNlist.put(plan.nlist(), quickCentroids(plan));
           kmeansS = IndexBuilder.seconds(t);
         }
-        List<Measured> ms = measure(plan, centroidsByNlist.get(plan.nlist()), kmeansS);
-        measured.addAll(ms);
-        if (onlyCentroidsTooSlow(ms.get(0))) {
-          measured.addAll(measure(plan.withHnswQuantizer(), centroidsByNlist.get(plan.nlist()), 0));
-        }
+        measureWithTwins(plan, kmeansS);
         if (measured.stream().anyMatch(c -> CandidateChoice.meetsTarget(c, options.targetRecall()))) {
           break; // the smallest that reaches the recall target: a larger index could only add recall beyond it
         }
       }
     } finally {
+      listsByQuantizer.values().forEach(ProbedLists::close);
       centroidsByNlist.values().forEach(FaissIndex::close);
     }
     Measured best = CandidateChoice.choose(measured, options.targetRecall());
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("winner", best.plan().name());
-    report.put("why", why(best, measured.size(), candidates.size()));
+    report.put("why", why(best, candidates.size()));
     report.put("sample_size", sampleSize);
     report.put("candidate_base", base);
     report.put("queries", evaluator.queries());
@@ -118,6 +126,7 @@ final class CandidateSelector {
     report.put("latency_limit_ms", IndexEvaluator.round4(limitP99Ms));
     report.put("selection_s", IndexBuilder.seconds(start));
     report.put("candidates", measured.stream().map(Measured::report).toList());
+    report.put("skipped", skipped);
     progress.accept("chose " + best.plan().name() + ": " + report.get("why"));
     return trainedFully(best.plan(), report);
   }
@@ -156,31 +165,128 @@ final class CandidateSelector {
   }
 
   /**
-   * {@code plan} measured on its index of the sample, and where its codes alone miss the target and the stored
-   * vectors fit the budget, the same codes with a refine stage (re-ranked against the sample's stored vectors: no
-   * second index to train).
+   * {@code plan}, and its twins: where its codes alone miss the target and stored vectors fit the budget, the same
+   * codes with a refine stage (re-ranked against the sample's stored vectors: no second index to train); where one
+   * probe, nearly all centroid scan, takes a large share of the target, the same with an HNSW coarse quantizer.
    */
-  private List<Measured> measure(IndexPlan plan, FaissIndex centroids, double kmeansS) {
-    long start = System.nanoTime();
-    try (FaissIndex trained = FaissIndex.create(d, plan.factory(), options.metric())) {
-      trained.trainFrom(centroids, sample, Math.min(trainSize(plan), QUICK_TRAIN_VECTORS), true);
-      trained.add(sample, sequentialIds(base), base);
-      VectorSearch index = new CountedOnce(trained);
-      Measured codesAlone = measureOn(plan, plan.refines() ? reranked(index, plan) : index, kmeansS, start);
-      List<Measured> measured = new ArrayList<>(List.of(codesAlone));
-      Optional<IndexPlan> refined = refine && !CandidateChoice.meetsTarget(codesAlone, options.targetRecall())
+  private void measureWithTwins(IndexPlan plan, double kmeansS) {
+    ProbedLists lists = listsFor(plan);
+    try (CandidateIndex index = new CandidateIndex(plan, lists)) {
+      Optional<Measured> first = consider(plan, index, kmeansS);
+      boolean missed = first.map(m -> !CandidateChoice.meetsTarget(m, options.targetRecall())).orElse(true);
+      Optional<IndexPlan> refined = refine && missed
           ? IndexPlanner.refined(plan, count, d, options.memoryBudget()) : Optional.empty();
-      refined.ifPresent(r -> measured.add(measureOn(r, reranked(index, r), 0, System.nanoTime())));
-      return measured;
+      refined.ifPresent(r -> consider(r, index, 0));
+    }
+    if (!plan.hasHnswQuantizer()
+        && sweep(plan, lists).p50(0) > CENTROID_SHARE * options.targetLatencyMs()) { // nearly all centroid scan
+      measureWithTwins(plan.withHnswQuantizer(), 0);
     }
   }
 
-  private Measured measureOn(IndexPlan plan, VectorSearch index, double kmeansS, long start) {
-    LatencySweep latencies = new LatencySweep(plan, index, base, d, count, evaluator, codesPerProbe(plan, base),
+  /**
+   * Measures {@code plan} unless its probed lists show that it cannot beat the best candidate so far: then it is
+   * skipped, unbuilt (reported in the selection's {@code skipped}). An IVF-Flat candidate's recall is its lists'
+   * coverage (exact distances), so it is never built either.
+   */
+  private Optional<Measured> consider(IndexPlan plan, CandidateIndex index, double kmeansS) {
+    long start = System.nanoTime();
+    if (plan.pqM() == 0) {
+      LatencySweep latencies = sweep(plan, index.lists);
+      List<IndexEvaluator.Metrics> recalls = new ArrayList<>();
+      int at = operatingPoint(latencies, recalls, nprobe -> covered(plan, index.lists, nprobe));
+      return Optional.of(add(measured(plan, at, recalls, latencies, kmeansS, start)));
+    }
+    OptionalDouble best = measured.stream().filter(Measured::feasible).mapToDouble(Measured::recall).max();
+    double most = upperBound(plan, index.lists);
+    if (best.isPresent() && most < best.getAsDouble()) {
+      Map<String, Object> report = new LinkedHashMap<>();
+      report.put("factory", plan.name());
+      report.put("bytes", IndexPlanner.estimatedBytes(plan, count, d));
+      report.put("recall_at_10_at_most", IndexEvaluator.round4(most));
+      skipped.add(report);
+      progress.accept("candidate " + plan.name() + " skipped: R@10 at most " + report.get("recall_at_10_at_most")
+          + " at the latency limit (its lists' coverage), below the best so far");
+      return Optional.empty();
+    }
+    VectorSearch codes = plan.refines() ? reranked(index.codes(), plan) : index.codes();
+    LatencySweep latencies = new LatencySweep(plan, codes, base, d, count, evaluator, codesPerProbe(plan, base),
         model);
     List<IndexEvaluator.Metrics> recalls = new ArrayList<>();
-    int at = operatingPoint(plan, index, latencies, recalls);
-    return measured(plan, at, recalls, latencies, kmeansS, start);
+    int at = operatingPoint(latencies, recalls, nprobe -> recall(plan, codes, nprobe));
+    return Optional.of(add(measured(plan, at, recalls, latencies, kmeansS, start)));
+  }
+
+  private Measured add(Measured m) {
+    measured.add(m);
+    return m;
+  }
+
+  /**
+   * The most R@10 {@code plan} can have at the latency limit: its lists' coverage there, interpolated as scores are,
+   * over its work priced without re-ranking (which only adds to each query's work, so a refine twin's own settings
+   * reach the limit no later).
+   */
+  private double upperBound(IndexPlan plan, ProbedLists lists) {
+    LatencySweep latencies = sweep(plan, lists);
+    int last = latencies.nprobes.size() - 1;
+    int within = latencies.operatingPoint(last, limitP99Ms);
+    List<IndexEvaluator.Metrics> coverages = latencies.nprobes.subList(0, Math.min(within + 1, last) + 1).stream()
+        .map(nprobe -> covered(plan, lists, nprobe)).toList();
+    return within < 0 ? 0 : latencies.recallAt(limitP99Ms, coverages);
+  }
+
+  /** {@code plan}'s sweep of its lists' counted work (re-ranking aside). */
+  private LatencySweep sweep(IndexPlan plan, ProbedLists lists) {
+    return new LatencySweep(plan, lists, base, d, count, evaluator, codesPerProbe(plan, base), model);
+  }
+
+  /** The lists of {@code plan}'s coarse quantizer over the candidates' base, built for the first that needs them. */
+  private ProbedLists listsFor(IndexPlan plan) {
+    String quantizer = plan.factory().substring(0, plan.factory().indexOf(','));
+    return listsByQuantizer.computeIfAbsent(quantizer, q -> ProbedLists.of(q, centroidsByNlist.get(plan.nlist()),
+        sample, base, d, options.metric(), queries, nearest));
+  }
+
+  /** An IVF-Flat candidate's metrics at {@code nprobe}: exact distances find what its lists cover. */
+  private IndexEvaluator.Metrics covered(IndexPlan plan, ProbedLists lists, int nprobe) {
+    SearchParams params = params(plan, nprobe);
+    double coverage = lists.coverage(params);
+    return new IndexEvaluator.Metrics(params, coverage, coverage, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+        Double.NaN, null);
+  }
+
+  /**
+   * A candidate's index of the candidates' base, trained and filled on first use ({@link #codes}): shared by its
+   * refine twin, never built for a candidate that is skipped. Its counted work is its lists' (the same quantizer
+   * and list sizes).
+   */
+  private final class CandidateIndex implements AutoCloseable {
+    private final IndexPlan plan;
+    private final ProbedLists lists;
+    private FaissIndex index;
+
+    CandidateIndex(IndexPlan plan, ProbedLists lists) {
+      this.plan = plan;
+      this.lists = lists;
+    }
+
+    VectorSearch codes() {
+      if (index == null) {
+        index = FaissIndex.create(d, plan.factory(), options.metric());
+        index.trainFrom(centroidsByNlist.get(plan.nlist()), sample, Math.min(trainSize(plan), QUICK_TRAIN_VECTORS),
+            true);
+        index.add(sample, sequentialIds(base), base);
+      }
+      return lists.countingFor(index);
+    }
+
+    @Override
+    public void close() {
+      if (index != null) {
+        index.close();
+      }
+    }
   }
 
   /**
@@ -195,51 +301,21 @@ final class CandidateSelector {
   }
 
   /**
-   * The last setting within the latency limit (-1 if none), with {@code recalls} measured on {@code index} up to the
-   * setting after it (the score interpolates between the two) or the first that reaches the recall target, where a
-   * build stops.
+   * The last setting within the latency limit (-1 if none), with {@code recalls} measured up to the setting after it
+   * (the score interpolates between the two) or the first that reaches the recall target, where a build stops.
    */
-  private int operatingPoint(IndexPlan plan, VectorSearch index, LatencySweep latencies,
-      List<IndexEvaluator.Metrics> recalls) {
+  private int operatingPoint(LatencySweep latencies, List<IndexEvaluator.Metrics> recalls,
+      IntFunction<IndexEvaluator.Metrics> recallAt) {
     int last = latencies.nprobes.size() - 1;
     int at = -1;
     while (at < last && latencies.p99(at + 1) <= limitP99Ms && !reachesTarget(recalls)) {
       at++;
-      recalls.add(recall(plan, index, latencies.nprobes.get(at)));
+      recalls.add(recallAt.apply(latencies.nprobes.get(at)));
     }
     while (recalls.size() <= Math.min(at + 1, last) && !reachesTarget(recalls)) {
-      recalls.add(recall(plan, index, latencies.nprobes.get(recalls.size())));
+      recalls.add(recallAt.apply(latencies.nprobes.get(recalls.size())));
     }
     return at;
-  }
-
-  /**
-   * A candidate's index whose counted work is kept by search parameters: its refine twin's codes do the same work
-   * (lists, codes and centroids do not depend on k), so the twin's sweep counts only what it re-ranks.
-   */
-  private static final class CountedOnce implements VectorSearch {
-    private final FaissIndex index;
-    private final Map<SearchParams, SearchWork> work = new HashMap<>();
-
-    CountedOnce(FaissIndex index) {
-      this.index = index;
-    }
-
-    @Override
-    public SearchResult search(float[] queries, int n, int k, SearchParams params) {
-      return index.search(queries, n, k, params);
-    }
-
-    @Override
-    public SearchResult search(float[] queries, int n, int k, SearchParams params, IdBitmap allowed) {
-      return index.search(queries, n, k, params, allowed);
-    }
-
-    /** The work counted for {@code params}: every call is for the evaluator's held-out queries. */
-    @Override
-    public SearchWork searchWork(float[] queries, int n, int k, SearchParams params) {
-      return work.computeIfAbsent(params, p -> index.searchWork(queries, n, k, p));
-    }
   }
 
   /** The training vectors a single build of {@code plan} takes: the sample's first (it is in random order). */
@@ -248,8 +324,11 @@ final class CandidateSelector {
   }
 
   private IndexEvaluator.Metrics recall(IndexPlan plan, VectorSearch index, int nprobe) {
-    return evaluator.recall(index, IndexEvaluator.params(nprobe, codesPerProbe(plan, base),
-        plan.hasHnswQuantizer()));
+    return evaluator.recall(index, params(plan, nprobe));
+  }
+
+  private SearchParams params(IndexPlan plan, int nprobe) {
+    return IndexEvaluator.params(nprobe, codesPerProbe(plan, base), plan.hasHnswQuantizer());
   }
 
   private boolean reachesTarget(List<IndexEvaluator.Metrics> recalls) {
@@ -289,12 +368,7 @@ final class CandidateSelector {
     return new Measured(plan, feasible, score, operatingP99, bytes, latencies.p50(0), report);
   }
 
-  /** Whether one probe, nearly all centroid scan, already takes a large share of the target (median latency). */
-  private boolean onlyCentroidsTooSlow(Measured m) {
-    return !m.plan().hasHnswQuantizer() && m.oneProbeP50Ms() > CENTROID_SHARE * options.targetLatencyMs();
-  }
-
-  private String why(Measured best, int measured, int candidates) {
+  private String why(Measured best, int candidates) {
     if (!best.feasible()) {
       return "no candidate of " + candidates + " keeps one probe within p99 " + IndexEvaluator.round4(limitP99Ms)
           + " ms at " + count + " vectors; this one comes closest (" + IndexEvaluator.round4(best.p99Ms())
@@ -305,11 +379,16 @@ final class CandidateSelector {
     if (CandidateChoice.meetsTarget(best, options.targetRecall())) {
       return "the smallest index that reaches R@10 " + options.targetRecall() + " on the sample ("
           + IndexEvaluator.round4(best.recall()) + ")" + within + "; candidates are measured smallest first, "
-          + measured + " of " + candidates;
+          + measured.size() + " of " + candidates + " and their twins" + skippedNote();
     }
     return "the smallest index within " + CandidateChoice.RECALL_TIE + " of the best R@10 at the latency limit on the"
         + " sample (this one: " + IndexEvaluator.round4(best.recall()) + ")" + within + ", among " + candidates
-        + " candidates";
+        + " candidates and their twins" + skippedNote();
+  }
+
+  private String skippedNote() {
+    return skipped.isEmpty() ? "" : " (" + skipped.size() + " skipped unbuilt: their lists' coverage is below the"
+        + " best so far)";
   }
 
   private long codesPerProbe(IndexPlan plan, long base) {

@@ -96,6 +96,9 @@ class IndexBuilderTest {
     double best = candidates.stream().filter(c -> (boolean) c.get("within_latency_limit"))
         .mapToDouble(c -> (double) c.get(score)).max().orElseThrow();
     assertTrue((double) winner.get(score) >= best - CandidateChoice.RECALL_TIE, "a better one lost");
+    for (Map<String, Object> skipped : (List<Map<String, Object>>) selection.get("skipped")) {
+      assertTrue((double) skipped.get("recall_at_10_at_most") <= best, "skipped below the best so far: " + skipped);
+    }
     for (Map<String, Object> c : candidates) {
       if ((boolean) c.get("within_latency_limit")) {
         assertTrue((double) c.get("predicted_p99_ms") <= (double) selection.get("latency_limit_ms"), c.toString());
