@@ -33,10 +33,11 @@ for run in $RUNS; do
   IMGVEC_JAVA_OPTS="-Xmx1g" "$ROOT/bin/imgvec" build-index --embeddings "$data/embeddings" \
     --output "$out/published" "${opts[@]}" | tail -1 > "$out/build-summary.json"
   version_dir="$out/published/versions/$(cat "$out/published/LATEST")"
-  read -r factory nprobe max_codes train metric pinned < <(/usr/bin/python3 -c "
+  read -r factory nprobe max_codes train metric k_factor pinned < <(/usr/bin/python3 -c "
 import json; m = json.load(open('$version_dir/manifest.json')); i = m['index']
 pinned = ('--index.type=%s --index.nlist=%d --index.pq-m=%d' % (i['type'], i['nlist'], i['pq_m'])) if 'selection' in m else ''
-print(i['factory'], i['nprobe'], i['max_codes'], i['train_size'], m['metric'], pinned.replace(' ', ','))")
+pinned += ' --index.refine=sq8' if pinned and i.get('refine') else ''
+print(i['factory'], i['nprobe'], i['max_codes'], i['train_size'], m['metric'], i.get('k_factor', 0), pinned.replace(' ', ','))")
   if [[ -n "$pinned" ]]; then  # a rebuild publishing the next version (stable choice?), and the chosen index built
     echo "[bench] $run: rebuild" >&2  # alone (an HNSW quantizer cannot be pinned: its flat twin)
     IMGVEC_JAVA_OPTS="-Xmx1g" "$ROOT/bin/imgvec" build-index --embeddings "$data/embeddings" \
@@ -50,7 +51,7 @@ print(i['factory'], i['nprobe'], i['max_codes'], i['train_size'], m['metric'], p
     echo '{}' > "$out/rebuild-summary.json"
   fi
   /usr/bin/python3 "$ROOT/bench/faiss_python.py" "$data" "$factory" "$nprobe" "$max_codes" "$train" "$metric" \
-    "$version_dir" "$out/python.json"
+    "$k_factor" "$version_dir" "$out/python.json"
   java "${BENCH_JAVA_OPTS[@]}" -cp "$BENCH_CP" io.imgvec.bench.IndexBenchEval "$data" "$version_dir" \
     "$out/python.json" "$out/build-summary.json" "$out/single-summary.json" "$out/rebuild-summary.json" \
     "$ROOT/bench/results/index-$run.json"

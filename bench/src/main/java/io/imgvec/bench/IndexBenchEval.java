@@ -4,11 +4,14 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import io.imgvec.faiss.FaissIndex;
 import io.imgvec.faiss.Metric;
 import io.imgvec.faiss.SearchParams;
+import io.imgvec.faiss.VectorSearch;
 import io.imgvec.index.ExactNeighbours;
 import io.imgvec.index.IndexEvaluator;
 import io.imgvec.io.Json;
 import io.imgvec.published.IdMap;
 import io.imgvec.published.IndexLayout;
+import io.imgvec.published.RerankedSearch;
+import io.imgvec.published.Sq8Vectors;
 import io.imgvec.util.Numbers;
 import java.io.File;
 import java.nio.file.Files;
@@ -17,9 +20,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Scores an index published by the build-index job on the data set's own queries (exact ground truth by brute
- * force over base.f32) and sets the numbers beside python-faiss's for the same build (R@10-vs-p99 frontiers of both
- * included), and the measured choice of index beside a single build of the index it chose.
+ * Scores an index published by the build-index job (re-ranked as served, where it has a refine stage) on the data
+ * set's own queries (exact ground truth by brute force over base.f32) and sets the numbers beside python-faiss's
+ * for the same build (R@10-vs-p99 frontiers of both included), and the measured choice of index beside a single build of the index it chose.
  *
  * <p>Usage: IndexBenchEval <data dir> <published version dir> <python results json> <build-index summary json>
  * <single build summary json> <rebuild summary json> <out json> (the last two {} when nothing was chosen)
@@ -43,7 +46,9 @@ public final class IndexBenchEval {
         indexIdsByPosition(versionDir.resolve(IdMap.FILE), n));
     IndexEvaluator.Metrics java;
     try (FaissIndex index = FaissIndex.read(versionDir.resolve("index.faiss"))) {
-      java = new IndexEvaluator(queries, nq, d, truth).measure(index, params);
+      VectorSearch searched = !IndexLayout.refines(manifest) ? index : new RerankedSearch(index,
+          Sq8Vectors.map(versionDir.resolve(Sq8Vectors.FILE), d), metric, params.kFactor()); // as served
+      java = new IndexEvaluator(queries, nq, d, truth).measure(searched, params);
     }
     Map<String, Object> python = Json.PRETTY.readValue(new File(args[2]), new TypeReference<Map<String, Object>>() {});
     Map<String, Object> job = Json.PRETTY.readValue(new File(args[3]), new TypeReference<Map<String, Object>>() {});
