@@ -44,7 +44,7 @@ final class BuildManifest {
     }
     if (plan.refines()) { // the codes' candidates are re-ranked against the vectors stored in 8-bit codes
       index.put("refine", "SQ8");
-      index.put("k_factor", plan.kFactor());
+      index.put("k_factor", params.kFactor() > 0 ? params.kFactor() : plan.kFactor()); // as tuned
     }
     index.put("train_size", plan.trainSize());
     index.put("reason", plan.reason());

@@ -14,6 +14,7 @@ import io.imgvec.published.Sq8Vectors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -298,14 +299,27 @@ public final class IndexBuilder {
     }
     IndexEvaluator.Tuning tuning = evaluator.tuneNprobe(index, plan.nlist(), maxCodesPerProbe(plan, n),
         plan.hasHnswQuantizer(), plan.pqM(), model, options.latencyHeadroom() * options.targetLatencyMs(),
-        options.targetRecall());
+        options.targetRecall(), kFactors(plan));
     IndexEvaluator.Metrics tuned = tuning.chosen();
-    progress.accept("tuned nprobe=" + tuned.params().nprobe() + " for R@10 >= " + options.targetRecall()
+    String kFactor = plan.refines() ? ", k_factor=" + tuned.params().kFactor() : "";
+    progress.accept("tuned nprobe=" + tuned.params().nprobe() + kFactor + " for R@10 >= " + options.targetRecall()
         + " within p99 <= " + IndexEvaluator.round4(options.latencyHeadroom() * options.targetLatencyMs())
         + " ms (the target less its headroom): R@10 " + IndexEvaluator.round4(tuned.recallAt10())
         + ", p99 " + IndexEvaluator.round4(tuned.p99Ms()) + " ms measured, "
         + IndexEvaluator.round4(tuned.predictedP99Ms()) + " ms predicted");
     return tuning;
+  }
+
+  /**
+   * The candidates per result a re-ranked plan's tuning tries: its own, then twice as many while the target is missed
+   * (up to {@value IndexPlanner#MAX_REFINE_K_FACTOR}); {0} (no refine stage) otherwise.
+   */
+  private static List<Integer> kFactors(IndexPlan plan) {
+    List<Integer> factors = new ArrayList<>();
+    for (int f = plan.kFactor(); f > 0 && f <= IndexPlanner.MAX_REFINE_K_FACTOR; f *= 2) {
+      factors.add(f);
+    }
+    return factors.isEmpty() ? List.of(0) : factors;
   }
 
   /**
@@ -323,6 +337,9 @@ public final class IndexBuilder {
     out.put("recall_at_10", IndexEvaluator.round4(chosen.recallAt10()));
     out.put("latency_p99_ms", IndexEvaluator.round4(chosen.p99Ms()));
     out.put("nprobe_for_recall_target", reaching == null ? null : reaching.params().nprobe());
+    if (reaching != null && reaching.params().kFactor() > 0) {
+      out.put("k_factor_for_recall_target", reaching.params().kFactor());
+    }
     out.put("latency_p99_ms_for_recall_target", reaching == null ? null : IndexEvaluator.round4(reaching.p99Ms()));
     return out;
   }

@@ -43,6 +43,9 @@ public final class IndexEvaluator {
       if (params.efSearch() > 0) {
         m.put("ef_search", params.efSearch());
       }
+      if (params.kFactor() > 0) {
+        m.put("k_factor", params.kFactor());
+      }
       if (!Double.isNaN(recallAt10)) { // NaN: latency alone was measured
         m.put("recall_at_1", round4(recallAt1));
         m.put("recall_at_10", round4(recallAt10));
@@ -103,16 +106,42 @@ public final class IndexEvaluator {
    * target less its headroom) before the recall stops growing; each setting stops further probes after
    * {@code maxCodesPerProbe} × nprobe codes (0: never). Stopping at the recall target rather than the latency edge
    * leaves headroom for a busier server. When the latency limit stops it short of the recall target, the sweep goes
-   * on to find what the recall target would take. The settings found are then timed ({@link #measure}): predicted
-   * latencies choose (the same index gives the same choice), measured ones are reported.
+   * on to find what the recall target would take. A re-ranked index is swept at each of {@code kFactors} in turn
+   * (candidates per result; {0} for one that is not) until one reaches the recall target within the limit, the best
+   * recall within the limit kept. The settings found are then timed ({@link #measure}): predicted latencies choose
+   * (the same index gives the same choice), measured ones are reported.
    */
   public Tuning tuneNprobe(VectorSearch index, int nlist, long maxCodesPerProbe, boolean hnswQuantizer, int pqM,
-      LatencyModel model, double limitP99Ms, double targetRecallAt10) {
+      LatencyModel model, double limitP99Ms, double targetRecallAt10, List<Integer> kFactors) {
+    Metrics chosen = null;
+    Metrics reaching = null; // the cheapest setting that reaches the recall target, past the limit or not
+    for (int kFactor : kFactors) {
+      Metrics[] swept = sweepNprobe(index, nlist, maxCodesPerProbe, hnswQuantizer, pqM, model, limitP99Ms,
+          targetRecallAt10, kFactor);
+      if (chosen == null || swept[0].recallAt10() > chosen.recallAt10()) {
+        chosen = swept[0];
+      }
+      if (reaches(swept[1], targetRecallAt10)
+          && (reaching == null || swept[1].predictedP99Ms() < reaching.predictedP99Ms())) {
+        reaching = swept[1];
+      }
+      if (reaches(chosen, targetRecallAt10) && chosen.predictedP99Ms() <= limitP99Ms) {
+        break;
+      }
+    }
+    Metrics measured = measure(index, chosen.params()).withPredictedP99(chosen.predictedP99Ms());
+    return new Tuning(measured, reaching == null ? null : reaching == chosen ? measured
+        : measure(index, reaching.params()).withPredictedP99(reaching.predictedP99Ms()));
+  }
+
+  /** {@link #tuneNprobe}'s sweep at one kFactor: the chosen setting and the last swept, predicted and scored. */
+  private Metrics[] sweepNprobe(VectorSearch index, int nlist, long maxCodesPerProbe, boolean hnswQuantizer, int pqM,
+      LatencyModel model, double limitP99Ms, double targetRecallAt10, int kFactor) {
     Metrics chosen = null;
     Metrics last = null;
     List<Metrics> swept = new ArrayList<>();
     for (int nprobe : nprobeSteps(nlist)) {
-      SearchParams params = params(nprobe, maxCodesPerProbe, hnswQuantizer);
+      SearchParams params = params(nprobe, maxCodesPerProbe, hnswQuantizer).withKFactor(kFactor);
       double predicted = model.p99Ms(work(index, params), 1, d, pqM);
       last = recall(index, params).withPredictedP99(predicted);
       swept.add(last);
@@ -123,10 +152,7 @@ public final class IndexEvaluator {
         break;
       }
     }
-    Metrics measured = measure(index, chosen.params()).withPredictedP99(chosen.predictedP99Ms());
-    Metrics reaching = !reaches(last, targetRecallAt10) ? null
-        : last == chosen ? measured : measure(index, last.params()).withPredictedP99(last.predictedP99Ms());
-    return new Tuning(measured, reaching);
+    return new Metrics[] {chosen, last};
   }
 
   /** The work of searching each query alone with {@code params} (FAISS's counts). */
@@ -318,6 +344,9 @@ public final class IndexEvaluator {
     search.put("max_codes", params.maxCodes());
     if (params.efSearch() > 0) {
       search.put("ef_search", params.efSearch());
+    }
+    if (params.kFactor() > 0) {
+      search.put("k_factor", params.kFactor());
     }
     m.put("search_parameters", search);
     if (metrics.machine() != null) {

@@ -89,6 +89,11 @@ class IndexBuilderTest {
     assertTrue(winnerName.startsWith((String) index.get("factory")), winnerName + " built as " + index);
     assertEquals(((String) index.get("factory")).contains(",PQ"), index.containsKey("refine"),
         "a PQ winner is built refined: re-ranked, or keeping vectors for filters (the source has metadata columns)");
+    if (index.containsKey("refine")) {
+      Map<String, Object> searched = (Map<String, Object>) ((Map<String, Object>) first.get("latency_measurement"))
+          .get("search_parameters");
+      assertEquals(index.get("k_factor"), searched.get("k_factor"), "the tuned k_factor is the published one");
+    }
     Map<String, Object> timings = (Map<String, Object>) first.get("timings");
     assertTrue((double) timings.get("train_s") > 0, "the winner's full training is timed: " + timings);
     Map<String, Object> winner = candidates.stream().filter(c -> c.get("factory").equals(selection.get("winner")))
