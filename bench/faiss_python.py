@@ -89,7 +89,7 @@ if train_size > 0:
     index.train(sample)
 train_s = time.time() - t
 t = time.time()
-index.add_with_ids(xb, np.arange(len(xb), dtype="int64"))
+index.add(xb)  # ids 0..n-1 (IndexRefine in 1.7.3 takes no ids)
 add_s = time.time() - t
 result = {"factory": factory + (",Refine(SQ8)" if k_factor else ""), "k_factor": k_factor, "nprobe": nprobe, "max_codes": max_codes, "train_size": train_size,
           "train_s": round(train_s, 3), "add_s": round(add_s, 3)}
