@@ -191,35 +191,36 @@ final class CandidateSelector {
    */
   private Optional<Measured> consider(IndexPlan plan, CandidateIndex index, double kmeansS) {
     long start = System.nanoTime();
-    if (plan.pqM() == 0) {
-      LatencySweep latencies = sweep(plan, index.lists);
-      List<IndexEvaluator.Metrics> recalls = new ArrayList<>();
-      int at = operatingPoint(latencies, recalls, nprobe -> covered(plan, index.lists, nprobe));
-      return Optional.of(add(measured(plan, at, recalls, latencies, kmeansS, start)));
+    VectorSearch searched = index.lists;
+    IntFunction<IndexEvaluator.Metrics> recallAt = nprobe -> covered(plan, index.lists, nprobe);
+    if (plan.pqM() > 0) {
+      OptionalDouble best = measured.stream().filter(Measured::feasible).mapToDouble(Measured::recall).max();
+      double most = upperBound(plan, index.lists);
+      if (best.isPresent() && most < best.getAsDouble()) {
+        skip(plan, most);
+        return Optional.empty();
+      }
+      VectorSearch codes = plan.refines() ? reranked(index.codes(), plan) : index.codes();
+      searched = codes;
+      recallAt = nprobe -> recall(plan, codes, nprobe);
     }
-    OptionalDouble best = measured.stream().filter(Measured::feasible).mapToDouble(Measured::recall).max();
-    double most = upperBound(plan, index.lists);
-    if (best.isPresent() && most < best.getAsDouble()) {
-      Map<String, Object> report = new LinkedHashMap<>();
-      report.put("factory", plan.name());
-      report.put("bytes", IndexPlanner.estimatedBytes(plan, count, d));
-      report.put("recall_at_10_at_most", IndexEvaluator.round4(most));
-      skipped.add(report);
-      progress.accept("candidate " + plan.name() + " skipped: R@10 at most " + report.get("recall_at_10_at_most")
-          + " at the latency limit (its lists' coverage), below the best so far");
-      return Optional.empty();
-    }
-    VectorSearch codes = plan.refines() ? reranked(index.codes(), plan) : index.codes();
-    LatencySweep latencies = new LatencySweep(plan, codes, base, d, count, evaluator, codesPerProbe(plan, base),
+    LatencySweep latencies = new LatencySweep(plan, searched, base, d, count, evaluator, codesPerProbe(plan, base),
         model);
     List<IndexEvaluator.Metrics> recalls = new ArrayList<>();
-    int at = operatingPoint(latencies, recalls, nprobe -> recall(plan, codes, nprobe));
-    return Optional.of(add(measured(plan, at, recalls, latencies, kmeansS, start)));
+    int at = operatingPoint(latencies, recalls, recallAt);
+    Measured m = measured(plan, at, recalls, latencies, kmeansS, start);
+    measured.add(m);
+    return Optional.of(m);
   }
 
-  private Measured add(Measured m) {
-    measured.add(m);
-    return m;
+  private void skip(IndexPlan plan, double most) {
+    Map<String, Object> report = new LinkedHashMap<>();
+    report.put("factory", plan.name());
+    report.put("bytes", IndexPlanner.estimatedBytes(plan, count, d));
+    report.put("recall_at_10_at_most", IndexEvaluator.round4(most));
+    skipped.add(report);
+    progress.accept("candidate " + plan.name() + " skipped: R@10 at most " + report.get("recall_at_10_at_most")
+        + " at the latency limit (its lists' coverage), below the best so far");
   }
 
   /**
@@ -231,9 +232,12 @@ final class CandidateSelector {
     LatencySweep latencies = sweep(plan, lists);
     int last = latencies.nprobes.size() - 1;
     int within = latencies.operatingPoint(last, limitP99Ms);
+    if (within < 0) {
+      return 0;
+    }
     List<IndexEvaluator.Metrics> coverages = latencies.nprobes.subList(0, Math.min(within + 1, last) + 1).stream()
         .map(nprobe -> covered(plan, lists, nprobe)).toList();
-    return within < 0 ? 0 : latencies.recallAt(limitP99Ms, coverages);
+    return latencies.recallAt(limitP99Ms, coverages);
   }
 
   /** {@code plan}'s sweep of its lists' counted work (re-ranking aside). */

@@ -118,7 +118,7 @@ public final class IndexEvaluator {
     for (int kFactor : kFactors) {
       Metrics[] swept = sweepNprobe(index, nlist, maxCodesPerProbe, hnswQuantizer, pqM, model, limitP99Ms,
           targetRecallAt10, kFactor);
-      if (chosen == null || swept[0].recallAt10() > chosen.recallAt10()) {
+      if (chosen == null || better(swept[0], chosen, limitP99Ms)) {
         chosen = swept[0];
       }
       if (reaches(swept[1], targetRecallAt10)
@@ -132,6 +132,16 @@ public final class IndexEvaluator {
     Metrics measured = measure(index, chosen.params()).withPredictedP99(chosen.predictedP99Ms());
     return new Tuning(measured, reaching == null ? null : reaching == chosen ? measured
         : measure(index, reaching.params()).withPredictedP99(reaching.predictedP99Ms()));
+  }
+
+  /** Within the limit before past it; then more recall within it, or less latency past it. */
+  private static boolean better(Metrics a, Metrics b, double limitP99Ms) {
+    boolean aWithin = a.predictedP99Ms() <= limitP99Ms;
+    boolean bWithin = b.predictedP99Ms() <= limitP99Ms;
+    if (aWithin != bWithin) {
+      return aWithin;
+    }
+    return aWithin ? a.recallAt10() > b.recallAt10() : a.predictedP99Ms() < b.predictedP99Ms();
   }
 
   /** {@link #tuneNprobe}'s sweep at one kFactor: the chosen setting and the last swept, predicted and scored. */
