@@ -191,7 +191,7 @@ final class CandidateSelector {
    */
   private Optional<Measured> consider(IndexPlan plan, CandidateIndex index, double kmeansS) {
     long start = System.nanoTime();
-    VectorSearch searched = index.lists;
+    VectorSearch searched = index.lists.counted();
     IntFunction<IndexEvaluator.Metrics> recallAt = nprobe -> covered(plan, index.lists, nprobe);
     if (plan.pqM() > 0) {
       OptionalDouble best = measured.stream().filter(Measured::feasible).mapToDouble(Measured::recall).max();
@@ -242,7 +242,7 @@ final class CandidateSelector {
 
   /** {@code plan}'s sweep of its lists' counted work (re-ranking aside). */
   private LatencySweep sweep(IndexPlan plan, ProbedLists lists) {
-    return new LatencySweep(plan, lists, base, d, count, evaluator, codesPerProbe(plan, base), model);
+    return new LatencySweep(plan, lists.counted(), base, d, count, evaluator, codesPerProbe(plan, base), model);
   }
 
   /** The lists of {@code plan}'s coarse quantizer over the candidates' base, built for the first that needs them. */

@@ -15,14 +15,14 @@ import java.util.Map;
  * lists hold 4-bit codes (the cheapest FAISS adds), too coarse to rank by, but their sizes are those of every
  * candidate on this quantizer. They give
  * <ul>
- *   <li>the work of each held-out query at each setting ({@link #searchWork}, counted once): it depends on the
+ *   <li>the work of each held-out query at each setting ({@link #counted}, once a setting): it depends on the
  *       quantizer and the lists' sizes, not on the codes, so a candidate's latency sweep only prices it;
  *   <li>{@link #coverage}: the share of queries whose true nearest neighbour's list is scanned (within the codes
  *       cap). Exact distances find exactly those, so it is an IVF-Flat candidate's R@10, and no codes on the same
  *       lists, re-ranked or not, can do better.
  * </ul>
  */
-final class ProbedLists implements VectorSearch, AutoCloseable {
+final class ProbedLists implements AutoCloseable {
   private final FaissIndex lists;
   private final float[] queries;
   private final int nq;
@@ -91,21 +91,9 @@ final class ProbedLists implements VectorSearch, AutoCloseable {
     });
   }
 
-  /** Counted once for each setting: every call is for the held-out queries, and the work does not depend on k. */
-  @Override
-  public SearchWork searchWork(float[] queries, int n, int k, SearchParams params) {
-    return work.computeIfAbsent(params, p -> lists.searchWork(queries, n, k, p));
-  }
-
-  /** The lists' own search (4-bit codes: coarse ranking). */
-  @Override
-  public SearchResult search(float[] queries, int n, int k, SearchParams params) {
-    return lists.search(queries, n, k, params);
-  }
-
-  @Override
-  public SearchResult search(float[] queries, int n, int k, SearchParams params, IdBitmap allowed) {
-    return lists.search(queries, n, k, params, allowed);
+  /** The lists' own index (4-bit codes: coarse ranking), its work counted once for each setting. */
+  VectorSearch counted() {
+    return countingFor(lists);
   }
 
   /** {@code codes}, a candidate's index on the same quantizer and base, its work counted by these lists. */
@@ -121,9 +109,10 @@ final class ProbedLists implements VectorSearch, AutoCloseable {
         return codes.search(queries, n, k, params, allowed);
       }
 
+      /** Counted once for each setting: every call is for the held-out queries, and work does not depend on k. */
       @Override
       public SearchWork searchWork(float[] queries, int n, int k, SearchParams params) {
-        return ProbedLists.this.searchWork(queries, n, k, params);
+        return work.computeIfAbsent(params, p -> lists.searchWork(queries, n, k, p));
       }
     };
   }

@@ -45,7 +45,7 @@ class ProbedListsTest {
             assertEquals(evaluator.recall(flat, params).recallAt10(), coverage, 1e-9, what);
             assertTrue(evaluator.recall(pq, params).recallAt10() <= coverage, what);
             assertArrayEquals(flat.searchWork(queries, NQ, 10, params).counts(),
-                lists.searchWork(queries, NQ, 10, params).counts(), what);
+                lists.counted().searchWork(queries, NQ, 10, params).counts(), what);
           }
           assertTrue(lists.coverage(new SearchParams(1, 16, 0)) < lists.coverage(new SearchParams(16, 32, 0)));
         }
