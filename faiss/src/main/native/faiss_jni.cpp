@@ -114,6 +114,11 @@ faiss::SearchParameters* paramsFor(faiss::Index* index, int nprobe, int efSearch
   return nullptr;
 }
 
+// FAISS 1.7.3 counts an HNSW search's distances in n3; its ndis stays 0 (later versions count ndis).
+jlong hnswDistances() {
+  return static_cast<jlong>(faiss::hnsw_stats.n3 + faiss::hnsw_stats.ndis);
+}
+
 // An IVF search's work without scanning its lists: the coarse quantizer's search, then the sizes of the probed lists
 // summed as IndexIVF::search_preassigned scans them (empty lists skipped, stopping once max_codes are reached).
 void countProbes(faiss::IndexIVF* ivf, jlong n, const float* x, int nprobe, int efSearch, jlong maxCodes,
@@ -130,8 +135,7 @@ void countProbes(faiss::IndexIVF* ivf, jlong n, const float* x, int nprobe, int 
     for (jlong q = 0; q < n; q++) {
       faiss::hnsw_stats.reset();
       ivf->quantizer->search(1, x + q * ivf->d, probes, dis.data() + q * probes, keys.data() + q * probes, coarse);
-      // FAISS 1.7.3 counts an HNSW search's distances in n3; its ndis stays 0 (later versions count ndis)
-      work[4 * q + 3] = static_cast<jlong>(faiss::hnsw_stats.n3 + faiss::hnsw_stats.ndis);
+      work[4 * q + 3] = hnswDistances();
     }
   } else {
     ivf->quantizer->search(n, x, probes, dis.data(), keys.data(), coarse);
@@ -168,8 +172,7 @@ void countBySearching(faiss::Index* index, faiss::IndexIVF* ivf, jlong n, const 
     work[4 * q] = static_cast<jlong>(faiss::indexIVF_stats.ndis);
     work[4 * q + 1] = static_cast<jlong>(faiss::indexIVF_stats.nlist);
     work[4 * q + 2] = flatCentroids;
-    // FAISS 1.7.3 counts an HNSW search's distances in n3; its ndis stays 0 (later versions count ndis)
-    work[4 * q + 3] = static_cast<jlong>(faiss::hnsw_stats.n3 + faiss::hnsw_stats.ndis);
+    work[4 * q + 3] = hnswDistances();
   }
 }
 
@@ -437,11 +440,11 @@ JNIEXPORT jint JNICALL Java_io_imgvec_faiss_FaissNative_probe(JNIEnv* env, jclas
   });
 }
 
-// The work each query does, searched one at a time on this thread with FAISS's statistics counters reset before
-// each, four counts per query in `counts`: codes scanned, inverted lists probed, and the coarse quantizer's
-// distances (a flat one's: nlist; an HNSW one's: those it computed, apart). A plain Flat index counts as a flat
-// quantizer of its vectors (the same exhaustive scan). The counters are process-wide: a concurrent search
-// elsewhere would add to them.
+// The work each query does, four counts per query in `counts`: codes scanned, inverted lists probed, and the coarse
+// quantizer's distances (a flat one's: nlist; an HNSW one's: those it computed, apart). An IVF index's lists are
+// summed, not scanned (countProbes); `search` (or a plain Flat index, which counts as a flat quantizer of its
+// vectors, or a transform before the quantizer) searches each query alone with FAISS's counters reset before each
+// (countBySearching). The counters are process-wide: a concurrent search elsewhere would add to them.
 JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_searchWork(JNIEnv* env, jclass, jlong h, jlong n,
                                                                     jfloatArray x, jint k, jint nprobe,
                                                                     jint efSearch, jlong maxCodes, jboolean search,
