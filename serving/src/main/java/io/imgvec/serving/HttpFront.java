@@ -74,6 +74,7 @@ final class HttpFront extends Handler.Abstract {
     try {
       reply = route(request, path, start);
     } catch (RequestException e) {
+      drainBody(request);
       reply = Reply.json(e.status(), Map.of("error", e.getMessage()));
       if (e.status() == 401) {
         response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer");
@@ -189,6 +190,26 @@ final class HttpFront extends Handler.Abstract {
         throw tooLarge(-1);
       }
       return body;
+    }
+  }
+
+  /**
+   * Reads what is left of a refused request's body (within the cap) before the answer: a server that answers and
+   * closes while the client is still sending resets the connection, and the client never sees the answer.
+   */
+  private void drainBody(Request request) {
+    if (request.getLength() > maxBodyBytes) {
+      return; // refused unread: the connection closes, the client learns why from the 413
+    }
+    try (InputStream in = Content.Source.asInputStream(request)) {
+      byte[] discarded = new byte[8192];
+      long left = maxBodyBytes + 1;
+      int n;
+      while (left > 0 && (n = in.read(discarded, 0, (int) Math.min(discarded.length, left))) >= 0) {
+        left -= n;
+      }
+    } catch (IOException e) {
+      LOG.debug("a refused request's body could not be read: {}", e.toString()); // the client went away
     }
   }
 
