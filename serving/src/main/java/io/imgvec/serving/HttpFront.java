@@ -70,24 +70,59 @@ final class HttpFront extends Handler.Abstract {
     long start = System.nanoTime();
     String path = Request.getPathInContext(request);
     String endpoint = ENDPOINTS.contains(path) ? path : "other";
-    Reply reply;
     try {
-      reply = route(request, path, start);
+      send(route(request, path, start), response, callback, endpoint, start);
     } catch (RequestException e) {
-      drainBody(request);
-      reply = Reply.json(e.status(), Map.of("error", e.getMessage()));
       if (e.status() == 401) {
         response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer");
       }
+      Reply refusal = Reply.json(e.status(), Map.of("error", e.getMessage()));
+      afterBody(request, () -> send(refusal, response, callback, endpoint, start));
     } catch (Exception | OutOfMemoryError e) {
       LOG.error("request {} {} failed", request.getMethod(), path, e);
-      reply = Reply.json(500, Map.of("error", "internal error: " + e.getClass().getSimpleName()));
+      send(Reply.json(500, Map.of("error", "internal error: " + e.getClass().getSimpleName())), response, callback,
+          endpoint, start);
     }
+    return true;
+  }
+
+  private void send(Reply reply, Response response, Callback callback, String endpoint, long start) {
     response.setStatus(reply.status());
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, reply.contentType());
     response.write(true, ByteBuffer.wrap(reply.body()), callback);
     metrics.observe(endpoint, reply.status(), start);
-    return true;
+  }
+
+  /**
+   * Runs {@code answer} once what is left of a refused request's body (within the cap) has arrived, read and dropped
+   * as it comes, no thread waiting for it: a server that answers and closes while the client is still sending resets
+   * the connection, and the client never sees the answer. A body declared over the cap is not waited for.
+   */
+  private void afterBody(Request request, Runnable answer) {
+    if (request.getLength() > maxBodyBytes) {
+      answer.run();
+      return;
+    }
+    new Runnable() {
+      private long left = maxBodyBytes + 1;
+
+      @Override
+      public void run() {
+        while (true) {
+          Content.Chunk chunk = request.read();
+          if (chunk == null) {
+            request.demand(this);
+            return;
+          }
+          left -= chunk.remaining();
+          chunk.release();
+          if (chunk.isLast() || Content.Chunk.isFailure(chunk) || left <= 0) {
+            answer.run();
+            return;
+          }
+        }
+      }
+    }.run();
   }
 
   private Reply route(Request request, String path, long start) throws Exception {
@@ -190,26 +225,6 @@ final class HttpFront extends Handler.Abstract {
         throw tooLarge(-1);
       }
       return body;
-    }
-  }
-
-  /**
-   * Reads what is left of a refused request's body (within the cap) before the answer: a server that answers and
-   * closes while the client is still sending resets the connection, and the client never sees the answer.
-   */
-  private void drainBody(Request request) {
-    if (request.getLength() > maxBodyBytes) {
-      return; // refused unread: the connection closes, the client learns why from the 413
-    }
-    try (InputStream in = Content.Source.asInputStream(request)) {
-      byte[] discarded = new byte[8192];
-      long left = maxBodyBytes + 1;
-      int n;
-      while (left > 0 && (n = in.read(discarded, 0, (int) Math.min(discarded.length, left))) >= 0) {
-        left -= n;
-      }
-    } catch (IOException e) {
-      LOG.debug("a refused request's body could not be read: {}", e.toString()); // the client went away
     }
   }
 

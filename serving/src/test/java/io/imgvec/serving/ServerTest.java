@@ -332,6 +332,32 @@ class ServerTest {
     }
   }
 
+  /**
+   * Refused requests whose bodies never come, more than the server has threads: waiting for them holds none, so the
+   * server goes on answering.
+   */
+  @Test
+  void refusalsWaitingForABodyHoldNoThread() throws Exception {
+    List<java.net.Socket> stalled = new ArrayList<>();
+    try (IndexServer small = IndexServer.start(indexUri, "127.0.0.1", 0, ImgvecConfig.of(Map.of("serve.threads",
+        "2")), CONF)) {
+      for (int i = 0; i < 12; i++) {
+        java.net.Socket socket = new java.net.Socket("127.0.0.1", small.port());
+        stalled.add(socket);
+        socket.getOutputStream().write("PUT /search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n"
+            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      }
+      HttpResponse<String> health = HttpClient.newBuilder().build().sendAsync(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + small.port() + "/healthz")).build(), HttpResponse.BodyHandlers.ofString())
+          .get(10, TimeUnit.SECONDS);
+      assertEquals(200, health.statusCode());
+    } finally {
+      for (java.net.Socket socket : stalled) {
+        socket.close();
+      }
+    }
+  }
+
   @Test
   void memoryMappedServingAnswersAlike() throws Exception {
     try (IndexServer mapped = IndexServer.start(indexUri, "127.0.0.1", 0,
