@@ -8,7 +8,7 @@ fastest this script saw it run (kept in ~/.cache/imgvec/stock-faiss-speed.json):
 stretches of seconds to minutes.
 Usage: /usr/bin/python3 bench/faiss_measure.py <version dir> [--no-max-codes]
 (--no-max-codes: search as a reader that ignores the manifest's max_codes, which FAISS does not store in its files.)
-A version with a refine stage is re-ranked as imgvec does (Reranked below), in numpy.
+A version with a refine stage is re-ranked as imgvec does, by stock FAISS's IndexRefine (reranked below).
 Prints one JSON object."""
 import csv
 import gzip
@@ -72,26 +72,27 @@ def reference_ms(index):
     return ms, saved[host]
 
 
-class Reranked:
-    """imgvec's refine stage (vectors.sq8: a magic line, d, d minimums and d steps as little-endian floats, then d
-    bytes a vector by id): the codes' k x k_factor candidates re-ranked by their stored vectors' distances."""
-
-    def __init__(self, index, path, k_factor, metric):
-        raw = np.fromfile(path, dtype=np.uint8)
-        if bytes(raw[:8]) != b"ImgvSQ8\n":
-            sys.exit(f"{path} is not an imgvec SQ8 store")
-        d = int(raw[8:12].view("<i4")[0])
-        ranges = raw[12:12 + 8 * d].view("<f4")
-        self.index, self.k_factor, self.l2 = index, k_factor, metric == "L2"
-        self.minimum, self.step, self.rows = ranges[:d], ranges[d:], raw[12 + 8 * d:].reshape(-1, d)
-
-    def search(self, query, k):
-        _, found = self.index.search(query, k * self.k_factor)
-        candidates = found[0][found[0] >= 0]
-        stored = self.minimum + self.rows[candidates] * self.step
-        distance = ((stored - query[0]) ** 2).sum(1) if self.l2 else -(stored @ query[0])
-        order = np.argsort(distance, kind="stable")[:k]
-        return distance[order][None], candidates[order][None]
+def reranked(index, path, k_factor, metric):
+    """imgvec's refine stage in stock FAISS: an IndexRefine whose SQ8 index decodes imgvec's store (vectors.sq8: a
+    magic line, d, d minimums and d steps as little-endian floats, then d bytes a vector by id) exactly as imgvec does,
+    minimum + code x step (FAISS's 8-bit decoding, vmin + (code + 0.5) / 255 x vdiff, with vmin and vdiff shifted to
+    match); the codes' k x k_factor candidates are re-ranked by those vectors' distances, in C++."""
+    raw = np.fromfile(path, dtype=np.uint8)
+    if bytes(raw[:8]) != b"ImgvSQ8\n":
+        sys.exit(f"{path} is not an imgvec SQ8 store")
+    d = int(raw[8:12].view("<i4")[0])
+    ranges = raw[12:12 + 8 * d].view("<f4")
+    minimum, step = ranges[:d], ranges[d:]
+    stored = faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_8bit,
+                                        faiss.METRIC_L2 if metric == "L2" else faiss.METRIC_INNER_PRODUCT)
+    faiss.copy_array_to_vector(np.concatenate([minimum - 0.5 * step, 255 * step]).astype("float32"),
+                               stored.sq.trained)
+    stored.is_trained = True
+    faiss.copy_array_to_vector(np.ascontiguousarray(raw[12 + 8 * d:]), stored.codes)
+    stored.ntotal = (len(raw) - 12 - 8 * d) // d
+    refined = faiss.IndexRefine(index, stored)  # keeps both alive (faiss's Python wrapper references them)
+    refined.k_factor = k_factor
+    return refined
 
 
 def timed(index, method, ids, queries):
@@ -124,7 +125,7 @@ def main(version_dir, use_max_codes):
     if use_max_codes:
         ivf.max_codes = method["search_parameters"]["max_codes"]
     if manifest["index"].get("refine"):
-        index = Reranked(index, f"{version_dir}/vectors.sq8", manifest["index"]["k_factor"], manifest["metric"])
+        index = reranked(index, f"{version_dir}/vectors.sq8", manifest["index"]["k_factor"], manifest["metric"])
     ids, exact, queries = held_out(f"{version_dir}/{method['queries_file']}")
     reference = reference_index()
     kept = None

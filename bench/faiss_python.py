@@ -4,7 +4,7 @@ python3-faiss searching the index imgvec published, to separate the binding's co
 Usage: faiss_python.py <data dir> <factory> <nprobe> <max codes> <train size> <metric L2|INNER_PRODUCT>
                        <k_factor> <imgvec version dir> <out json>
 (k_factor > 0: imgvec's version re-ranks k x k_factor candidates against its SQ8 store; stock FAISS builds the same
-factory with Refine(SQ8), and imgvec's index is re-ranked as imgvec does, in numpy.)
+factory with Refine(SQ8), and imgvec's index is re-ranked as imgvec does, by an IndexRefine over its store.)
 """
 import gzip
 import json
@@ -15,7 +15,7 @@ import time
 import faiss
 import numpy as np
 
-from faiss_measure import Reranked
+from faiss_measure import reranked
 
 data, factory, nprobe, max_codes, train_size, metric, k_factor, version_dir, out = sys.argv[1:10]
 nprobe, max_codes, train_size, k_factor = int(nprobe), int(max_codes), int(train_size), int(k_factor)
@@ -62,9 +62,8 @@ def measure(index, position_of_id, nprobe=nprobe, max_codes=max_codes):
 
 
 def ivf(index):
-    """The IVF index searched: 1.7.3 does not see through an IndexRefine or imgvec's re-ranking."""
-    inner = index.index if isinstance(index, Reranked) else index
-    return faiss.extract_index_ivf(inner.base_index if isinstance(inner, faiss.IndexRefine) else inner)
+    """The IVF index searched: 1.7.3 does not see through an IndexRefine."""
+    return faiss.extract_index_ivf(index.base_index if isinstance(index, faiss.IndexRefine) else index)
 
 
 def frontier(index, position_of_id, codes_per_probe):
@@ -107,7 +106,7 @@ with gzip.open(os.path.join(version_dir, "ids.tsv.gz"), "rt") as ids:
         position_of_id[int(vector_id)] = int(image_id[1:])
 ours = faiss.read_index(os.path.join(version_dir, "index.faiss"))
 if k_factor:
-    ours = Reranked(ours, os.path.join(version_dir, "vectors.sq8"), k_factor, metric)
+    ours = reranked(ours, os.path.join(version_dir, "vectors.sq8"), k_factor, metric)
 result["on_imgvec_index"] = measure(ours, position_of_id)
 if nprobe > 0:
     result["on_imgvec_index"]["frontier"] = frontier(ours, position_of_id, max_codes / nprobe)
