@@ -14,6 +14,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.apache.lucene.codecs.KnnVectorsFormat;
+import org.apache.lucene.codecs.lucene912.Lucene912Codec;
+import org.apache.lucene.codecs.lucene99.Lucene99HnswVectorsFormat;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.document.KnnFloatVectorField;
 import org.apache.lucene.document.NumericDocValuesField;
@@ -32,14 +35,14 @@ import org.apache.lucene.store.Directory;
 import org.apache.lucene.store.FSDirectory;
 
 /**
- * The Lucene HNSW peer of bench/ann-peers.sh, in this JVM: lucene-core 9.12.3's default vector format (HNSW, M 16,
- * beam width 100, full float vectors), one segment, Euclidean; swept over the candidate count (Lucene's k, as
+ * The Lucene HNSW peer of bench/ann-peers.sh, in this JVM: lucene-core 9.12.3's vector format (HNSW, by default M 16
+ * and beam width 100, full float vectors), one segment, Euclidean; swept over the candidate count (Lucene's k, as
  * ann-benchmarks' Lucene runner sweeps it), the top 10 kept. Scored as ann_peers.py scores FAISS's peers: R@10
  * against peers-truth.i64 on the first 1,000 queries, p50/p99 of one query per search on one thread (each query's
  * median over 3 passes), queries/s on 2 threads, bytes per vector on disk, build time. Each document keeps its row
  * number (doc values, read into an array before searching): Lucene's doc ids need not follow the order of adding.
  *
- * <p>Usage: LuceneHnswPeer <data dir> <out json>
+ * <p>Usage: LuceneHnswPeer <data dir> <out json> [M] [beam width]
  */
 public final class LuceneHnswPeer {
   private static final int QUERIES = 1000;
@@ -55,11 +58,13 @@ public final class LuceneHnswPeer {
     int nq = (int) Math.min(QUERIES, VectorFiles.rows(data.resolve("queries.f32"), d));
     float[] queries = VectorFiles.read(data.resolve("queries.f32"), d, 0, nq);
     long[] truth = readTruth(data.resolve("peers-truth.i64"), nq);
+    int maxConn = args.length > 2 ? Integer.parseInt(args[2]) : Lucene99HnswVectorsFormat.DEFAULT_MAX_CONN;
+    int beamWidth = args.length > 3 ? Integer.parseInt(args[3]) : Lucene99HnswVectorsFormat.DEFAULT_BEAM_WIDTH;
     Path dir = data.resolve("lucene-hnsw");
     LocalFiles.deleteRecursively(dir);
     long start = System.nanoTime();
     try (Directory directory = FSDirectory.open(dir)) {
-      build(directory, data.resolve("base.f32"), n, d);
+      build(directory, data.resolve("base.f32"), n, d, new Lucene99HnswVectorsFormat(maxConn, beamWidth));
       double buildSeconds = (System.nanoTime() - start) / 1e9;
       List<Map<String, Object>> rows = new ArrayList<>();
       try (DirectoryReader reader = DirectoryReader.open(directory)) {
@@ -71,7 +76,7 @@ public final class LuceneHnswPeer {
       }
       Map<String, Object> engine = new LinkedHashMap<>();
       engine.put("engine", "Lucene 9.12.3 HNSW (same JVM)");
-      engine.put("factory", "HNSW M16 beam 100, float32");
+      engine.put("factory", "HNSW M" + maxConn + " beam " + beamWidth + ", float32");
       engine.put("build_s", Numbers.round(buildSeconds, 1));
       engine.put("bytes_per_vector", Numbers.round(directoryBytes(dir) / (double) n, 1));
       engine.put("settings", rows);
@@ -81,8 +86,15 @@ public final class LuceneHnswPeer {
     }
   }
 
-  private static void build(Directory directory, Path base, int n, int d) throws IOException {
-    IndexWriterConfig config = new IndexWriterConfig().setRAMBufferSizeMB(4096); // one flushed segment
+  private static void build(Directory directory, Path base, int n, int d, KnnVectorsFormat format)
+      throws IOException {
+    IndexWriterConfig config = new IndexWriterConfig().setRAMBufferSizeMB(4096) // one flushed segment
+        .setCodec(new Lucene912Codec() {
+          @Override
+          public KnnVectorsFormat getKnnVectorsFormatForField(String field) {
+            return format;
+          }
+        });
     try (IndexWriter writer = new IndexWriter(directory, config)) {
       int batch = 10_000;
       for (int from = 0; from < n; from += batch) {
