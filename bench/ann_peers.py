@@ -121,7 +121,7 @@ def main(data, out, pq_m, nlist):
         index, build_s = built(factory, base, train)
         ivf = faiss.extract_index_ivf(index.base_index)  # 1.7.3 does not see through the IndexRefine
         rows = []
-        for nprobe in (8, 16, 32, 64):
+        for nprobe in (1, 2, 4, 8, 16, 32, 64):
             ivf.nprobe = nprobe
             for k_factor in (1, 2, 4, 8):
                 index.k_factor = k_factor

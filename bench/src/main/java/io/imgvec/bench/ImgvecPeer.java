@@ -63,7 +63,7 @@ public final class ImgvecPeer {
     try (ShardedIndex faiss = ShardedIndex.readVersion(manifest, version, false)) {
       RerankedSearch refine = RerankedSearch.ofVersion(manifest, faiss, version);
       VectorSearch searched = refine != null ? refine : faiss;
-      for (int nprobe : new int[] {4, 8, 12, 16, 24, 32, 48, 64, 96, 128}) {
+      for (int nprobe : new int[] {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128}) {
         if (nprobe <= nlist) {
           SearchParams params = new SearchParams(nprobe, publishedParams.efSearch() > 0 ? Math.max(16, 2 * nprobe) : 0,
               codesPerProbe * nprobe);
