@@ -70,19 +70,20 @@ final class HttpFront extends Handler.Abstract {
     long start = System.nanoTime();
     String path = Request.getPathInContext(request);
     String endpoint = ENDPOINTS.contains(path) ? path : "other";
+    Reply reply;
     try {
-      send(route(request, path, start), response, callback, endpoint, start);
+      reply = route(request, path, start);
     } catch (RequestException e) {
+      reply = Reply.json(e.status(), Map.of("error", e.getMessage()));
       if (e.status() == 401) {
         response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer");
       }
-      Reply refusal = Reply.json(e.status(), Map.of("error", e.getMessage()));
-      afterBody(request, () -> send(refusal, response, callback, endpoint, start));
     } catch (Exception | OutOfMemoryError e) {
       LOG.error("request {} {} failed", request.getMethod(), path, e);
-      send(Reply.json(500, Map.of("error", "internal error: " + e.getClass().getSimpleName())), response, callback,
-          endpoint, start);
+      reply = Reply.json(500, Map.of("error", "internal error: " + e.getClass().getSimpleName()));
     }
+    Reply answer = reply;
+    afterBody(request, () -> send(answer, response, callback, endpoint, start));
     return true;
   }
 
@@ -94,9 +95,10 @@ final class HttpFront extends Handler.Abstract {
   }
 
   /**
-   * Runs {@code answer} once what is left of a refused request's body (within the cap) has arrived, read and dropped
-   * as it comes, no thread waiting for it: a server that answers and closes while the client is still sending resets
-   * the connection, and the client never sees the answer. A body declared over the cap is not waited for.
+   * Runs {@code answer} once what is left of the request's body (within the cap) has arrived, read and dropped as it
+   * comes, no thread waiting for it: a refusal comes before the body is read, and a server that answers and closes
+   * while the client is still sending resets the connection, so the client never sees the answer. A body read
+   * already ends at once; one declared over the cap is not waited for.
    */
   private void afterBody(Request request, Runnable answer) {
     if (request.getLength() > maxBodyBytes) {
