@@ -22,9 +22,11 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <cstdint>
 #include <vector>
 
 #include "balanced_lists.h"
+#include "sq8_distances.h"
 
 namespace {
 
@@ -464,6 +466,58 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_searchWork(JNIEnv* env, 
       countProbes(ivf, n, xs.data, nprobe, efSearch, maxCodes, work.data());
     }
     env->SetLongArrayRegion(counts, 0, work.size(), work.data());
+    checkRegion(env);
+    return 0;
+  });
+}
+
+constexpr jint kRowsAhead = 4;
+
+// One query's distances to the stored rows of ids[offset, offset + count) (see Sq8Distances): rows of d bytes, d the
+// query's length, in direct buffers of rowsPerChunk rows each. Negative ids are skipped (their distance is 0).
+JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_sq8Distances(JNIEnv* env, jclass, jobjectArray chunks,
+                                                                      jint rowsPerChunk, jfloatArray query,
+                                                                      jfloatArray step, jboolean l2, jlongArray ids,
+                                                                      jint offset, jint count, jfloatArray distances) {
+  guarded(env, [&]() -> int {
+    jsize d = env->GetArrayLength(query);
+    if (env->GetArrayLength(step) != d || rowsPerChunk < 1 || count < 0) {
+      throw std::runtime_error("a query, its steps and the rows must have one length");
+    }
+    std::vector<const uint8_t*> rows(env->GetArrayLength(chunks));
+    std::vector<jlong> capacity(rows.size());
+    for (size_t c = 0; c < rows.size(); c++) {
+      jobject chunk = env->GetObjectArrayElement(chunks, static_cast<jsize>(c));
+      rows[c] = chunk == nullptr ? nullptr : static_cast<const uint8_t*>(env->GetDirectBufferAddress(chunk));
+      capacity[c] = chunk == nullptr ? -1 : env->GetDirectBufferCapacity(chunk);
+      env->DeleteLocalRef(chunk);
+      if (rows[c] == nullptr) throw std::runtime_error("stored rows must be in direct buffers");
+    }
+    std::vector<jlong> wanted(count);
+    env->GetLongArrayRegion(ids, offset, count, wanted.data());
+    checkRegion(env);
+    std::vector<const uint8_t*> row(count, nullptr);
+    for (jint i = 0; i < count; i++) {
+      jlong id = wanted[i];
+      if (id < 0) continue;
+      size_t chunk = static_cast<size_t>(id / rowsPerChunk);
+      jlong at = (id % rowsPerChunk) * d;
+      if (chunk >= rows.size() || at + d > capacity[chunk]) {
+        throw std::runtime_error("id " + std::to_string(id) + " has no stored row");
+      }
+      row[i] = rows[chunk] + at;
+    }
+    std::vector<float> out(count);
+    Floats q(env, query), s(env, step);
+    for (jint i = 0; i < count; i++) {
+      // Rows lie at random in a store far larger than the caches: fetching a few rows ahead overlaps their misses.
+      if (i + kRowsAhead < count && row[i + kRowsAhead] != nullptr) {
+        for (jint line = 0; line < d; line += 64) __builtin_prefetch(row[i + kRowsAhead] + line);
+      }
+      if (row[i] == nullptr) continue;
+      out[i] = l2 ? imgvec::sq8SquaredL2(q.data, row[i], s.data, d) : imgvec::sq8Dot(q.data, row[i], d);
+    }
+    env->SetFloatArrayRegion(distances, 0, count, out.data());
     checkRegion(env);
     return 0;
   });

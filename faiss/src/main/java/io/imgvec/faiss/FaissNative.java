@@ -88,6 +88,9 @@ final class FaissNative {
   static native void searchWork(long handle, long n, float[] queries, int k, int nprobe, int efSearch,
       long maxCodes, boolean search, long[] counts);
 
+  static native void sq8Distances(ByteBuffer[] chunks, int rowsPerChunk, float[] query, float[] step, boolean l2,
+      long[] ids, int offset, int count, float[] distances);
+
   static native void write(long handle, String path);
 
   static native long read(String path, boolean mmap);

@@ -8,7 +8,6 @@ import io.imgvec.faiss.SearchWork;
 import io.imgvec.faiss.VectorSearch;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Map;
 
 /**
@@ -82,33 +81,29 @@ public final class RerankedSearch implements VectorSearch {
     return Math.multiplyExact(k, params.kFactor() > 0 ? params.kFactor() : kFactor);
   }
 
-  /** The k nearest of each query's {@code found} candidates by their stored vectors' distances. */
+  /**
+   * The k nearest of each query's {@code found} candidates by their stored vectors' distances; candidates at equal
+   * distances keep the codes' order.
+   */
   public SearchResult rerank(float[] queries, int n, int k, SearchResult found) {
     int d = vectors.codec().dimension();
-    float[] distances = new float[n * k];
-    long[] labels = new long[n * k];
-    Arrays.fill(labels, -1);
-    byte[] row = new byte[d];
-    Integer[] order = new Integer[found.k()];
-    float[] exact = new float[found.k()];
+    TopK nearest = new TopK(n, k, metric);
+    long[] labels = found.labels();
+    float[] distances = new float[found.k()];
     for (int q = 0; q < n; q++) {
-      Sq8Vectors.PreparedQuery query = vectors.prepare(queries, q * d, metric);
-      int m = 0;
+      int first = q * found.k();
+      for (int i = first; i < first + found.k(); i++) {
+        requireStored(labels[i]);
+      }
+      vectors.distances(vectors.prepare(queries, q * d, metric), labels, first, found.k(), distances);
       for (int i = 0; i < found.k(); i++) {
-        long id = found.label(q, i);
+        long id = labels[first + i];
         if (id >= 0) {
-          exact[i] = vectors.distance(query, requireStored(id), row);
-          order[m++] = i;
+          nearest.offer(q, distances[i], id);
         }
       }
-      Arrays.sort(order, 0, m, (a, b) -> metric == Metric.L2 ? Float.compare(exact[a], exact[b])
-          : Float.compare(exact[b], exact[a]));
-      for (int r = 0; r < Math.min(k, m); r++) {
-        labels[q * k + r] = found.label(q, order[r]);
-        distances[q * k + r] = exact[order[r]];
-      }
     }
-    return new SearchResult(k, distances, labels);
+    return nearest.result();
   }
 
   /** The k nearest of {@code ids} to each query by their stored vectors: an exact search among them. */
@@ -120,10 +115,9 @@ public final class RerankedSearch implements VectorSearch {
     return rerank(queries, n, k, new SearchResult(ids.length, new float[labels.length], labels));
   }
 
-  private long requireStored(long id) {
+  private void requireStored(long id) {
     if (id >= vectors.rows()) {
       throw new IllegalStateException("id " + id + " has no row in the vector store (" + vectors.rows() + " rows)");
     }
-    return id;
   }
 }
