@@ -190,11 +190,11 @@ public final class LatencyModel {
   }
 
   /**
-   * What the costs hold for: this host, its processor and cores, the metric, and how latency is timed (costs fitted
-   * to another statistic are calibrated again).
+   * What the costs hold for: this host, its processor and cores, the metric, how latency is timed and how stored
+   * vectors are re-ranked (costs fitted to another statistic, or to Java re-ranking 7x slower, are calibrated again).
    */
   static String machineKey(Metric metric) {
-    return MachineSpeed.machine() + " | " + metric + " | per-query medians";
+    return MachineSpeed.machine() + " | " + metric + " | per-query medians | native re-ranking";
   }
 
   /** Times the reference searches and fits the costs. */
