@@ -19,10 +19,10 @@
 #include <faiss/index_io.h>
 #include <faiss/invlists/OnDiskInvertedLists.h>
 
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <cstdint>
 #include <vector>
 
 #include "balanced_lists.h"
