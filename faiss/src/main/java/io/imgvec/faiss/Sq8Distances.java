@@ -19,9 +19,6 @@ public final class Sq8Distances {
   public static void compute(ByteBuffer[] chunks, int rowsPerChunk, float[] query, float[] step, boolean l2,
       long[] ids, int offset, int count, float[] distances) {
     FaissNative.ensureLoaded();
-    if (distances.length < count) {
-      throw new IllegalArgumentException(count + " distances asked into an array of " + distances.length);
-    }
     FaissNative.sq8Distances(chunks, rowsPerChunk, query, step, l2, ids, offset, count, distances);
   }
 }

@@ -92,9 +92,6 @@ public final class RerankedSearch implements VectorSearch {
     float[] distances = new float[found.k()];
     for (int q = 0; q < n; q++) {
       int first = q * found.k();
-      for (int i = first; i < first + found.k(); i++) {
-        requireStored(labels[i]);
-      }
       vectors.distances(vectors.prepare(queries, q * d, metric), labels, first, found.k(), distances);
       for (int i = 0; i < found.k(); i++) {
         long id = labels[first + i];
@@ -113,11 +110,5 @@ public final class RerankedSearch implements VectorSearch {
       System.arraycopy(ids, 0, labels, q * ids.length, ids.length);
     }
     return rerank(queries, n, k, new SearchResult(ids.length, new float[labels.length], labels));
-  }
-
-  private void requireStored(long id) {
-    if (id >= vectors.rows()) {
-      throw new IllegalStateException("id " + id + " has no row in the vector store (" + vectors.rows() + " rows)");
-    }
   }
 }

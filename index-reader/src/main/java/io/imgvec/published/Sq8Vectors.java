@@ -167,8 +167,8 @@ public final class Sq8Vectors {
 
   /**
    * The distances, as FAISS measures them (squared L2, or inner product), between a prepared query and the decoded
-   * vectors of {@code ids[offset, offset + count)}, into {@code distances[0, count)}; every id must be below
-   * {@link #rows()}, or negative (skipped).
+   * vectors of {@code ids[offset, offset + count)}, into {@code distances[0, count)}; negative ids are skipped, and
+   * an id at or past {@link #rows()} is refused ({@link io.imgvec.faiss.FaissException}).
    */
   void distances(PreparedQuery query, long[] ids, int offset, int count, float[] distances) {
     Sq8Distances.compute(chunks, rowsPerChunk, query.values(), codec.step, query.l2(), ids, offset, count, distances);
