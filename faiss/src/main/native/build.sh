@@ -5,6 +5,7 @@
 # libgfortran routine OpenBLAS calls and glibc 2.36's arc4random; libgomp cannot be linked statically (TLS
 # relocations), so libgomp.so.1 is copied beside the library and loaded first from the jar (as the faiss-cpu wheels
 # do). NativeLibrariesTest checks what the result needs.
+# FAISS's float distance functions are wrapped (--wrap) by distance_kernels.cpp's AVX2 versions.
 # Usage: build.sh <source dir> <output .so>
 set -euo pipefail
 src="$1"; out="$2"
@@ -22,11 +23,15 @@ fi
 java_home="${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")}"
 mkdir -p "$(dirname "$out")"
 sources=("$src"/*.cpp)
+wrapped=(_ZN5faiss18fvec_inner_productEPKfS1_m _ZN5faiss10fvec_L2sqrEPKfS1_m _ZN5faiss15fvec_norm_L2sqrEPKfm
+  _ZN5faiss22fvec_inner_products_nyEPfPKfS2_mm _ZN5faiss13fvec_L2sqr_nyEPfPKfS2_mm
+  _ZN5faiss21fvec_L2sqr_ny_nearestEPfPKfS2_mm _ZN5faiss9fvec_maddEmPKffS1_Pf)
+wrap_flags=("${wrapped[@]/#/-Wl,--wrap=}")
 if [[ -f "$out" ]] && [[ -z "$(find "$src" -newer "$out" -name '*.[ch]*')" ]]; then exit 0; fi
 g++ -O2 -std=c++17 -fPIC -shared -fopenmp -Wall \
   -I"$java_home/include" -I"$java_home/include/linux" \
   "${sources[@]}" -o "$out" \
   /usr/lib/x86_64-linux-gnu/libfaiss.a "$openblas" -static-libstdc++ -lgomp -lm \
-  -Wl,--exclude-libs,ALL -Wl,--no-undefined
+  -Wl,--exclude-libs,ALL -Wl,--no-undefined "${wrap_flags[@]}"
 cp -L "$gomp" "$(dirname "$out")/libgomp.so.1"
 echo "imgvec-faiss: built $out"

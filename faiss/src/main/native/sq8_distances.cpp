@@ -1,9 +1,10 @@
-// This library is built for any x86-64 processor (as Debian's libfaiss is), so each loop has a plain version and an
-// AVX2 + FMA one, picked once at load time by what the processor has: AVX2 decodes and sums 8 dimensions an
+// Each loop has a plain version and an AVX2 + FMA one (cpu_features.h): AVX2 decodes and sums 8 dimensions an
 // instruction where the plain loop takes one at a time (re-ranking 160 rows of 384 dimensions: see Sq8Vectors).
 #include "sq8_distances.h"
 
 #include <immintrin.h>
+
+#include "cpu_features.h"
 
 namespace imgvec {
 namespace {
@@ -48,12 +49,10 @@ __attribute__((target("avx2,fma"))) float dotAvx2(const float* q, const uint8_t*
   return sum;
 }
 
-const bool kAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-
 }  // namespace
 
 float sq8SquaredL2(const float* q, const uint8_t* codes, const float* step, int d) {
-  if (kAvx2) return squaredL2Avx2(q, codes, step, d);
+  if (kHasAvx2Fma) return squaredL2Avx2(q, codes, step, d);
   float sum = 0;
   for (int j = 0; j < d; j++) {
     float diff = q[j] - codes[j] * step[j];
@@ -63,7 +62,7 @@ float sq8SquaredL2(const float* q, const uint8_t* codes, const float* step, int 
 }
 
 float sq8Dot(const float* q, const uint8_t* codes, int d) {
-  if (kAvx2) return dotAvx2(q, codes, d);
+  if (kHasAvx2Fma) return dotAvx2(q, codes, d);
   float sum = 0;
   for (int j = 0; j < d; j++) sum += q[j] * codes[j];
   return sum;

@@ -190,11 +190,12 @@ public final class LatencyModel {
   }
 
   /**
-   * What the costs hold for: this host, its processor and cores, the metric, how latency is timed and how stored
-   * vectors are re-ranked (costs fitted to another statistic, or to Java re-ranking 7x slower, are calibrated again).
+   * What the costs hold for: this host, its processor and cores, the metric, how latency is timed and which distance
+   * loops run (costs fitted to another statistic, to Java re-ranking 7x slower or to FAISS's plain loops 4x slower,
+   * are calibrated again).
    */
   static String machineKey(Metric metric) {
-    return MachineSpeed.machine() + " | " + metric + " | per-query medians | native re-ranking";
+    return MachineSpeed.machine() + " | " + metric + " | per-query medians | native re-ranking | shim distance loops";
   }
 
   /** Times the reference searches and fits the costs. */
