@@ -42,10 +42,17 @@ final class FilteredSearch {
   private final Map<String, Map<String, long[]>> idsByValue = new ConcurrentHashMap<>();
   /** filter → its ids' bitmap, least recently used first. */
   private final LinkedHashMap<Map<String, String>, IdBitmap> bitmaps = new LinkedHashMap<>(16, 0.75f, true);
+  private final long bitmapCacheBytes;
   private long bitmapBytes;
 
   FilteredSearch(ShardedIndex index, IdMap ids, List<String> metadataColumns, int nlist, boolean reconstructible,
       RerankedSearch refine) {
+    this(index, ids, metadataColumns, nlist, reconstructible, refine, BITMAP_CACHE_BYTES);
+  }
+
+  FilteredSearch(ShardedIndex index, IdMap ids, List<String> metadataColumns, int nlist, boolean reconstructible,
+      RerankedSearch refine, long bitmapCacheBytes) {
+    this.bitmapCacheBytes = bitmapCacheBytes;
     this.index = index;
     this.ids = ids;
     this.metadataColumns = metadataColumns;
@@ -89,12 +96,19 @@ final class FilteredSearch {
         bitmapBytes += built.bytes();
       }
       Iterator<IdBitmap> eldest = bitmaps.values().iterator();
-      while (bitmapBytes > BITMAP_CACHE_BYTES && bitmaps.size() > 1) {
+      while (bitmapBytes > bitmapCacheBytes && bitmaps.size() > 1) {
         bitmapBytes -= eldest.next().bytes();
         eldest.remove();
       }
     }
     return built;
+  }
+
+  /** The filters whose bitmaps are kept, least recently used first. */
+  List<Map<String, String>> cachedFilters() {
+    synchronized (bitmaps) {
+      return List.copyOf(bitmaps.keySet());
+    }
   }
 
   private static void requireWithin(long maxScanned, long scanned, int matching) {
