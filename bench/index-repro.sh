@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Whether index choices reproduce: fresh auto builds of the Zipf 300k x 384 set (bench/index.sh's) into new outputs,
 # on the driver and distributed on a standalone cluster (2 workers of 1 core), at each memory budget; every version
-# re-measured by stock FAISS (python3-faiss, bench/faiss_measure.py) beside its manifest's p99.
+# timed again by `bin/imgvec measure` beside its manifest's p99, and measured by stock FAISS (python3-faiss,
+# bench/faiss_measure.py) for its recall.
 # Target: held-out R@10 spread <= 0.01 per budget; reported vs re-measured p99 within 20%.
 # Usage: bench/index-repro.sh [driver builds] [distributed builds] [budgets]   -> bench/results/index-repro.json
 set -euo pipefail

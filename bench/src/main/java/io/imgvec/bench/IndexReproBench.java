@@ -14,12 +14,12 @@ import java.util.Map;
 /**
  * Whether index choices reproduce: fresh auto builds of the same embeddings into new outputs, on the driver
  * ({@code bin/imgvec build-index}) and distributed on a standalone cluster of 2 workers of 1 core
- * ({@code bin/imgvec submit ... --distributed}), for each memory budget; every published version re-measured by
- * stock FAISS (python3-faiss, bench/faiss_measure.py, 3 runs, the median) beside what its manifest reports, each
- * with the machine's speed against its fastest (both time again in a slow stretch, so both measure the machine at
- * its usual speed). Prints
- * one JSON report: each build, and per budget the spread of held-out R@10 and p99 and the largest disagreement
- * between reported and re-measured p99.
+ * ({@code bin/imgvec submit ... --distributed}), for each memory budget. Every published version is timed again in
+ * a fresh process by {@code bin/imgvec measure} (3 runs, the median) beside what its manifest reports, and measured
+ * once by stock FAISS (python3-faiss, bench/faiss_measure.py): its R@10 checks imgvec's, its p99 is the same index
+ * searched by Debian's FAISS without imgvec's AVX2 distance loops and native re-ranking. Each timing comes with the
+ * machine's speed against its fastest (both time again in a slow stretch). Prints one JSON report: each build, and
+ * per budget the spread of held-out R@10 and p99 and the largest disagreement between reported and re-measured p99.
  *
  * <p>Usage: IndexReproBench <work dir> <embeddings> <driver builds> <distributed builds> <budget,...> (a budget
  * "default" is the configured default)
@@ -71,14 +71,15 @@ public final class IndexReproBench {
     double wall = (System.nanoTime() - start) / 1e9;
     Path version = out.resolve("versions").resolve(Files.readString(out.resolve("LATEST")).trim());
     double[] p99 = new double[REMEASURES];
-    double[] stockSlowdowns = new double[REMEASURES];
-    JsonNode stock = null;
+    double[] slowdowns = new double[REMEASURES];
     for (int r = 0; r < REMEASURES; r++) {
-      stock = lastLine(List.of("/usr/bin/python3", StandaloneCluster.HOME.resolve("bench/faiss_measure.py")
-          .toString(), version.toString()), work.resolve("last-measure.log"));
-      p99[r] = stock.get("latency_p99_ms").asDouble();
-      stockSlowdowns[r] = stock.at("/machine_speed/slowdown").asDouble();
+      JsonNode again = lastLine(List.of(StandaloneCluster.HOME.resolve("bin/imgvec").toString(), "measure",
+          "--index", version.toString()), work.resolve("last-measure.log"));
+      p99[r] = again.at("/measured/latency_p99_ms").asDouble();
+      slowdowns[r] = again.at("/method/machine_speed/slowdown").asDouble();
     }
+    JsonNode stock = lastLine(List.of("/usr/bin/python3", StandaloneCluster.HOME.resolve("bench/faiss_measure.py")
+        .toString(), version.toString()), work.resolve("last-stock-measure.log"));
     JsonNode reportedSpeed = Json.MAPPER.readTree(version.resolve("manifest.json").toFile())
         .at("/latency_measurement/machine_speed");
     Map<String, Object> row = new LinkedHashMap<>();
@@ -89,12 +90,14 @@ public final class IndexReproBench {
     row.put("recall_at_10_stock_faiss", stock.get("recall_at_10").asDouble());
     row.put("p99_ms_reported", summary.at("/metrics/latency_p99_ms").asDouble());
     row.put("p99_ms_predicted", summary.at("/metrics/predicted_latency_p99_ms").asDouble());
-    row.put("p99_ms_stock_faiss_median", Numbers.round(Numbers.median(p99), 4));
-    row.put("p99_ms_stock_faiss_runs", p99);
+    row.put("p99_ms_remeasured_median", Numbers.round(Numbers.median(p99), 4));
+    row.put("p99_ms_remeasured_runs", p99);
+    row.put("p99_ms_stock_faiss", stock.get("latency_p99_ms").asDouble());
     row.put("machine_slowdown_reported", reportedSpeed.get("slowdown").asDouble());
     row.put("machine_timing_kept_reported", reportedSpeed.get("timing_kept").asInt());
-    row.put("machine_slowdowns_stock_faiss", stockSlowdowns);
-    row.put("reported_over_stock_faiss_p99", Numbers.round(summary.at("/metrics/latency_p99_ms").asDouble()
+    row.put("machine_slowdowns_remeasured", slowdowns);
+    row.put("machine_slowdown_stock_faiss", stock.at("/machine_speed/slowdown").asDouble());
+    row.put("reported_over_remeasured_p99", Numbers.round(summary.at("/metrics/latency_p99_ms").asDouble()
         / Numbers.median(p99), 3));
     row.put("wall_s", Numbers.round(wall, 1));
     row.put("selection_s", summary.at("/timings/selection_s").asDouble());
@@ -106,14 +109,14 @@ public final class IndexReproBench {
   private static Map<String, Object> spread(List<Map<String, Object>> builds) {
     double[] recall = builds.stream().mapToDouble(b -> (double) b.get("recall_at_10")).toArray();
     double[] p99 = builds.stream().mapToDouble(b -> (double) b.get("p99_ms_reported")).toArray();
-    double worst = builds.stream().mapToDouble(b -> Math.abs((double) b.get("reported_over_stock_faiss_p99") - 1))
+    double worst = builds.stream().mapToDouble(b -> Math.abs((double) b.get("reported_over_remeasured_p99") - 1))
         .max().orElseThrow();
     Map<String, Object> spread = new LinkedHashMap<>();
     spread.put("factories", builds.stream().map(b -> b.get("factory") + " nprobe " + b.get("nprobe")).distinct()
         .toList());
     spread.put("recall_at_10_spread", Numbers.round(max(recall) - min(recall), 4));
     spread.put("p99_max_over_min", Numbers.round(max(p99) / min(p99), 3));
-    spread.put("largest_reported_vs_stock_faiss_p99_difference", Numbers.round(worst, 3));
+    spread.put("largest_reported_vs_remeasured_p99_difference", Numbers.round(worst, 3));
     spread.put("target_met", max(recall) - min(recall) <= 0.01 && worst <= 0.2);
     return spread;
   }
