@@ -10,7 +10,7 @@
 #include <cmath>
 #include <cstddef>
 
-#include "cpu_features.h"
+#include "simd.h"
 
 namespace imgvec {
 
@@ -20,12 +20,6 @@ const bool kHasAvx2Fma = [] {
 }();
 
 namespace {
-
-__attribute__((target("avx2,fma"))) inline float sum8(__m256 v) {
-  __m128 half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  half = _mm_add_ps(half, _mm_movehl_ps(half, half));
-  return _mm_cvtss_f32(_mm_add_ss(half, _mm_movehdup_ps(half)));
-}
 
 // Two accumulators, so that consecutive multiply-adds do not wait on each other.
 __attribute__((target("avx2,fma"))) inline float innerProduct(const float* x, const float* y, size_t d) {

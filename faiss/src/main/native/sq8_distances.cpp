@@ -1,19 +1,13 @@
-// Each loop has a plain version and an AVX2 + FMA one (cpu_features.h): AVX2 decodes and sums 8 dimensions an
+// Each loop has a plain version and an AVX2 + FMA one (simd.h): AVX2 decodes and sums 8 dimensions an
 // instruction where the plain loop takes one at a time (re-ranking 160 rows of 384 dimensions: see Sq8Vectors).
 #include "sq8_distances.h"
 
 #include <immintrin.h>
 
-#include "cpu_features.h"
+#include "simd.h"
 
 namespace imgvec {
 namespace {
-
-__attribute__((target("avx2,fma"))) float sum8(__m256 v) {
-  __m128 half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  half = _mm_hadd_ps(half, half);
-  return _mm_cvtss_f32(_mm_hadd_ps(half, half));
-}
 
 __attribute__((target("avx2,fma"))) __m256 decode8(const uint8_t* codes) {
   __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(codes));
