@@ -19,6 +19,7 @@
 #include <faiss/index_io.h>
 #include <faiss/invlists/OnDiskInvertedLists.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -116,6 +117,38 @@ faiss::SearchParameters* paramsFor(faiss::Index* index, int nprobe, int efSearch
   return nullptr;
 }
 
+// The index an IDMap wraps (or the index itself): what decides how it searches.
+faiss::Index* unwrapIdMap(faiss::Index* index) {
+  auto* map = dynamic_cast<faiss::IndexIDMap*>(index);  // IDMap2 too: it derives from IDMap
+  return map == nullptr ? index : map->index;
+}
+
+// FAISS 1.7.3 sizes an HNSW search's candidate list by the graph's own efSearch or k, whichever is larger (the
+// efSearch of search parameters only caps its steps), and its IndexIDMap::search refuses parameters. So a graph given
+// an efSearch is searched here for max(k, efSearch) results, of which the first k are kept (what a list of efSearch
+// candidates ranks first), its positions mapped to the IDMap's ids.
+void searchIndex(faiss::Index* index, idx_t n, const float* x, idx_t k, float* distances, idx_t* labels,
+                 const faiss::SearchParameters* params) {
+  auto* map = dynamic_cast<faiss::IndexIDMap*>(index);
+  faiss::Index* inner = map == nullptr ? index : map->index;
+  auto* graph = dynamic_cast<const faiss::SearchParametersHNSW*>(params);
+  if (graph == nullptr || dynamic_cast<faiss::IndexHNSW*>(inner) == nullptr) {
+    index->search(n, x, k, distances, labels, params);
+    return;
+  }
+  idx_t wide = std::max<idx_t>(k, graph->efSearch);
+  std::vector<float> d(static_cast<size_t>(n) * wide);
+  std::vector<idx_t> l(d.size());
+  inner->search(n, x, wide, d.data(), l.data(), params);
+  for (idx_t q = 0; q < n; q++) {
+    for (idx_t i = 0; i < k; i++) {
+      idx_t label = l[q * wide + i];
+      labels[q * k + i] = label >= 0 && map != nullptr ? map->id_map[label] : label;
+      distances[q * k + i] = d[q * wide + i];
+    }
+  }
+}
+
 // FAISS 1.7.3 counts an HNSW search's distances in n3; its ndis stays 0 (later versions count ndis).
 jlong hnswDistances() {
   return static_cast<jlong>(faiss::hnsw_stats.n3 + faiss::hnsw_stats.ndis);
@@ -160,8 +193,8 @@ void countProbes(faiss::IndexIVF* ivf, jlong n, const float* x, int nprobe, int 
 // FAISS's own counters for each query searched alone (what countProbes agrees with).
 void countBySearching(faiss::Index* index, faiss::IndexIVF* ivf, jlong n, const float* x, jint k, int nprobe,
                       int efSearch, jlong maxCodes, jlong* work) {
-  jlong flatCentroids = ivf == nullptr ? index->ntotal
-      : dynamic_cast<faiss::IndexHNSW*>(ivf->quantizer) == nullptr ? static_cast<jlong>(ivf->nlist) : 0;
+  bool graph = dynamic_cast<faiss::IndexHNSW*>(ivf == nullptr ? unwrapIdMap(index) : ivf->quantizer) != nullptr;
+  jlong flatCentroids = graph ? 0 : ivf == nullptr ? index->ntotal : static_cast<jlong>(ivf->nlist);
   std::vector<float> d(k);
   std::vector<idx_t> l(k);
   std::vector<std::unique_ptr<faiss::SearchParameters>> owned;
@@ -170,7 +203,7 @@ void countBySearching(faiss::Index* index, faiss::IndexIVF* ivf, jlong n, const 
   for (jlong q = 0; q < n; q++) {
     faiss::indexIVF_stats.reset();
     faiss::hnsw_stats.reset();
-    index->search(1, x + q * index->d, k, d.data(), l.data(), params);
+    searchIndex(index, 1, x + q * index->d, k, d.data(), l.data(), params);
     work[4 * q] = static_cast<jlong>(faiss::indexIVF_stats.ndis);
     work[4 * q + 1] = static_cast<jlong>(faiss::indexIVF_stats.nlist);
     work[4 * q + 2] = flatCentroids;
@@ -395,7 +428,7 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_search(JNIEnv* env, jcla
     }
     if (probedLists == nullptr) {
       faiss::SearchParameters* params = paramsFor(idx(h), nprobe, efSearch, maxCodes, owned, sel.get());
-      idx(h)->search(n, xs.data, k, d.data(), l.data(), params);
+      searchIndex(idx(h), n, xs.data, k, d.data(), l.data(), params);
     } else {  // the lists each query probes were found once for every shard (probe())
       if (ivf == nullptr) throw std::runtime_error("a search of probed lists needs an IVF index");
       std::vector<idx_t> lists(env->GetArrayLength(probedLists));
@@ -445,7 +478,8 @@ JNIEXPORT jint JNICALL Java_io_imgvec_faiss_FaissNative_probe(JNIEnv* env, jclas
 // The work each query does, four counts per query in `counts`: codes scanned, inverted lists probed, and the coarse
 // quantizer's distances (a flat one's: nlist; an HNSW one's: those it computed, apart). An IVF index's lists are
 // summed, not scanned (countProbes); `search` (or a plain Flat index, which counts as a flat quantizer of its
-// vectors, or a transform before the quantizer) searches each query alone with FAISS's counters reset before each
+// vectors, an HNSW graph, whose distances count as an HNSW quantizer's, or a transform before the quantizer)
+// searches each query alone with FAISS's counters reset before each
 // (countBySearching). The counters are process-wide: a concurrent search elsewhere would add to them.
 JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_searchWork(JNIEnv* env, jclass, jlong h, jlong n,
                                                                     jfloatArray x, jint k, jint nprobe,
@@ -455,8 +489,9 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_searchWork(JNIEnv* env, 
     Floats xs(env, x);
     faiss::Index* index = idx(h);
     faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(index);
-    if (ivf == nullptr && dynamic_cast<faiss::IndexFlat*>(index) == nullptr) {
-      throw std::runtime_error("search work is counted for IVF and Flat indexes");
+    bool graph = dynamic_cast<faiss::IndexHNSW*>(unwrapIdMap(index)) != nullptr;
+    if (ivf == nullptr && dynamic_cast<faiss::IndexFlat*>(index) == nullptr && !graph) {
+      throw std::runtime_error("search work is counted for IVF, HNSW and Flat indexes");
     }
     std::vector<jlong> work(static_cast<size_t>(n) * 4);
     // a transform changes the queries before the quantizer sees them: those are counted by searching
@@ -582,7 +617,7 @@ JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_setSearchDefaults(JNIEnv
       if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(ivf->quantizer); hnsw != nullptr && efSearch > 0) {
         hnsw->hnsw.efSearch = efSearch;
       }
-    } else if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(idx(h)); hnsw != nullptr && efSearch > 0) {
+    } else if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(unwrapIdMap(idx(h))); hnsw != nullptr && efSearch > 0) {
       hnsw->hnsw.efSearch = efSearch;
     }
     return 0;

@@ -91,8 +91,10 @@ public final class ConfigKeys {
 
   // Index builder
   public static final ConfigKey<String> INDEX_TYPE = register(ConfigKey.choice("index.type", "auto",
-      List.of("auto", "Flat", "IVF-Flat", "PQ", "IVF-PQ"), "index type; auto measures IVF-Flat and IVF-PQ"
-          + " candidates on a sample and builds the best within the latency target (Flat below 10,000 vectors)"));
+      List.of("auto", "Flat", "IVF-Flat", "PQ", "IVF-PQ", "HNSW"), "index type; auto measures IVF-Flat and IVF-PQ"
+          + " candidates (and an HNSW graph where it fits the budget and they miss the target) on a sample and builds"
+          + " the best within the latency target (Flat below 10,000 vectors); HNSW is a graph over full vectors"
+          + " (efSearch tuned), to which update-index can add but not remove"));
   public static final ConfigKey<Long> INDEX_MEMORY_BUDGET = register(ConfigKey.longRange("index.memory-budget",
       16L << 30, 1 << 20, Long.MAX_VALUE / 2, "bytes the index may take in memory when served (k/m/g suffixes)"));
   public static final ConfigKey<String> INDEX_METRIC = register(ConfigKey.choice("index.metric", "L2",

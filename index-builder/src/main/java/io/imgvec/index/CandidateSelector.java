@@ -16,7 +16,7 @@ import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.TreeMap;
 import java.util.function.Consumer;
-import java.util.function.IntFunction;
+import java.util.function.Function;
 
 /**
  * Chooses the index to build by measurement ({@code index.type=auto}), autofaiss-style but measured rather than
@@ -28,7 +28,9 @@ import java.util.function.IntFunction;
  * latency limit is found, and recall is measured on every held-out query, in batches, up to just beyond it. A
  * candidate whose single probe (median) already spends {@value #CENTROID_SHARE} of the latency target, nearly all on
  * centroids, also gets a twin with an HNSW coarse quantizer; an IVF-PQ one whose codes alone miss the recall target,
- * a twin with a refine stage ({@link RerankedSearch}) where its stored vectors fit the budget.
+ * a twin with a refine stage ({@link RerankedSearch}) where its stored vectors fit the budget. A graph candidate
+ * (HNSW over full vectors) is the largest, so it is measured only when no IVF one reached the target: a graph of
+ * the candidates' base is built and swept over efSearch.
  *
  * <p>What every candidate on one coarse quantizer shares is known before any is built ({@link ProbedLists}): the
  * work of each query (so a sweep only prices it) and the share of queries whose nearest neighbour's list is scanned,
@@ -100,6 +102,10 @@ final class CandidateSelector {
         .sorted(Comparator.comparingLong(p -> IndexPlanner.estimatedBytes(p, count, d))).toList();
     try {
       for (IndexPlan plan : smallestFirst) {
+        if (plan.isGraph()) {
+          measureGraph(plan);
+          continue;
+        }
         long t = System.nanoTime();
         double kmeansS = 0; // the shared k-means is charged to the first candidate of its nlist
         if (!centroidsByNlist.containsKey(plan.nlist())) {
@@ -131,6 +137,21 @@ final class CandidateSelector {
     return trainedFully(best.plan(), report);
   }
 
+  /**
+   * A graph candidate: an HNSW graph of the candidates' base (its build is its measuring cost), swept over efSearch.
+   */
+  private void measureGraph(IndexPlan plan) {
+    long start = System.nanoTime();
+    progress.accept("candidate " + plan.name() + ": building its graph of " + base + " sample vectors");
+    try (FaissIndex graph = FaissIndex.create(d, plan.factory(), options.metric())) {
+      graph.add(sample, sequentialIds(base), base);
+      LatencySweep latencies = new LatencySweep(plan, graph, base, d, count, evaluator, 0, model);
+      List<IndexEvaluator.Metrics> recalls = new ArrayList<>();
+      int at = operatingPoint(latencies, recalls, params -> evaluator.recall(graph, params));
+      measured.add(measured(plan, at, recalls, latencies, 0, start));
+    }
+  }
+
   /** A quick balanced k-means for the candidates of {@code plan}'s nlist (a single build's sample, fewer rounds). */
   private FaissIndex quickCentroids(IndexPlan plan) {
     FaissIndex centroids = FaissIndex.create(d, "IVF" + plan.nlist() + ",Flat", options.metric());
@@ -148,6 +169,9 @@ final class CandidateSelector {
    * vectors (candidates had quick ones).
    */
   private Selection trainedFully(IndexPlan plan, Map<String, Object> report) {
+    if (plan.isGraph()) { // a graph is built as vectors are added: nothing to train
+      return new Selection(plan, FaissIndex.create(d, plan.factory(), options.metric()), 0, report, 0);
+    }
     long start = System.nanoTime();
     int n = trainSize(plan);
     progress.accept("training " + plan.factory() + " on " + n + " vectors");
@@ -192,7 +216,7 @@ final class CandidateSelector {
   private Optional<Measured> consider(IndexPlan plan, CandidateIndex index, double kmeansS) {
     long start = System.nanoTime();
     VectorSearch searched = index.lists.counted();
-    IntFunction<IndexEvaluator.Metrics> recallAt = nprobe -> covered(plan, index.lists, nprobe);
+    Function<SearchParams, IndexEvaluator.Metrics> recallAt = params -> covered(index.lists, params);
     if (plan.pqM() > 0) {
       OptionalDouble best = measured.stream().filter(Measured::feasible).mapToDouble(Measured::recall).max();
       double most = upperBound(plan, index.lists);
@@ -202,7 +226,7 @@ final class CandidateSelector {
       }
       VectorSearch codes = plan.refines() ? reranked(index.codes(), plan) : index.codes();
       searched = codes;
-      recallAt = nprobe -> recall(plan, codes, nprobe);
+      recallAt = params -> evaluator.recall(codes, params);
     }
     LatencySweep latencies = new LatencySweep(plan, searched, base, d, count, evaluator, codesPerProbe(plan, base),
         model);
@@ -230,13 +254,13 @@ final class CandidateSelector {
    */
   private double upperBound(IndexPlan plan, ProbedLists lists) {
     LatencySweep latencies = sweep(plan, lists);
-    int last = latencies.nprobes.size() - 1;
+    int last = latencies.settings.size() - 1;
     int within = latencies.operatingPoint(last, limitP99Ms);
     if (within < 0) {
       return 0;
     }
-    List<IndexEvaluator.Metrics> coverages = latencies.nprobes.subList(0, Math.min(within + 1, last) + 1).stream()
-        .map(nprobe -> covered(plan, lists, nprobe)).toList();
+    List<IndexEvaluator.Metrics> coverages = latencies.settings.subList(0, Math.min(within + 1, last) + 1).stream()
+        .map(params -> covered(lists, params)).toList();
     return latencies.recallAt(limitP99Ms, coverages);
   }
 
@@ -252,9 +276,8 @@ final class CandidateSelector {
         sample, base, d, options.metric(), queries, nearest));
   }
 
-  /** An IVF-Flat candidate's metrics at {@code nprobe}: exact distances find what its lists cover. */
-  private IndexEvaluator.Metrics covered(IndexPlan plan, ProbedLists lists, int nprobe) {
-    SearchParams params = params(plan, nprobe);
+  /** An IVF-Flat candidate's metrics at {@code params}: exact distances find what its lists cover. */
+  private IndexEvaluator.Metrics covered(ProbedLists lists, SearchParams params) {
     double coverage = lists.coverage(params);
     return new IndexEvaluator.Metrics(params, coverage, coverage, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
         Double.NaN, null);
@@ -309,15 +332,15 @@ final class CandidateSelector {
    * (the score interpolates between the two) or the first that reaches the recall target, where a build stops.
    */
   private int operatingPoint(LatencySweep latencies, List<IndexEvaluator.Metrics> recalls,
-      IntFunction<IndexEvaluator.Metrics> recallAt) {
-    int last = latencies.nprobes.size() - 1;
+      Function<SearchParams, IndexEvaluator.Metrics> recallAt) {
+    int last = latencies.settings.size() - 1;
     int at = -1;
     while (at < last && latencies.p99(at + 1) <= limitP99Ms && !reachesTarget(recalls)) {
       at++;
-      recalls.add(recallAt.apply(latencies.nprobes.get(at)));
+      recalls.add(recallAt.apply(latencies.settings.get(at)));
     }
     while (recalls.size() <= Math.min(at + 1, last) && !reachesTarget(recalls)) {
-      recalls.add(recallAt.apply(latencies.nprobes.get(recalls.size())));
+      recalls.add(recallAt.apply(latencies.settings.get(recalls.size())));
     }
     return at;
   }
@@ -325,14 +348,6 @@ final class CandidateSelector {
   /** The training vectors a single build of {@code plan} takes: the sample's first (it is in random order). */
   private int trainSize(IndexPlan plan) {
     return Math.min(sampleSize, plan.trainSize());
-  }
-
-  private IndexEvaluator.Metrics recall(IndexPlan plan, VectorSearch index, int nprobe) {
-    return evaluator.recall(index, params(plan, nprobe));
-  }
-
-  private SearchParams params(IndexPlan plan, int nprobe) {
-    return IndexEvaluator.params(nprobe, codesPerProbe(plan, base), plan.hasHnswQuantizer());
   }
 
   private boolean reachesTarget(List<IndexEvaluator.Metrics> recalls) {
@@ -348,7 +363,7 @@ final class CandidateSelector {
     List<Map<String, Object>> sweep = new ArrayList<>();
     for (int i = 0; i < recalls.size(); i++) {
       Map<String, Object> point = new LinkedHashMap<>();
-      point.put("nprobe", latencies.nprobes.get(i));
+      putSetting(point, plan, latencies.settings.get(i));
       point.put("recall_at_10", IndexEvaluator.round4(recalls.get(i).recallAt10()));
       point.put("predicted_p99_ms", IndexEvaluator.round4(latencies.p99(i)));
       sweep.add(point);
@@ -359,7 +374,7 @@ final class CandidateSelector {
     report.put("factory", plan.name());
     report.put("bytes", bytes);
     report.put("recall_at_10_at_latency_limit", IndexEvaluator.round4(score));
-    report.put("nprobe", latencies.nprobes.get(operating));
+    putSetting(report, plan, latencies.settings.get(operating));
     report.put("recall_at_10", IndexEvaluator.round4(recalls.get(operating).recallAt10()));
     report.put("predicted_p99_ms", IndexEvaluator.round4(operatingP99));
     report.put("within_latency_limit", feasible);
@@ -367,9 +382,18 @@ final class CandidateSelector {
     report.put("measure_s", IndexBuilder.seconds(start));
     report.put("sweep", sweep);
     progress.accept("candidate " + plan.name() + ": R@10 " + report.get("recall_at_10_at_latency_limit")
-        + " at the latency limit (nprobe " + report.get("nprobe") + ", predicted p99 " + report.get("predicted_p99_ms")
+        + " at the latency limit (" + setting(plan) + " " + report.get(setting(plan)) + ", predicted p99 " + report.get("predicted_p99_ms")
         + " ms at " + count + " vectors), " + bytes + " bytes");
     return new Measured(plan, feasible, score, operatingP99, bytes, latencies.p50(0), report);
+  }
+
+  /** The name of {@code plan}'s swept setting in reports: a graph's efSearch, else nprobe. */
+  static String setting(IndexPlan plan) {
+    return plan.isGraph() ? "ef_search" : "nprobe";
+  }
+
+  private static void putSetting(Map<String, Object> report, IndexPlan plan, SearchParams params) {
+    report.put(setting(plan), plan.isGraph() ? params.efSearch() : params.nprobe());
   }
 
   private String why(Measured best, int candidates) {

@@ -125,8 +125,10 @@ public final class IndexBuilder {
     plan = withPinnedRefine(plan, select, adder != null);
     // executors add without the vectors' store a refine stage needs: distributed builds measure none
     boolean refine = adder == null && !options.refine().equals("none");
+    boolean graph = graphAllowed(plan, adder != null);
     List<IndexPlan> candidates = select ? IndexPlanner.candidates(n, d, options.memoryBudget(),
-        options.pointsPerCentroid(), options.metric()).stream().filter(p -> refine || !p.refines()).toList()
+        options.pointsPerCentroid(), options.metric()).stream()
+        .filter(p -> (refine || !p.refines()) && (graph || !p.isGraph())).toList()
         : List.of(plan);
     if (adder != null) {
       adder.prepare(options.shards());
@@ -147,7 +149,7 @@ public final class IndexBuilder {
     timings.put("sample_s", seconds(t));
     Files.createDirectories(dir);
     // predicted latency chooses the candidate and tunes nprobe; a pinned nprobe needs neither
-    LatencyModel model = plan.isIvf() && plan.nprobe() == 0 ? LatencyModel.forThisMachine(options.metric(),
+    LatencyModel model = plan.isTuned() ? LatencyModel.forThisMachine(options.metric(),
         options.latencyModelFile(), progress) : null;
     t = System.nanoTime();
     CandidateSelector.Selection selection = select ? new CandidateSelector(options, progress, n, d, sample.train,
@@ -167,7 +169,9 @@ public final class IndexBuilder {
         listsSplit = trained.trainWithBalancedLists(sample.train, plan.trainSize(), options.maxListFactor());
       }
       timings.put("train_s", selection != null ? selection.trainSeconds() : seconds(t));
-      Map<String, Object> expected = resources.expectedAdd(trained, sample.train, trainSize, progress);
+      // a graph's add cost grows with the graph: timing its first vectors would not tell it
+      Map<String, Object> expected = plan.isGraph() ? new LinkedHashMap<>()
+          : resources.expectedAdd(trained, sample.train, trainSize, progress);
       Sq8Vectors.Codec codec = plan.refines() ? Sq8Vectors.Codec.train(sample.train, trainSize, d) : null;
       sample.train = null; // trained: let the sample go before the index grows
       ExactNeighbours truth = new ExactNeighbours(sample.queries, nq, d, IndexEvaluator.K, plan.metric());
@@ -188,7 +192,7 @@ public final class IndexBuilder {
         manifest.put("timings", timings);
         manifest.put("vectors_through_driver", scans.rowsRead() + drawnRows);
         BuildManifest.recordHeap(manifest, heap);
-        manifest.put("outcome", tuning == null ? null : outcome(tuning));
+        manifest.put("outcome", tuning == null ? null : outcome(tuning, plan));
         if (metrics != null) {
           manifest.put("latency_measurement", IndexEvaluator.method(nq, metrics));
         }
@@ -202,6 +206,21 @@ public final class IndexBuilder {
         return new BuiltIndex(dir, manifest);
       }
     }
+  }
+
+  /**
+   * Whether {@code auto} measures a graph, refusing a pinned {@code index.type=HNSW} that cannot be built: FAISS
+   * cannot merge the HNSW graphs executors would build apart. {@code auto} also leaves it out where metadata columns
+   * are published: FAISS's HNSW search cannot skip ids outside a filter, so a filtered search would scan every
+   * matching id exactly (as over a Flat or PQ index), too slow for broad filters.
+   */
+  private boolean graphAllowed(IndexPlan plan, boolean distributed) {
+    if (distributed && plan.isGraph()) {
+      throw new IndexBuildException("index.type=HNSW cannot be built distributed: executors add into copies of the"
+          + " index that are merged, and FAISS cannot merge HNSW graphs; build it on the driver"
+          + " (index.distributed=false and index.distributed-above above the vector count) or use index.type=auto");
+    }
+    return !distributed && source.metadataColumns().isEmpty();
   }
 
   /**
@@ -258,7 +277,7 @@ public final class IndexBuilder {
         plan.metric(), plan.kFactor()) : index;
     IndexEvaluator.Tuning tuning = nq == 0 ? null
         : evaluate(searched, plan, model, new IndexEvaluator(sample.queries, nq, d, truth), index.ntotal() + nq);
-    Map<String, Object> outcome = tuning == null ? null : outcome(tuning);
+    Map<String, Object> outcome = tuning == null ? null : outcome(tuning, plan);
     if (outcome != null && options.requireTarget() && !(boolean) outcome.get("target_met")) {
       throw new IndexBuildException("index.require-target=true and the target was missed: " + outcome
           + "; nothing is published");
@@ -293,16 +312,16 @@ public final class IndexBuilder {
 
   private IndexEvaluator.Tuning evaluate(VectorSearch index, IndexPlan plan, LatencyModel model,
       IndexEvaluator evaluator, long n) {
-    if (!plan.isIvf() || plan.nprobe() > 0) {
+    if (!plan.isTuned()) {
       IndexEvaluator.Metrics fixed = evaluator.measure(index, fixedParams(plan, n));
       return new IndexEvaluator.Tuning(fixed, IndexEvaluator.reaches(fixed, options.targetRecall()) ? fixed : null);
     }
-    IndexEvaluator.Tuning tuning = evaluator.tuneNprobe(index, plan.nlist(), maxCodesPerProbe(plan, n),
-        plan.hasHnswQuantizer(), plan.pqM(), model, options.latencyHeadroom() * options.targetLatencyMs(),
-        options.targetRecall(), kFactors(plan));
+    IndexEvaluator.Tuning tuning = evaluator.tune(index, IndexEvaluator.settings(plan, maxCodesPerProbe(plan, n)),
+        plan.pqM(), model, options.latencyHeadroom() * options.targetLatencyMs(), options.targetRecall(),
+        kFactors(plan));
     IndexEvaluator.Metrics tuned = tuning.chosen();
     String kFactor = plan.refines() ? ", k_factor=" + tuned.params().kFactor() : "";
-    progress.accept("tuned nprobe=" + tuned.params().nprobe() + kFactor + " for R@10 >= " + options.targetRecall()
+    progress.accept("tuned " + setting(plan, tuned.params()) + kFactor + " for R@10 >= " + options.targetRecall()
         + " within p99 <= " + IndexEvaluator.round4(options.latencyHeadroom() * options.targetLatencyMs())
         + " ms (the target less its headroom): R@10 " + IndexEvaluator.round4(tuned.recallAt10())
         + ", p99 " + IndexEvaluator.round4(tuned.p99Ms()) + " ms measured, "
@@ -326,7 +345,7 @@ public final class IndexBuilder {
    * Whether the build met its targets, said plainly: the recall reached within the latency target, and what the
    * recall target would take (its nprobe and p99), so a missed target is visible in the summary and manifest.
    */
-  private Map<String, Object> outcome(IndexEvaluator.Tuning tuning) {
+  private Map<String, Object> outcome(IndexEvaluator.Tuning tuning, IndexPlan plan) {
     IndexEvaluator.Metrics chosen = tuning.chosen();
     IndexEvaluator.Metrics reaching = tuning.reachingRecallTarget();
     Map<String, Object> out = new LinkedHashMap<>();
@@ -336,7 +355,8 @@ public final class IndexBuilder {
     out.put("target_latency_p99_ms", options.targetLatencyMs());
     out.put("recall_at_10", IndexEvaluator.round4(chosen.recallAt10()));
     out.put("latency_p99_ms", IndexEvaluator.round4(chosen.p99Ms()));
-    out.put("nprobe_for_recall_target", reaching == null ? null : reaching.params().nprobe());
+    out.put(CandidateSelector.setting(plan) + "_for_recall_target", reaching == null ? null
+        : plan.isGraph() ? reaching.params().efSearch() : reaching.params().nprobe());
     if (reaching != null && reaching.params().kFactor() > 0) {
       out.put("k_factor_for_recall_target", reaching.params().kFactor());
     }
@@ -354,7 +374,12 @@ public final class IndexBuilder {
   }
 
   private long maxCodesPerProbe(IndexPlan plan, long n) {
-    return (long) Math.ceil(options.maxCodesFactor() * n / plan.nlist());
+    return plan.isIvf() ? (long) Math.ceil(options.maxCodesFactor() * n / plan.nlist()) : 0;
+  }
+
+  /** The tuned setting as progress lines say it: {@code nprobe=12}, or a graph's {@code ef_search=64}. */
+  private static String setting(IndexPlan plan, SearchParams params) {
+    return CandidateSelector.setting(plan) + "=" + (plan.isGraph() ? params.efSearch() : params.nprobe());
   }
 
   static double seconds(long startNanos) {

@@ -94,30 +94,37 @@ public final class IndexEvaluator {
         heldOut.ids());
   }
 
+  /**
+   * An evaluator of an index that holds the queries under {@code ownIds} (a graph cannot have them removed while
+   * measured): each search asks for one more result and leaves the query itself out.
+   */
+  public static IndexEvaluator holdingQueries(float[] queries, int nq, int d, ExactNeighbours truth, long[] ownIds) {
+    return new IndexEvaluator(queries, nq, d, truth::ids, ownIds);
+  }
+
   /** How many held-out queries each measurement searches. */
   public int queries() {
     return nq;
   }
 
   /**
-   * Chooses the first nprobe (1, 2, 3, 4, 6, 8, 12, ... up to nlist: powers of two and the steps between) whose R@10
-   * reaches {@code targetRecallAt10}, or else the largest whose p99 single-query latency, predicted by
-   * {@code model} from the work each query does ({@link LatencyModel}), is within {@code limitP99Ms} (the latency
-   * target less its headroom) before the recall stops growing; each setting stops further probes after
-   * {@code maxCodesPerProbe} × nprobe codes (0: never). Stopping at the recall target rather than the latency edge
-   * leaves headroom for a busier server. When the latency limit stops it short of the recall target, the sweep goes
-   * on to find what the recall target would take. A re-ranked index is swept at each of {@code kFactors} in turn
-   * (candidates per result; {0} for one that is not) until one reaches the recall target within the limit, the best
-   * recall within the limit kept. The settings found are then timed ({@link #measure}): predicted latencies choose
-   * (the same index gives the same choice), measured ones are reported.
+   * Chooses the first of {@code settings} (nprobe 1, 2, 3, 4, 6, 8, 12, ... up to nlist, or a graph's efSearch 16,
+   * 32, 48, 64, 96, ...: {@link #settings}) whose R@10 reaches {@code targetRecallAt10}, or else the last whose p99
+   * single-query latency, predicted by {@code model} from the work each query does ({@link LatencyModel}), is within
+   * {@code limitP99Ms} (the latency target less its headroom) before the recall stops growing. Stopping at the recall
+   * target rather than the latency edge leaves headroom for a busier server. When the latency limit stops it short
+   * of the recall target, the sweep goes on to find what the recall target would take. A re-ranked index is swept at
+   * each of {@code kFactors} in turn (candidates per result; {0} for one that is not) until one reaches the recall
+   * target within the limit, the best recall within the limit kept. The settings found are then timed
+   * ({@link #measure}): predicted latencies choose (the same index gives the same choice), measured ones are
+   * reported.
    */
-  public Tuning tuneNprobe(VectorSearch index, int nlist, long maxCodesPerProbe, boolean hnswQuantizer, int pqM,
-      LatencyModel model, double limitP99Ms, double targetRecallAt10, List<Integer> kFactors) {
+  public Tuning tune(VectorSearch index, List<SearchParams> settings, int pqM, LatencyModel model, double limitP99Ms,
+      double targetRecallAt10, List<Integer> kFactors) {
     Metrics chosen = null;
     Metrics reaching = null; // the cheapest setting that reaches the recall target, past the limit or not
     for (int kFactor : kFactors) {
-      Metrics[] swept = sweepNprobe(index, nlist, maxCodesPerProbe, hnswQuantizer, pqM, model, limitP99Ms,
-          targetRecallAt10, kFactor);
+      Metrics[] swept = sweep(index, settings, pqM, model, limitP99Ms, targetRecallAt10, kFactor);
       if (chosen == null || better(swept[0], chosen, limitP99Ms)) {
         chosen = swept[0];
       }
@@ -144,14 +151,14 @@ public final class IndexEvaluator {
     return aWithin ? a.recallAt10() > b.recallAt10() : a.predictedP99Ms() < b.predictedP99Ms();
   }
 
-  /** {@link #tuneNprobe}'s sweep at one kFactor: the chosen setting and the last swept, predicted and scored. */
-  private Metrics[] sweepNprobe(VectorSearch index, int nlist, long maxCodesPerProbe, boolean hnswQuantizer, int pqM,
-      LatencyModel model, double limitP99Ms, double targetRecallAt10, int kFactor) {
+  /** {@link #tune}'s sweep at one kFactor: the chosen setting and the last swept, predicted and scored. */
+  private Metrics[] sweep(VectorSearch index, List<SearchParams> settings, int pqM, LatencyModel model,
+      double limitP99Ms, double targetRecallAt10, int kFactor) {
     Metrics chosen = null;
     Metrics last = null;
     List<Metrics> swept = new ArrayList<>();
-    for (int nprobe : nprobeSteps(nlist)) {
-      SearchParams params = params(nprobe, maxCodesPerProbe, hnswQuantizer).withKFactor(kFactor);
+    for (SearchParams setting : settings) {
+      SearchParams params = setting.withKFactor(kFactor);
       double predicted = model.p99Ms(work(index, params), 1, d, pqM);
       last = recall(index, params).withPredictedP99(predicted);
       swept.add(last);
@@ -181,8 +188,8 @@ public final class IndexEvaluator {
   }
 
   /**
-   * Whether doubling nprobe (two steps) gained less than {@value #PLATEAU} R@10: the codes' own error bounds the
-   * recall there, and more probes would only cost time.
+   * Whether doubling the setting (two steps) gained less than {@value #PLATEAU} R@10: the codes' own error (or a
+   * graph's unreachable neighbours) bounds the recall there, and more work would only cost time.
    */
   private static boolean plateaued(List<Metrics> swept) {
     int n = swept.size();
@@ -191,14 +198,27 @@ public final class IndexEvaluator {
 
   static final double PLATEAU = 0.002;
 
-  /** The swept nprobes up to {@code nlist}: 1, 2, 3, 4, 6, 8, 12, ... (powers of two and the steps between). */
-  static List<Integer> nprobeSteps(int nlist) {
-    List<Integer> steps = new ArrayList<>();
-    for (int step = 0; step == 0 || stepAt(step) <= nlist; step++) {
-      steps.add(stepAt(step));
+  /**
+   * The settings a sweep of {@code plan} tries, cheapest first: an IVF index's nprobe 1, 2, 3, 4, 6, 8, 12, ... up
+   * to nlist (powers of two and the steps between), each stopping after {@code maxCodesPerProbe} × nprobe codes
+   * (0: never); a graph's efSearch 16, 32, 48, 64, 96, ... up to {@value #MAX_EF_SEARCH}.
+   */
+  static List<SearchParams> settings(IndexPlan plan, long maxCodesPerProbe) {
+    List<SearchParams> settings = new ArrayList<>();
+    if (plan.isGraph()) {
+      for (int step = 0; 16 * stepAt(step) <= MAX_EF_SEARCH; step++) {
+        settings.add(new SearchParams(0, 16 * stepAt(step), 0));
+      }
+      return settings;
     }
-    return steps;
+    for (int step = 0; step == 0 || stepAt(step) <= plan.nlist(); step++) {
+      settings.add(params(stepAt(step), maxCodesPerProbe, plan.hasHnswQuantizer()));
+    }
+    return settings;
   }
+
+  /** A graph's largest swept efSearch: its searches then visit several thousand nodes, past any 1 ms target. */
+  static final int MAX_EF_SEARCH = 1024;
 
   private static int stepAt(int step) {
     return step == 0 ? 1 : (step % 2 == 1 ? 2 : 3) << ((step - 1) / 2);

@@ -4,7 +4,7 @@ import io.imgvec.faiss.Metric;
 
 /**
  * What to build: a FAISS factory string and the parameters behind it. {@code nprobe} 0 means "tune at build
- * time"; {@code trainSize} 0 means the index needs no training; {@code kFactor} above 0 adds a refine stage: the
+ * time" (a graph's efSearch is always tuned); {@code trainSize} 0 means the index needs no training; {@code kFactor} above 0 adds a refine stage: the
  * index's codes find k × kFactor candidates, re-ranked against every vector stored in 8-bit scalar codes
  * ({@link io.imgvec.published.RerankedSearch}).
  */
@@ -32,6 +32,16 @@ public record IndexPlan(String type, String factory, int nlist, int pqM, int npr
 
   public boolean isIvf() {
     return nlist > 0;
+  }
+
+  /** Whether the index is an HNSW graph over full vectors: searched by efSearch, never trained, added to only. */
+  public boolean isGraph() {
+    return type.equals("HNSW");
+  }
+
+  /** Whether a build tunes its search setting (nprobe, or a graph's efSearch) rather than taking a pinned one. */
+  public boolean isTuned() {
+    return isGraph() || isIvf() && nprobe == 0;
   }
 
   /** Whether the IVF coarse quantizer is an HNSW graph over the centroids (rather than a flat scan of them). */

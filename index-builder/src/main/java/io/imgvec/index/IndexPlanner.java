@@ -13,6 +13,8 @@ import java.util.Optional;
  *   <li>else {@code IVF-PQ} with the largest code size {@code m} ≤ 256 (bytes per vector, dividing d) whose codes,
  *       ids (8 bytes per vector), centroids and codebooks fit.
  * </ol>
+ * {@code HNSW} (pinned, or measured by {@code auto}) is an HNSW graph of {@value #GRAPH_LINKS} links over full
+ * vectors: no training, efSearch tuned after building, added to by update-index but never removed from.
  * {@code nlist} balances the two halves of a query, scanning nlist centroids (d floats each) and the vectors of the
  * probed lists: the power of two nearest 4·√(count·c), with c = 1 for IVF-Flat and c = m/d for IVF-PQ (a PQ code
  * costs about m/d of a full vector to scan), and at most count/39 (FAISS needs ≥ 39 training points per list).
@@ -35,6 +37,13 @@ public final class IndexPlanner {
    * candidates are measured on cannot tell (its lists hold fewer true neighbours), so the built index is tuned.
    */
   static final int MAX_REFINE_K_FACTOR = 32;
+  /** Links per node of a graph index (FAISS's HNSW32, as its benchmarks use; twice as many on the bottom layer). */
+  static final int GRAPH_LINKS = 32;
+  /**
+   * Bytes per vector of a graph's structure beside its vector and id: 2 × {@value #GRAPH_LINKS} bottom-layer links
+   * of 4 bytes, the upper layers' share (one node in 32 has one), and each node's level and offsets.
+   */
+  private static final long GRAPH_BYTES_PER_VECTOR = 2L * GRAPH_LINKS * 4 + 4 + 12;
   private static final int MAX_PQ_M = 256;
 
   private IndexPlanner() {}
@@ -73,11 +82,12 @@ public final class IndexPlanner {
     }
     String factory = switch (chosen) {
       case "Flat" -> "IDMap,Flat";
+      case "HNSW" -> "IDMap,HNSW" + GRAPH_LINKS;
       case "IVF-Flat" -> "IVF" + nlist + ",Flat";
       case "PQ" -> "IDMap,PQ" + m + "np";
       default -> "IVF" + nlist + ",PQ" + m + "np";
     };
-    int trainSize = chosen.equals("Flat") ? 0
+    int trainSize = chosen.equals("Flat") || chosen.equals("HNSW") ? 0
         : (int) Math.min(count, Math.max(256, (long) pointsPerCentroid * Math.max(nlist, 256)));
     return new IndexPlan(chosen, factory, nlist, m, nprobe, trainSize, metric, reason);
   }
@@ -87,7 +97,9 @@ public final class IndexPlanner {
    * the nlist planned for full vectors, half and a quarter of it, each with full vectors when they fit the budget,
    * and with PQ codes: the largest code size that fits, and half of it (fewer bytes a probe: where the latency
    * target binds, more probes of coarser codes can beat fewer of fine ones), and where a refine stage fits the
-   * budget, a quarter of it re-ranked (the cheapest probes, their precision restored by the stored vectors). Codes
+   * budget, a quarter of it re-ranked (the cheapest probes, their precision restored by the stored vectors); and an
+   * HNSW graph over full vectors where it fits (measured last, being the largest: only when no IVF candidate reaches
+   * the recall target within the latency limit). Codes
    * keep at least 4 dimensions per byte: PQ training time grows with the code size, and finer codes would only
    * approach full vectors. Each trains on as many vectors as it would alone (one sample holds enough for the largest
    * nlist).
@@ -113,6 +125,10 @@ public final class IndexPlanner {
             memoryBudget).ifPresent(plans::add);
       }
     }
+    IndexPlan graph = plan("HNSW", count, d, memoryBudget, 0, 0, 0, pointsPerCentroid, metric);
+    if (estimatedBytes(graph, count, d) <= memoryBudget) {
+      plans.add(graph);
+    }
     return plans.stream().map(p -> p.withReason("measured among candidates")).toList();
   }
 
@@ -129,7 +145,7 @@ public final class IndexPlanner {
   public static long estimatedBytes(IndexPlan plan, long count, int d) {
     long codebooks = plan.pqM() > 0 ? 256L * d * 4 : 0;
     long hnswLinks = plan.hasHnswQuantizer() ? plan.nlist() * 2L * 32 * 4 : 0; // 2 x 32 links per centroid
-    long perVector = plan.pqM() > 0 ? plan.pqM() + 8L : 4L * d + 8;
+    long perVector = (plan.pqM() > 0 ? plan.pqM() + 8L : 4L * d + 8) + (plan.isGraph() ? GRAPH_BYTES_PER_VECTOR : 0);
     long refine = plan.refines() ? count * d + 8L * d : 0; // a byte a dimension, and the codec's ranges
     return count * perVector + centroidBytes(plan.nlist(), d) + codebooks + hnswLinks + refine;
   }

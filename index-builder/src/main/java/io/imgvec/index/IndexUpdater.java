@@ -66,6 +66,7 @@ public final class IndexUpdater {
     Map<String, Long> idOf = ids.idsByImageId();
     Files.createDirectories(dir);
     Map<String, Object> timings = new LinkedHashMap<>();
+    boolean graph = IndexLayout.isGraph(base);
     try (ShardedIndex index = ShardedIndex.readVersion(base, baseDir, false)) {
       Changes changes = new Changes(ids.size());
       if (index.shardCount() > 1) {
@@ -84,6 +85,12 @@ public final class IndexUpdater {
           changes.removed.add(id);
           changes.deletedCount++;
         }
+      }
+      if (graph && !changes.removed.isEmpty()) {
+        throw new IndexBuildException("version " + base.get("version") + " is an HNSW graph, which FAISS cannot"
+            + " remove from, and this update replaces " + changes.replaced + " changed and deletes "
+            + changes.deletedCount + " images: rebuild it with build-index (update-index adds new images to a"
+            + " graph)");
       }
       long[] removedIds = changes.removed.stream().mapToLong(Long::longValue).toArray();
       if (removedIds.length > 0) {
@@ -175,7 +182,7 @@ public final class IndexUpdater {
 
   /**
    * Recall and latency at the version's search setting: the queries are taken out of the index while measured
-   * (held out, as the builder does) and put back with their ids; the ground truth is exact over every other live
+   * (held out, as the builder does) and put back with their ids (a graph's are left in, and out of its results); the ground truth is exact over every other live
    * vector. The queries and their exact neighbours are published with the version ({@link HeldOutQueries}).
    */
   private IndexEvaluator.Metrics measure(ShardedIndex index, Queries queries, VectorSource live,
@@ -200,11 +207,18 @@ public final class IndexUpdater {
       }
       truth.addBase(vectors, batchIds, m);
     });
-    index.removeIds(queryIds);
+    boolean graph = IndexLayout.isGraph(base); // a graph keeps the queries: its results leave each query out
+    if (!graph) {
+      index.removeIds(queryIds);
+    }
     RerankedSearch refine = RerankedSearch.ofVersion(base, index, dir);
-    IndexEvaluator.Metrics metrics = new IndexEvaluator(queries.vectors(), nq, d, truth)
-        .measure(refine != null ? refine : index, IndexLayout.searchParams(base));
-    index.add(queries.vectors(), queryIds, nq);
+    IndexEvaluator evaluator = graph ? IndexEvaluator.holdingQueries(queries.vectors(), nq, d, truth, queryIds)
+        : new IndexEvaluator(queries.vectors(), nq, d, truth);
+    IndexEvaluator.Metrics metrics = evaluator.measure(refine != null ? refine : index,
+        IndexLayout.searchParams(base));
+    if (!graph) {
+      index.add(queries.vectors(), queryIds, nq);
+    }
     new HeldOutQueries(queries.imageIds(), queryIds, truth.allIds(), queries.vectors(), d).write(dir.resolve(
         HeldOutQueries.FILE));
     return metrics;

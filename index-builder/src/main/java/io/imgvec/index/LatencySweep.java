@@ -1,24 +1,27 @@
 package io.imgvec.index;
 
+import io.imgvec.faiss.SearchParams;
 import io.imgvec.faiss.SearchWork;
 import io.imgvec.faiss.VectorSearch;
 import java.util.List;
 
 /**
- * A candidate's predicted p99 at the full count over nprobe 1, 2, 3, 4, 6, 8, ... (at most nlist): the work of each
- * held-out query counted on the candidate's index of the sample, its codes scaled to the full count (lists grow in
- * proportion), priced by the machine's {@link LatencyModel}. Counts rather than timings: the same sample gives the
- * same sweep, however busy the machine.
+ * A candidate's predicted p99 at the full count over its settings ({@link IndexEvaluator#settings}: nprobe 1, 2, 3,
+ * 4, 6, 8, ... at most nlist, or a graph's efSearch): the work of each held-out query counted on the candidate's
+ * index of the sample, priced by the machine's {@link LatencyModel}. An IVF index's codes are scaled to the full count
+ * (lists grow in proportion); a graph's distances by ln(count) / ln(base), as HNSW's search cost grows with the
+ * graph's depth at a fixed recall. Counts rather than timings: the same sample gives the same sweep, however busy the
+ * machine.
  */
 final class LatencySweep {
   private final IndexPlan plan;
   private final VectorSearch index;
   private final int d;
   private final double scale;
+  private final double graphScale;
   private final IndexEvaluator evaluator;
-  private final long codesPerProbe;
   private final LatencyModel model;
-  final List<Integer> nprobes;
+  final List<SearchParams> settings;
   private final SearchWork[] work;
 
   /** The sweep of {@code index}, a candidate's index of {@code base} sample vectors of dimension {@code d}. */
@@ -28,17 +31,16 @@ final class LatencySweep {
     this.index = index;
     this.d = d;
     this.scale = (double) count / base;
+    this.graphScale = plan.isGraph() ? Math.log(count) / Math.log(base) : 1;
     this.evaluator = evaluator;
-    this.codesPerProbe = codesPerProbe;
     this.model = model;
-    this.nprobes = IndexEvaluator.nprobeSteps(plan.nlist());
-    this.work = new SearchWork[nprobes.size()];
+    this.settings = IndexEvaluator.settings(plan, codesPerProbe);
+    this.work = new SearchWork[settings.size()];
   }
 
   private SearchWork work(int i) {
     if (work[i] == null) {
-      work[i] = evaluator.work(index, IndexEvaluator.params(nprobes.get(i), codesPerProbe,
-          plan.hasHnswQuantizer()));
+      work[i] = evaluator.work(index, settings.get(i)).withGraphDistancesScaled(graphScale);
     }
     return work[i];
   }

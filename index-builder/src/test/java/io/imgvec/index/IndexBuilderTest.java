@@ -55,10 +55,16 @@ class IndexBuilderTest {
     List<IndexPlan> roomy = IndexPlanner.candidates(100_000, 128, 1L << 30, 64, Metric.L2);
     assertEquals(List.of("IVF1024,Flat", "IVF1024,PQ32np", "IVF1024,PQ16np", "IVF1024,PQ8np,RSQ8x8", "IVF512,Flat",
         "IVF512,PQ32np", "IVF512,PQ16np", "IVF512,PQ8np,RSQ8x8", "IVF256,Flat", "IVF256,PQ32np", "IVF256,PQ16np",
-        "IVF256,PQ8np,RSQ8x8"), roomy.stream().map(IndexPlan::name).toList()); // PQ: at least 4 dimensions per byte
+        "IVF256,PQ8np,RSQ8x8", "IDMap,HNSW32"), roomy.stream().map(IndexPlan::name).toList()); // PQ: at least 4
+    // dimensions per byte; the graph (4 x 128 + 8 + 272 bytes a vector) where it fits
+    assertEquals(100_000L * (4 * 128 + 8 + 272), IndexPlanner.estimatedBytes(roomy.get(roomy.size() - 1), 100_000,
+        128));
+    assertTrue(IndexPlanner.candidates(100_000, 128, 70L << 20, 64, Metric.L2).stream().noneMatch(IndexPlan::isGraph),
+        "no graph where its 78 MB exceed the budget");
     assertEquals(List.of(), IndexPlanner.candidates(100_000, 128, 10L << 20, 64, Metric.L2).stream()
         .filter(IndexPlan::refines).toList(), "a refine stage only where its 128 bytes a vector fit");
-    roomy.forEach(p -> assertEquals(64 * Math.max(256, p.nlist()), p.trainSize(), "as a single build trains: " + p));
+    roomy.forEach(p -> assertEquals(p.isGraph() ? 0 : 64 * Math.max(256, p.nlist()), p.trainSize(),
+        "as a single build trains: " + p));
     assertEquals("IVF1024_HNSW32,Flat", roomy.get(0).withHnswQuantizer().factory());
   }
 
@@ -309,13 +315,13 @@ class IndexBuilderTest {
   }
 
   /**
-   * Indexes without lists (Flat, which auto picks below 10,000 vectors, and PQ) take filters matching any number of
+   * Indexes without lists (Flat, which auto picks below 10,000 vectors, PQ and an HNSW graph) take filters matching any number of
    * ids, with the neighbours their own unfiltered search ranks first; a request over its scan cap is refused.
    */
   @Test
   void flatAndPqIndexesFilterOnEveryMatchingIdAndRefuseWorkOverTheCap() throws Exception {
     ArrayVectorSource source = ArrayVectorSource.clustered(20_000, 32, 50, 5);
-    for (String type : List.of("Flat", "PQ")) {
+    for (String type : List.of("Flat", "PQ", "HNSW")) {
       IndexBuilder.BuiltIndex built = new IndexBuilder(source, options(Map.of("index.type", type,
           "index.eval-queries", "100")), m -> { }).build(tmp.resolve(type));
       IndexPublisher.publish(built, tmp.resolve(type + "pub").toUri().toString(), 2, new Configuration());
@@ -336,5 +342,107 @@ class IndexBuilderTest {
         assertTrue(refused.getMessage().contains("about 20000 vectors, over the limit of 19999"), refused.getMessage());
       }
     }
+  }
+
+  /**
+   * A pinned graph: built without training, its efSearch tuned and published (manifest and file), searched at it;
+   * a request's nprobe is refused with the reason, and a distributed build is refused before anything is read.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void aGraphIsTunedOverEfSearchAndPublishedWithIt() throws Exception {
+    ArrayVectorSource source = ArrayVectorSource.clustered(20_000, 32, 50, 1);
+    List<String> log = new ArrayList<>();
+    IndexBuilder.BuiltIndex built = new IndexBuilder(source, options(Map.of("index.type", "HNSW",
+        "index.eval-queries", "200")), log::add).build(tmp.resolve("g"));
+    Map<String, Object> index = (Map<String, Object>) built.manifest().get("index");
+    assertEquals(List.of("HNSW", "IDMap,HNSW32", 0, 0), List.of(index.get("type"), index.get("factory"),
+        index.get("nprobe"), index.get("train_size")));
+    int efSearch = (int) index.get("ef_search");
+    assertTrue(log.stream().anyMatch(l -> l.startsWith("tuned ef_search=" + efSearch)), log.toString());
+    Map<String, Object> measured = (Map<String, Object>) ((Map<String, Object>) built.manifest()
+        .get("latency_measurement")).get("search_parameters");
+    assertEquals(efSearch, measured.get("ef_search"), "the latency published is the tuned setting's");
+    Map<String, Object> outcome = (Map<String, Object>) built.manifest().get("outcome");
+    assertTrue(outcome.containsKey("ef_search_for_recall_target"), outcome.toString());
+    Map<String, Object> metrics = (Map<String, Object>) built.manifest().get("metrics");
+    assertTrue((double) metrics.get("recall_at_10") >= 0.99, metrics.toString());
+
+    IndexPublisher.publish(built, tmp.resolve("gpub").toUri().toString(), 2, new Configuration());
+    try (PublishedIndex published = PublishedIndex.open(tmp.resolve("gpub").toString(), new Configuration(),
+        tmp.resolve("gcache"))) {
+      assertEquals(efSearch, published.searchParams().efSearch());
+      for (int probe : new int[] {0, 777, 19_999}) {
+        assertEquals("img-" + probe, published.search(source.vectors[probe], 1).get(0).imageId());
+      }
+      IllegalArgumentException nprobe = assertThrows(IllegalArgumentException.class,
+          () -> published.search(new float[][] {source.vectors[0]}, 5, 8, Map.of(), Long.MAX_VALUE));
+      assertTrue(nprobe.getMessage().contains("this version is an HNSW graph"), nprobe.getMessage());
+    }
+    IndexBuilder.DistributedAdd executors = new IndexBuilder.DistributedAdd() { // refused before any is called
+      public io.imgvec.published.ShardedIndex addAll(io.imgvec.faiss.FaissIndex trained, long[] heldOutIds,
+          ExactNeighbours truth, int shards, boolean mapShards, Path dir, Map<String, Object> timings) {
+        throw new AssertionError("added");
+      }
+
+      public void prepare(int shards) {
+        throw new AssertionError("prepared");
+      }
+
+      public int parallelism() {
+        throw new AssertionError("asked");
+      }
+
+      public long largestPartitionRows() {
+        throw new AssertionError("asked");
+      }
+
+      public Sample.Part sample(int trainSize, int nq) {
+        throw new AssertionError("sampled");
+      }
+    };
+    IndexBuildException distributed = assertThrows(IndexBuildException.class, () -> new IndexBuilder(source,
+        options(Map.of("index.type", "HNSW", "index.distributed", "true")), m -> { }, executors)
+        .build(tmp.resolve("d")));
+    assertTrue(distributed.getMessage().contains("FAISS cannot merge HNSW graphs"), distributed.getMessage());
+  }
+
+  /**
+   * {@code auto} measures a graph, the largest candidate, once no IVF candidate reaches the recall target (here
+   * 2-byte PQ codes of 32 dimensions cannot), swept over efSearch; the graph that reaches it wins, untrained.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void aGraphIsMeasuredOverEfSearchWhereNoIvfCandidateReachesTheTarget() {
+    int n = 20_000;
+    int d = 32;
+    ArrayVectorSource source = ArrayVectorSource.clustered(n, d, 50, 3);
+    int sampleSize = 16_000;
+    int nq = 200;
+    float[] sample = new float[sampleSize * d];
+    float[] queries = new float[nq * d];
+    for (int i = 0; i < sampleSize + nq; i++) {
+      System.arraycopy(source.vectors[i], 0, i < sampleSize ? sample : queries, (i % sampleSize) * d, d);
+    }
+    IndexPlan coarse = IndexPlanner.plan("IVF-PQ", n, d, 1L << 30, 64, 2, 0, 39, Metric.L2);
+    IndexPlan graph = IndexPlanner.plan("HNSW", n, d, 1L << 30, 0, 0, 0, 39, Metric.L2);
+    IndexBuilder.Options options = options(Map.of());
+    LatencyModel model = LatencyModel.forThisMachine(Metric.L2, options.latencyModelFile(), m -> { });
+    CandidateSelector.Selection selection = new CandidateSelector(options, m -> { }, n, d, sample, sampleSize, queries,
+        nq, model, false).select(List.of(graph, coarse));
+    try (io.imgvec.faiss.FaissIndex trained = selection.trained()) {
+      assertEquals(graph, selection.plan());
+      assertEquals(0, trained.ntotal(), "built as vectors are added");
+    }
+    List<Map<String, Object>> candidates = (List<Map<String, Object>>) selection.report().get("candidates");
+    assertEquals(List.of("IVF64,PQ2np", "IDMap,HNSW32"), candidates.stream().map(c -> c.get("factory")).toList(),
+        "smallest first");
+    assertTrue((double) candidates.get(0).get("recall_at_10_at_latency_limit") < 0.99, candidates.toString());
+    Map<String, Object> measured = candidates.get(1);
+    assertTrue((double) measured.get("recall_at_10_at_latency_limit") >= 0.99, measured.toString());
+    List<Map<String, Object>> sweep = (List<Map<String, Object>>) measured.get("sweep");
+    assertEquals(16, sweep.get(0).get("ef_search"), "swept from efSearch 16: " + sweep);
+    assertEquals(measured.get("ef_search"), sweep.get(sweep.size() - 1).get("ef_search"),
+        "the sweep stops at the first setting that reaches the target: " + sweep);
   }
 }

@@ -192,6 +192,38 @@ class IndexUpdaterTest {
     assertTrue(((Number) metrics.get("recall_at_10")).doubleValue() >= 0.95, metrics.toString());
   }
 
+  /** A graph version takes new images (FAISS adds to an HNSW graph); an update that would remove any is refused. */
+  @Test
+  void aGraphVersionTakesNewImagesAndRefusesRemovals() throws Exception {
+    String root = publishBase(Map.of("index.type", "HNSW"));
+    ArrayVectorSource fresh = ArrayVectorSource.clustered(50, D, 20, 9);
+    List<String> ids = new ArrayList<>();
+    List<String> digests = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      ids.add("new-" + i);
+      digests.add("n" + i);
+    }
+    ArrayVectorSource upserts = source(Arrays.asList(fresh.vectors), ids, digests);
+    IndexBuilder.BuiltIndex updated = update(root, upserts, Set.of(), liveAfter(Set.of(), upserts), 0.5);
+    @SuppressWarnings("unchecked")
+    Map<String, Object> update = (Map<String, Object>) updated.manifest().get("update");
+    assertEquals(List.of(50L, 0L, 0L), List.of(update.get("added"), update.get("replaced"), update.get("removed")));
+    @SuppressWarnings("unchecked")
+    Map<String, Object> metrics = (Map<String, Object>) updated.manifest().get("metrics");
+    assertTrue(((Number) metrics.get("recall_at_10")).doubleValue() >= 0.95, "measured with the queries left in"
+        + " the graph and out of its results: " + metrics);
+    IndexPublisher.publish(updated, root, 5, new Configuration());
+    try (PublishedIndex published = PublishedIndex.open(root, new Configuration(), tmp.resolve("read"))) {
+      for (int i = 0; i < 50; i += 7) {
+        assertEquals("new-" + i, published.search(fresh.vectors[i], 1).get(0).imageId());
+      }
+    }
+    IndexBuildException refused = assertThrows(IndexBuildException.class, () -> update(root,
+        source(List.of(), List.of(), List.of()), Set.of("img-3"), liveAfter(Set.of("img-3"), upserts), 0.5));
+    assertTrue(refused.getMessage().contains("is an HNSW graph, which FAISS cannot remove from"),
+        refused.getMessage());
+  }
+
   private String publishBase(int shards) throws Exception {
     // Recall target 1: nprobe tuned to find every neighbour, so the rebuild rule's 0.01 margin is not up to which
     // 100 queries each side measured on.

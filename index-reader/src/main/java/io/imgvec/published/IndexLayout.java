@@ -140,6 +140,11 @@ public final class IndexLayout {
     return manifest.get("index") instanceof Map<?, ?> info && info.get("refine") != null;
   }
 
+  /** Whether the version is an HNSW graph: searched by efSearch alone, and never removed from. */
+  public static boolean isGraph(Map<String, Object> manifest) {
+    return "HNSW".equals(indexInfo(manifest).get("type"));
+  }
+
   /** Inverted lists of the index (0 for indexes without lists). */
   static int nlist(Map<String, Object> manifest) {
     return ((Number) indexInfo(manifest).get("nlist")).intValue();

@@ -186,6 +186,10 @@ public final class PublishedIndex implements AutoCloseable {
       }
       System.arraycopy(vectors[q], 0, flat, q * d, d);
     }
+    if (nprobe > 0 && IndexLayout.isGraph(manifest)) {
+      throw new IllegalArgumentException("nprobe sets how many IVF lists a search probes, and this version is an"
+          + " HNSW graph (searched at its published ef_search " + searchParams.efSearch() + "): leave nprobe out");
+    }
     SearchParams params = nprobe > 0 ? withNprobe(nprobe, searchParams.maxCodes()) : searchParams;
     int candidates = refine == null ? k : refine.candidates(k, params);
     SearchResult hits = filter.isEmpty() ? index.search(flat, vectors.length, candidates, params)
