@@ -204,10 +204,12 @@ void countBySearching(faiss::Index* index, faiss::IndexIVF* ivf, jlong n, const 
     faiss::indexIVF_stats.reset();
     faiss::hnsw_stats.reset();
     searchIndex(index, 1, x + q * index->d, k, d.data(), l.data(), params);
-    work[4 * q] = static_cast<jlong>(faiss::indexIVF_stats.ndis);
+    // a graph index's distances are the vectors it compares, outside any list: codes, not a quantizer's work
+    bool graphIndex = graph && ivf == nullptr;
+    work[4 * q] = graphIndex ? hnswDistances() : static_cast<jlong>(faiss::indexIVF_stats.ndis);
     work[4 * q + 1] = static_cast<jlong>(faiss::indexIVF_stats.nlist);
     work[4 * q + 2] = flatCentroids;
-    work[4 * q + 3] = hnswDistances();
+    work[4 * q + 3] = graphIndex ? 0 : hnswDistances();
   }
 }
 
@@ -478,9 +480,8 @@ JNIEXPORT jint JNICALL Java_io_imgvec_faiss_FaissNative_probe(JNIEnv* env, jclas
 // The work each query does, four counts per query in `counts`: codes scanned, inverted lists probed, and the coarse
 // quantizer's distances (a flat one's: nlist; an HNSW one's: those it computed, apart). An IVF index's lists are
 // summed, not scanned (countProbes); `search` (or a plain Flat index, which counts as a flat quantizer of its
-// vectors, an HNSW graph, whose distances count as an HNSW quantizer's, or a transform before the quantizer)
-// searches each query alone with FAISS's counters reset before each
-// (countBySearching). The counters are process-wide: a concurrent search elsewhere would add to them.
+// vectors, an HNSW graph, whose distances count as vectors compared outside any list, or a transform before the
+// quantizer) searches each query alone with FAISS's counters reset before each (countBySearching). The counters are process-wide: a concurrent search elsewhere would add to them.
 JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_searchWork(JNIEnv* env, jclass, jlong h, jlong n,
                                                                     jfloatArray x, jint k, jint nprobe,
                                                                     jint efSearch, jlong maxCodes, jboolean search,

@@ -16,7 +16,10 @@ public record SearchWork(long[] counts, long[] reranked) {
     return counts.length / FIELDS;
   }
 
-  /** Codes (vectors) scanned in the inverted lists for query {@code q}. */
+  /**
+   * Codes (vectors) scanned in the inverted lists for query {@code q}; with no list probed, the vectors an HNSW graph
+   * index compared it with.
+   */
   public long codes(int q) {
     return counts[FIELDS * q];
   }
@@ -31,7 +34,7 @@ public record SearchWork(long[] counts, long[] reranked) {
     return counts[FIELDS * q + 2];
   }
 
-  /** Distances an HNSW graph (a coarse quantizer, or the index itself) computed for query {@code q}. */
+  /** Distances an HNSW coarse quantizer computed for query {@code q} (0 with a flat one). */
   public long graphDistances(int q) {
     return counts[FIELDS * q + 3];
   }
@@ -48,15 +51,6 @@ public record SearchWork(long[] counts, long[] reranked) {
       sum[q] += perQuery[q];
     }
     return new SearchWork(counts, sum);
-  }
-
-  /** This work with each query's graph distances {@code factor} times as many (a sample's graph for a larger one). */
-  public SearchWork withGraphDistancesScaled(double factor) {
-    long[] scaled = counts.clone();
-    for (int q = 0; q < queries(); q++) {
-      scaled[FIELDS * q + 3] = Math.round(scaled[FIELDS * q + 3] * factor);
-    }
-    return new SearchWork(scaled, reranked);
   }
 
   /** The work of searching both, one after the other, for each query. */

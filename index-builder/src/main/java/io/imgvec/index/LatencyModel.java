@@ -38,34 +38,46 @@ import java.util.function.Consumer;
 public final class LatencyModel {
   /**
    * The cost terms: per query, per dimension of a centroid scanned by a flat quantizer and of one an HNSW quantizer
-   * visits (at random: costlier), per list and code, per code byte, per dimension of a full vector scanned and of a
-   * stored vector re-ranked.
+   * visits (at random: costlier), per list and code, per code byte, per dimension of a full vector scanned, of a
+   * stored vector re-ranked, and of a vector an HNSW graph index compares (at random, beside the graph walk's
+   * visited-set and heap work: about three times a scanned one's).
    */
   static final List<String> TERMS = List.of("query", "centroid_dimension", "graph_centroid_dimension", "list",
-      "list_code_byte", "code", "code_byte", "full_vector_dimension", "reranked_dimension");
+      "list_code_byte", "code", "code_byte", "full_vector_dimension", "reranked_dimension", "graph_vector_dimension");
   private static final int D = 256;
   private static final int BASE = 20_000;
   private static final int QUERIES = 200;
   private static final int PASSES = 3;
 
   /**
-   * A reference index: factory, count its lists are grown to (a Flat one: its vectors), nprobes timed. Flat indexes
+   * A reference index: factory, count its lists are grown to (a Flat one: its vectors), settings timed (nprobe, or a
+   * graph's efSearch). Flat indexes
    * of a few thousand vectors time the exhaustive scan a flat coarse quantizer of that many centroids does; PQ
    * indexes with short lists (40 codes) and long ones (4,000-8,000) tell the cost of a list (its lookup tables)
    * from the cost of its codes. One re-ranks 100 candidates a result ({@code kFactor}) against stored vectors. The
    * HNSW quantizer of 4,096 centroids (5 MB with its links, visited at random, as a full build's 2,048 x 384 are)
    * has lists of 5 codes, so its graph's cost is told apart from the lists'; one of 2,048 with lists of 150 codes
-   * is shaped as the full builds that pick an HNSW quantizer are.
+   * is shaped as the full builds that pick an HNSW quantizer are. An HNSW graph index of the 20,000 vectors (20 MB:
+   * past the caches, as a graph's vectors are) is timed at efSearch 16, 64 and 256.
    */
-  private record Reference(String factory, int pqM, long grownTo, int[] nprobes, int kFactor) {
-    Reference(String factory, int pqM, long grownTo, int[] nprobes) {
-      this(factory, pqM, grownTo, nprobes, 0);
+  private record Reference(String factory, int pqM, long grownTo, int[] settings, int kFactor) {
+    Reference(String factory, int pqM, long grownTo, int[] settings) {
+      this(factory, pqM, grownTo, settings, 0);
+    }
+
+    boolean graph() {
+      return factory.startsWith("IDMap,HNSW");
+    }
+
+    /** Setting {@code s}: a graph's efSearch, else nprobe (an HNSW quantizer's efSearch keeping up with it). */
+    SearchParams params(int s) {
+      return graph() ? new SearchParams(0, s, 0)
+          : new SearchParams(s, factory.contains("HNSW") ? Math.max(16, 2 * s) : 0, 0);
     }
   }
 
   /** One timed setting of a reference: its counted work and its measured p50 and p99. */
-  private record Timed(String factory, int nprobe, SearchWork work, int pqM, double measuredP50Ms,
-      double measuredP99Ms) {}
+  private record Timed(Reference ref, int setting, SearchWork work, double measuredP50Ms, double measuredP99Ms) {}
 
   private static final List<Reference> REFERENCES = List.of(
       new Reference("Flat", 0, 4096, new int[] {1}),
@@ -78,7 +90,8 @@ public final class LatencyModel {
       new Reference("IVF512,PQ16np", 16, BASE, new int[] {1, 16}, 100),
       new Reference("IVF512_HNSW32,PQ32np", 32, 1_000_000, new int[] {1, 4, 16, 64}),
       new Reference("IVF4096_HNSW32,PQ16np", 16, BASE, new int[] {8, 32, 64, 128}),
-      new Reference("IVF2048_HNSW32,PQ32np", 32, 300_000, new int[] {16, 64}));
+      new Reference("IVF2048_HNSW32,PQ32np", 32, 300_000, new int[] {16, 64}),
+      new Reference("IDMap,HNSW32", 0, BASE, new int[] {16, 64, 256}));
 
   private final double[] nanos;
   private final double p99Factor;
@@ -125,9 +138,10 @@ public final class LatencyModel {
    */
   static double[] features(SearchWork work, int q, double scale, int d, int pqM) {
     double codes = work.codes(q) * scale;
+    boolean graph = work.lists(q) == 0; // codes outside any list: the vectors a graph index compared
     return new double[] {1, (double) d * work.flatCentroids(q), (double) d * work.graphDistances(q),
-        work.lists(q), (double) work.lists(q) * pqM, codes, codes * pqM, pqM == 0 ? codes * d : 0,
-        (double) work.reranked(q) * d};
+        work.lists(q), (double) work.lists(q) * pqM, graph ? 0 : codes, graph ? 0 : codes * pqM,
+        pqM == 0 && !graph ? codes * d : 0, (double) work.reranked(q) * d, graph ? codes * d : 0};
   }
 
   /** Predicted p99 latency (ms) of the queries' work, as a single-query search on one thread measures it. */
@@ -195,7 +209,8 @@ public final class LatencyModel {
    * are calibrated again).
    */
   static String machineKey(Metric metric) {
-    return MachineSpeed.machine() + " | " + metric + " | per-query medians | native re-ranking | shim distance loops";
+    return MachineSpeed.machine() + " | " + metric + " | per-query medians | native re-ranking | shim distance loops"
+        + " | graph indexes";
   }
 
   /** Times the reference searches and fits the costs. */
@@ -211,9 +226,8 @@ public final class LatencyModel {
       try (FaissIndex codes = reference(ref, base, metric)) {
         VectorSearch index = ref.kFactor() == 0 ? codes : new RerankedSearch(codes,
             Sq8Vectors.inMemory(Sq8Vectors.Codec.train(base, BASE, D), base, BASE), metric, ref.kFactor());
-        for (int nprobe : ref.nprobes()) {
-          SearchParams params = new SearchParams(nprobe, ref.factory().contains("HNSW") ? Math.max(16, 2 * nprobe)
-              : 0, 0);
+        for (int setting : ref.settings()) {
+          SearchParams params = ref.params(setting);
           SearchWork work = index.searchWork(queries, QUERIES, IndexEvaluator.K, params);
           double[] perQuery = new double[QUERIES];
           double[] measured = timeQueries(index, queries, params, perQuery);
@@ -221,24 +235,25 @@ public final class LatencyModel {
             rows.add(features(work, q, 1, D, ref.pqM()));
             times.add(perQuery[q]);
           }
-          timed.add(new Timed(ref.factory(), nprobe, work, ref.pqM(), measured[0], measured[1]));
+          timed.add(new Timed(ref, setting, work, measured[0], measured[1]));
         }
       }
     }
     double[] nanos = LeastSquares.nonNegativeRelative(rows, times);
     LatencyModel unscaled = new LatencyModel(nanos, 1, Map.of());
-    double[] ratios = timed.stream().mapToDouble(t -> t.measuredP99Ms() / unscaled.p99Ms(t.work(), 1, D, t.pqM()))
+    double[] ratios = timed.stream().mapToDouble(t -> t.measuredP99Ms() / unscaled.p99Ms(t.work(), 1, D,
+        t.ref().pqM()))
         .toArray();
     double p99Factor = Numbers.median(ratios);
     List<Map<String, Object>> fit = new ArrayList<>();
     for (Timed t : timed) {
       Map<String, Object> row = new LinkedHashMap<>();
-      row.put("factory", t.factory());
-      row.put("nprobe", t.nprobe());
+      row.put("factory", t.ref().factory());
+      row.put(t.ref().graph() ? "ef_search" : "nprobe", t.setting());
       row.put("measured_p50_ms", Numbers.round(t.measuredP50Ms(), 4));
-      row.put("predicted_p50_ms", Numbers.round(unscaled.p50Ms(t.work(), 1, D, t.pqM()), 4));
+      row.put("predicted_p50_ms", Numbers.round(unscaled.p50Ms(t.work(), 1, D, t.ref().pqM()), 4));
       row.put("measured_p99_ms", Numbers.round(t.measuredP99Ms(), 4));
-      row.put("predicted_p99_ms", Numbers.round(p99Factor * unscaled.p99Ms(t.work(), 1, D, t.pqM()), 4));
+      row.put("predicted_p99_ms", Numbers.round(p99Factor * unscaled.p99Ms(t.work(), 1, D, t.ref().pqM()), 4));
       fit.add(row);
     }
     Map<String, Object> calibration = new LinkedHashMap<>();
@@ -257,6 +272,10 @@ public final class LatencyModel {
     FaissIndex index = FaissIndex.create(D, ref.factory(), metric);
     if (ref.factory().equals("Flat")) {
       index.add(base, (int) ref.grownTo());
+      return index;
+    }
+    if (ref.graph()) {
+      index.add(base, CandidateSelector.sequentialIds(BASE), BASE);
       return index;
     }
     int nlist = Integer.parseInt(ref.factory().replaceAll("^IVF(\\d+).*", "$1"));

@@ -9,8 +9,8 @@ import java.util.List;
  * A candidate's predicted p99 at the full count over its settings ({@link IndexEvaluator#settings}: nprobe 1, 2, 3,
  * 4, 6, 8, ... at most nlist, or a graph's efSearch): the work of each held-out query counted on the candidate's
  * index of the sample, priced by the machine's {@link LatencyModel}. An IVF index's codes are scaled to the full count
- * (lists grow in proportion); a graph's distances by ln(count) / ln(base), as HNSW's search cost grows with the
- * graph's depth at a fixed recall. Counts rather than timings: the same sample gives the same sweep, however busy the
+ * (lists grow in proportion); the vectors a graph compares by ln(count) / ln(base), as HNSW's search cost grows with
+ * the graph's depth at a fixed recall. Counts rather than timings: the same sample gives the same sweep, however busy the
  * machine.
  */
 final class LatencySweep {
@@ -18,7 +18,6 @@ final class LatencySweep {
   private final VectorSearch index;
   private final int d;
   private final double scale;
-  private final double graphScale;
   private final IndexEvaluator evaluator;
   private final LatencyModel model;
   final List<SearchParams> settings;
@@ -30,8 +29,7 @@ final class LatencySweep {
     this.plan = plan;
     this.index = index;
     this.d = d;
-    this.scale = (double) count / base;
-    this.graphScale = plan.isGraph() ? Math.log(count) / Math.log(base) : 1;
+    this.scale = plan.isGraph() ? Math.log(count) / Math.log(base) : (double) count / base;
     this.evaluator = evaluator;
     this.model = model;
     this.settings = IndexEvaluator.settings(plan, codesPerProbe);
@@ -40,7 +38,7 @@ final class LatencySweep {
 
   private SearchWork work(int i) {
     if (work[i] == null) {
-      work[i] = evaluator.work(index, settings.get(i)).withGraphDistancesScaled(graphScale);
+      work[i] = evaluator.work(index, settings.get(i));
     }
     return work[i];
   }

@@ -162,6 +162,14 @@ class IndexBuilderTest {
     assertEquals(tooSlow, CandidateChoice.choose(List.of(tooSlow), 0.99), "none in the limit: the fastest");
     assertEquals(small, CandidateChoice.choose(all, 0.945), "all reach the target: the smallest");
     assertEquals(best, CandidateChoice.choose(all, 0.96), "only those that reach it count");
+    IndexPlan graphPlan = IndexPlanner.plan("HNSW", 1_000_000, 64, 1L << 32, 0, 0, 0, 39, Metric.L2);
+    CandidateChoice.Measured slightlyBetterGraph = new CandidateChoice.Measured(graphPlan, true, 0.966, 0.7,
+        300_000_000, 0.2, Map.of());
+    assertEquals(best, CandidateChoice.choose(List.of(best, slightlyBetterGraph), 0.99),
+        "a graph's score counts 0.005 lower (it moves between builds): 0.006 better is a tie");
+    CandidateChoice.Measured betterGraph = new CandidateChoice.Measured(graphPlan, true, 0.968, 0.7, 300_000_000,
+        0.2, Map.of());
+    assertEquals(betterGraph, CandidateChoice.choose(List.of(best, betterGraph), 0.99), "0.008 better wins");
   }
 
   private static CandidateChoice.Measured measured(String factory, double recall, long bytes) {
