@@ -68,6 +68,49 @@ class PythonInteropTest {
     assertArrayEquals(javaLabels, pythonLabels);
   }
 
+  /** A published graph carries its tuned efSearch, and stock FAISS searching it at that finds what imgvec finds. */
+  @Test
+  void stockFaissSearchesAPublishedGraphAtItsTunedEfSearch() throws Exception {
+    ArrayVectorSource source = ArrayVectorSource.clustered(12_000, 32, 40, 11);
+    IndexBuilder.BuiltIndex built = new IndexBuilder(source, IndexBuilderTest.options(
+        Map.of("index.type", "HNSW", "index.eval-queries", "200", "index.target-recall", "1")), s -> {})
+        .build(tmp.resolve("g"));
+    IndexPublisher.publish(built, tmp.resolve("gpub").toUri().toString(), 2, new Configuration());
+    String version = Files.readString(tmp.resolve("gpub/LATEST")).trim();
+    Path indexFile = tmp.resolve("gpub/versions/" + version + "/index.faiss");
+    @SuppressWarnings("unchecked")
+    int efSearch = (int) ((Map<String, Object>) built.manifest().get("index")).get("ef_search");
+    int nq = 50;
+    float[] queries = new float[nq * 32];
+    for (int q = 0; q < nq; q++) {
+      System.arraycopy(source.vectors[q * 97 + 5], 0, queries, q * 32, 32);
+    }
+    ByteBuffer buf = ByteBuffer.allocate(queries.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    buf.asFloatBuffer().put(queries);
+    Path queryFile = Files.write(tmp.resolve("gqueries.f32"), buf.array());
+    long[] javaLabels;
+    try (FaissIndex index = FaissIndex.read(indexFile)) {
+      javaLabels = index.search(queries, nq, K, new SearchParams(0, efSearch, 0)).labels();
+    }
+    String script = String.join("\n",
+        "import sys, numpy as np, faiss",
+        "index = faiss.read_index(sys.argv[1])",
+        "print(faiss.downcast_index(faiss.downcast_index(index).index).hnsw.efSearch)",
+        "q = np.fromfile(sys.argv[2], dtype='<f4').reshape(-1, index.d)",
+        "D, I = index.search(q, " + K + ")",
+        "print(' '.join(str(x) for x in I.ravel()))");
+    Process p = new ProcessBuilder(PYTHON, "-c", script, indexFile.toString(), queryFile.toString())
+        .redirectErrorStream(true).start();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    p.getInputStream().transferTo(out);
+    assertEquals(0, p.waitFor(), "python3-faiss failed (apt-get install python3-faiss): " + out);
+    String[] lines = out.toString().trim().split("\n");
+    assertEquals(String.valueOf(efSearch), lines[lines.length - 2].trim(), "index.faiss carries the tuned efSearch");
+    long[] pythonLabels = java.util.Arrays.stream(lines[lines.length - 1].trim().split(" "))
+        .mapToLong(Long::parseLong).toArray();
+    assertArrayEquals(javaLabels, pythonLabels, "a search for efSearch results, its first 10 kept, is FAISS's own");
+  }
+
   /**
    * Stock FAISS re-measures a published version the way its manifest says it was measured, with its published
    * held-out queries and search parameters: the same recall. How close its latency comes to the manifest's is

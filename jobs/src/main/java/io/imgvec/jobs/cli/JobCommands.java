@@ -126,7 +126,7 @@ final class JobCommands implements Callable<Integer> {
       @Option(names = "--output", required = true, paramLabel = "<uri>",
           description = "publish root: versions/<version>/ and LATEST") String output,
       @Option(names = "--type", paramLabel = "<type>",
-          description = "auto|Flat|IVF-Flat|PQ|IVF-PQ (sets index.type)") String type,
+          description = "auto|Flat|IVF-Flat|PQ|IVF-PQ|HNSW (sets index.type)") String type,
       @Option(names = "--memory-budget", paramLabel = "<bytes>",
           description = "memory the served index may take, k/m/g suffixes (sets index.memory-budget)") String budget,
       @Option(names = "--distributed", description = "add the vectors on the executors and merge them here (sets"
