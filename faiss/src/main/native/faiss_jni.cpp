@@ -481,7 +481,8 @@ JNIEXPORT jint JNICALL Java_io_imgvec_faiss_FaissNative_probe(JNIEnv* env, jclas
 // quantizer's distances (a flat one's: nlist; an HNSW one's: those it computed, apart). An IVF index's lists are
 // summed, not scanned (countProbes); `search` (or a plain Flat index, which counts as a flat quantizer of its
 // vectors, an HNSW graph, whose distances count as vectors compared outside any list, or a transform before the
-// quantizer) searches each query alone with FAISS's counters reset before each (countBySearching). The counters are process-wide: a concurrent search elsewhere would add to them.
+// quantizer) searches each query alone with FAISS's counters reset before each (countBySearching). The counters
+// are process-wide: a concurrent search elsewhere would add to them.
 JNIEXPORT void JNICALL Java_io_imgvec_faiss_FaissNative_searchWork(JNIEnv* env, jclass, jlong h, jlong n,
                                                                     jfloatArray x, jint k, jint nprobe,
                                                                     jint efSearch, jlong maxCodes, jboolean search,

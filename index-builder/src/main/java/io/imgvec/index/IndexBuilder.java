@@ -343,7 +343,8 @@ public final class IndexBuilder {
 
   /**
    * Whether the build met its targets, said plainly: the recall reached within the latency target, and what the
-   * recall target would take (its nprobe and p99), so a missed target is visible in the summary and manifest.
+   * recall target would take (its nprobe, or a graph's efSearch, and p99), so a missed target is visible in the
+   * summary and manifest.
    */
   private Map<String, Object> outcome(IndexEvaluator.Tuning tuning, IndexPlan plan) {
     IndexEvaluator.Metrics chosen = tuning.chosen();

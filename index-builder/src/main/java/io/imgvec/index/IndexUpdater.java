@@ -41,6 +41,8 @@ public final class IndexUpdater {
   private final Map<String, Object> base;
   private final Options options;
   private final Consumer<String> progress;
+  /** Whether the version is an HNSW graph, which FAISS can add to but not remove from. */
+  private final boolean graph;
 
   /** {@code baseDir} holds the fetched files of the version described by {@code baseManifest}. */
   public IndexUpdater(Path baseDir, Map<String, Object> baseManifest, Options options, Consumer<String> progress) {
@@ -48,6 +50,7 @@ public final class IndexUpdater {
     this.base = baseManifest;
     this.options = options;
     this.progress = progress;
+    this.graph = IndexLayout.isGraph(baseManifest);
   }
 
   /**
@@ -66,7 +69,6 @@ public final class IndexUpdater {
     Map<String, Long> idOf = ids.idsByImageId();
     Files.createDirectories(dir);
     Map<String, Object> timings = new LinkedHashMap<>();
-    boolean graph = IndexLayout.isGraph(base);
     try (ShardedIndex index = ShardedIndex.readVersion(base, baseDir, false)) {
       Changes changes = new Changes(ids.size());
       if (index.shardCount() > 1) {
@@ -182,8 +184,8 @@ public final class IndexUpdater {
 
   /**
    * Recall and latency at the version's search setting: the queries are taken out of the index while measured
-   * (held out, as the builder does) and put back with their ids (a graph's are left in, and out of its results); the ground truth is exact over every other live
-   * vector. The queries and their exact neighbours are published with the version ({@link HeldOutQueries}).
+   * (held out, as the builder does) and put back with their ids (a graph's stay in it, and out of their own
+   * results); the ground truth is exact over every other live vector. The queries and their exact neighbours are published with the version ({@link HeldOutQueries}).
    */
   private IndexEvaluator.Metrics measure(ShardedIndex index, Queries queries, VectorSource live,
       Map<String, Long> idOf, Path dir) throws IOException {
@@ -207,7 +209,6 @@ public final class IndexUpdater {
       }
       truth.addBase(vectors, batchIds, m);
     });
-    boolean graph = IndexLayout.isGraph(base); // a graph keeps the queries: its results leave each query out
     if (!graph) {
       index.removeIds(queryIds);
     }

@@ -40,7 +40,7 @@ public final class LatencyModel {
    * The cost terms: per query, per dimension of a centroid scanned by a flat quantizer and of one an HNSW quantizer
    * visits (at random: costlier), per list and code, per code byte, per dimension of a full vector scanned, of a
    * stored vector re-ranked, and of a vector an HNSW graph index compares (at random, beside the graph walk's
-   * visited-set and heap work: about three times a scanned one's).
+   * visited-set and heap work: about four times a scanned one's).
    */
   static final List<String> TERMS = List.of("query", "centroid_dimension", "graph_centroid_dimension", "list",
       "list_code_byte", "code", "code_byte", "full_vector_dimension", "reranked_dimension", "graph_vector_dimension");
@@ -60,8 +60,8 @@ public final class LatencyModel {
    * HNSW quantizer of 4,096 centroids (5 MB with its links, visited at random, as a full build's 2,048 x 384 are)
    * has lists of 5 codes, so its graph's cost is told apart from the lists'; one of 2,048 with lists of 150 codes
    * is shaped as the full builds that pick an HNSW quantizer are. An HNSW graph index of 80,000 vectors (100 MB with
-   * its links, past the caches as a full graph's are; 20 MB of them sat in a 32 MB cache and priced the Zipf 300k
-   * graph's compared vectors at half their cost) is timed at efSearch 16, 64 and 256.
+   * its links, past the caches as a full graph's are; 20,000 of them fit a 32 MB cache and priced a compared vector
+   * a fifth lower) is timed at efSearch 16, 64 and 256.
    */
   private record Reference(String factory, int pqM, long grownTo, int[] settings, int kFactor) {
     Reference(String factory, int pqM, long grownTo, int[] settings) {

@@ -120,14 +120,7 @@ class IndexUpdaterTest {
   @Test
   void saysARebuildIsDueWhenTheAddedShareExceedsTheRule() throws Exception {
     String root = publishBase(1);
-    ArrayVectorSource added = ArrayVectorSource.clustered(50, D, 20, 9);
-    List<String> ids = new ArrayList<>();
-    List<String> digests = new ArrayList<>();
-    for (int i = 0; i < 50; i++) {
-      ids.add("new-" + i);
-      digests.add("n" + i);
-    }
-    ArrayVectorSource upserts = source(Arrays.asList(added.vectors), ids, digests);
+    ArrayVectorSource upserts = newImages();
     IndexBuilder.BuiltIndex updated = update(root, upserts, Set.of(), liveAfter(Set.of(), upserts), 0.01);
     @SuppressWarnings("unchecked")
     Map<String, Object> update = (Map<String, Object>) updated.manifest().get("update");
@@ -196,14 +189,7 @@ class IndexUpdaterTest {
   @Test
   void aGraphVersionTakesNewImagesAndRefusesRemovals() throws Exception {
     String root = publishBase(Map.of("index.type", "HNSW"));
-    ArrayVectorSource fresh = ArrayVectorSource.clustered(50, D, 20, 9);
-    List<String> ids = new ArrayList<>();
-    List<String> digests = new ArrayList<>();
-    for (int i = 0; i < 50; i++) {
-      ids.add("new-" + i);
-      digests.add("n" + i);
-    }
-    ArrayVectorSource upserts = source(Arrays.asList(fresh.vectors), ids, digests);
+    ArrayVectorSource upserts = newImages();
     IndexBuilder.BuiltIndex updated = update(root, upserts, Set.of(), liveAfter(Set.of(), upserts), 0.5);
     @SuppressWarnings("unchecked")
     Map<String, Object> update = (Map<String, Object>) updated.manifest().get("update");
@@ -215,7 +201,7 @@ class IndexUpdaterTest {
     IndexPublisher.publish(updated, root, 5, new Configuration());
     try (PublishedIndex published = PublishedIndex.open(root, new Configuration(), tmp.resolve("read"))) {
       for (int i = 0; i < 50; i += 7) {
-        assertEquals("new-" + i, published.search(fresh.vectors[i], 1).get(0).imageId());
+        assertEquals("new-" + i, published.search(upserts.vectors[i], 1).get(0).imageId());
       }
     }
     IndexBuildException refused = assertThrows(IndexBuildException.class, () -> update(root,
@@ -257,6 +243,18 @@ class IndexUpdaterTest {
         manifest, new IndexUpdater.Options(1000, 512, rebuildShare), m -> { });
     return updater.update(upserts, deleted, new IndexUpdater.Queries(queries, queryIds), live,
         java.nio.file.Files.createTempDirectory(tmp, "updated"));
+  }
+
+  /** 50 images the base lacks: "new-i", digests "ni". */
+  private static ArrayVectorSource newImages() {
+    ArrayVectorSource added = ArrayVectorSource.clustered(50, D, 20, 9);
+    List<String> ids = new ArrayList<>();
+    List<String> digests = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      ids.add("new-" + i);
+      digests.add("n" + i);
+    }
+    return source(Arrays.asList(added.vectors), ids, digests);
   }
 
   /** The base data: digests "d-i". */

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 class PythonInteropTest {
   private static final String PYTHON = "/usr/bin/python3";
   private static final int K = 10;
+  private static final int NQ = 50;
 
   @TempDir
   Path tmp;
@@ -30,42 +31,16 @@ class PythonInteropTest {
     ArrayVectorSource source = ArrayVectorSource.clustered(12_000, 32, 40, 11);
     IndexBuilder.BuiltIndex built = new IndexBuilder(source, IndexBuilderTest.options(
         Map.of("index.type", "IVF-PQ", "index.pq-m", "8", "index.nprobe", "8")), s -> {}).build(tmp.resolve("b"));
-    IndexPublisher.publish(built, tmp.resolve("pub").toUri().toString(), 2, new Configuration());
-    String version = Files.readString(tmp.resolve("pub/LATEST")).trim();
-    Path indexFile = tmp.resolve("pub/versions/" + version + "/index.faiss");
-
-    int nq = 50;
-    float[] queries = new float[nq * 32];
-    for (int q = 0; q < nq; q++) {
-      System.arraycopy(source.vectors[q * 97], 0, queries, q * 32, 32);
-    }
-    ByteBuffer buf = ByteBuffer.allocate(queries.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-    buf.asFloatBuffer().put(queries);
-    Path queryFile = Files.write(tmp.resolve("queries.f32"), buf.array());
-
+    Path indexFile = published(built, "pub");
+    float[] queries = queries(source, 0);
     long[] javaLabels;
     try (FaissIndex index = FaissIndex.read(indexFile)) {
-      javaLabels = index.search(queries, nq, K, SearchParams.nprobe(8)).labels();
+      javaLabels = index.search(queries, NQ, K, SearchParams.nprobe(8)).labels();
     }
-    String script = String.join("\n",
-        "import sys, numpy as np, faiss",
-        "index = faiss.read_index(sys.argv[1])",
-        "print(faiss.extract_index_ivf(index).nprobe)",
-        "q = np.fromfile(sys.argv[2], dtype='<f4').reshape(-1, index.d)",
-        "D, I = index.search(q, " + K + ")",
-        "print(index.ntotal)",
-        "print(' '.join(str(x) for x in I.ravel()))");
-    Process p = new ProcessBuilder(PYTHON, "-c", script, indexFile.toString(), queryFile.toString())
-        .redirectErrorStream(true).start();
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    p.getInputStream().transferTo(out);
-    assertEquals(0, p.waitFor(), "python3-faiss failed (apt-get install python3-faiss): " + out);
-    String[] lines = out.toString().trim().split("\n");
+    String[] lines = searchedByPython("print(faiss.extract_index_ivf(index).nprobe)", indexFile, queries);
     assertEquals("8", lines[lines.length - 3].trim(), "index.faiss carries the nprobe imgvec searches with");
     assertEquals("12000", lines[lines.length - 2].trim());
-    long[] pythonLabels = java.util.Arrays.stream(lines[lines.length - 1].trim().split(" "))
-        .mapToLong(Long::parseLong).toArray();
-    assertArrayEquals(javaLabels, pythonLabels);
+    assertArrayEquals(javaLabels, labels(lines[lines.length - 1]));
   }
 
   /** A published graph carries its tuned efSearch, and stock FAISS searching it at that finds what imgvec finds. */
@@ -75,40 +50,63 @@ class PythonInteropTest {
     IndexBuilder.BuiltIndex built = new IndexBuilder(source, IndexBuilderTest.options(
         Map.of("index.type", "HNSW", "index.eval-queries", "200", "index.target-recall", "1")), s -> {})
         .build(tmp.resolve("g"));
-    IndexPublisher.publish(built, tmp.resolve("gpub").toUri().toString(), 2, new Configuration());
-    String version = Files.readString(tmp.resolve("gpub/LATEST")).trim();
-    Path indexFile = tmp.resolve("gpub/versions/" + version + "/index.faiss");
+    Path indexFile = published(built, "gpub");
     @SuppressWarnings("unchecked")
     int efSearch = (int) ((Map<String, Object>) built.manifest().get("index")).get("ef_search");
-    int nq = 50;
-    float[] queries = new float[nq * 32];
-    for (int q = 0; q < nq; q++) {
-      System.arraycopy(source.vectors[q * 97 + 5], 0, queries, q * 32, 32);
-    }
-    ByteBuffer buf = ByteBuffer.allocate(queries.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-    buf.asFloatBuffer().put(queries);
-    Path queryFile = Files.write(tmp.resolve("gqueries.f32"), buf.array());
+    float[] queries = queries(source, 5);
     long[] javaLabels;
     try (FaissIndex index = FaissIndex.read(indexFile)) {
-      javaLabels = index.search(queries, nq, K, new SearchParams(0, efSearch, 0)).labels();
+      javaLabels = index.search(queries, NQ, K, new SearchParams(0, efSearch, 0)).labels();
     }
+    String[] lines = searchedByPython("print(faiss.downcast_index(faiss.downcast_index(index).index).hnsw.efSearch)",
+        indexFile, queries);
+    assertEquals(String.valueOf(efSearch), lines[lines.length - 3].trim(), "index.faiss carries the tuned efSearch");
+    assertArrayEquals(javaLabels, labels(lines[lines.length - 1]),
+        "a search for efSearch results, its first 10 kept, is FAISS's own");
+  }
+
+  private Path published(IndexBuilder.BuiltIndex built, String root) throws Exception {
+    IndexPublisher.publish(built, tmp.resolve(root).toUri().toString(), 2, new Configuration());
+    String version = Files.readString(tmp.resolve(root + "/LATEST")).trim();
+    return tmp.resolve(root + "/versions/" + version + "/index.faiss");
+  }
+
+  /** {@value #NQ} of the source's vectors, every 97th from {@code offset}. */
+  private static float[] queries(ArrayVectorSource source, int offset) {
+    int d = source.vectors[0].length;
+    float[] queries = new float[NQ * d];
+    for (int q = 0; q < NQ; q++) {
+      System.arraycopy(source.vectors[q * 97 + offset], 0, queries, q * d, d);
+    }
+    return queries;
+  }
+
+  /**
+   * The lines python3-faiss prints reading {@code indexFile}: what {@code inspect} prints, its vector count, then
+   * the labels it finds for {@code queries} (row after row).
+   */
+  private String[] searchedByPython(String inspect, Path indexFile, float[] queries) throws Exception {
+    ByteBuffer buf = ByteBuffer.allocate(queries.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    buf.asFloatBuffer().put(queries);
+    Path queryFile = Files.write(Files.createTempFile(tmp, "queries", ".f32"), buf.array());
     String script = String.join("\n",
         "import sys, numpy as np, faiss",
         "index = faiss.read_index(sys.argv[1])",
-        "print(faiss.downcast_index(faiss.downcast_index(index).index).hnsw.efSearch)",
+        inspect,
         "q = np.fromfile(sys.argv[2], dtype='<f4').reshape(-1, index.d)",
         "D, I = index.search(q, " + K + ")",
+        "print(index.ntotal)",
         "print(' '.join(str(x) for x in I.ravel()))");
     Process p = new ProcessBuilder(PYTHON, "-c", script, indexFile.toString(), queryFile.toString())
         .redirectErrorStream(true).start();
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     p.getInputStream().transferTo(out);
     assertEquals(0, p.waitFor(), "python3-faiss failed (apt-get install python3-faiss): " + out);
-    String[] lines = out.toString().trim().split("\n");
-    assertEquals(String.valueOf(efSearch), lines[lines.length - 2].trim(), "index.faiss carries the tuned efSearch");
-    long[] pythonLabels = java.util.Arrays.stream(lines[lines.length - 1].trim().split(" "))
-        .mapToLong(Long::parseLong).toArray();
-    assertArrayEquals(javaLabels, pythonLabels, "a search for efSearch results, its first 10 kept, is FAISS's own");
+    return out.toString().trim().split("\n");
+  }
+
+  private static long[] labels(String line) {
+    return java.util.Arrays.stream(line.trim().split(" ")).mapToLong(Long::parseLong).toArray();
   }
 
   /**
