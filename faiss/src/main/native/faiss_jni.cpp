@@ -195,6 +195,8 @@ void countBySearching(faiss::Index* index, faiss::IndexIVF* ivf, jlong n, const 
                       int efSearch, jlong maxCodes, jlong* work) {
   bool graph = dynamic_cast<faiss::IndexHNSW*>(ivf == nullptr ? unwrapIdMap(index) : ivf->quantizer) != nullptr;
   jlong flatCentroids = graph ? 0 : ivf == nullptr ? index->ntotal : static_cast<jlong>(ivf->nlist);
+  // a graph index's distances are the vectors it compares, outside any list: codes, not a quantizer's work
+  bool graphIndex = graph && ivf == nullptr;
   std::vector<float> d(k);
   std::vector<idx_t> l(k);
   std::vector<std::unique_ptr<faiss::SearchParameters>> owned;
@@ -204,8 +206,6 @@ void countBySearching(faiss::Index* index, faiss::IndexIVF* ivf, jlong n, const 
     faiss::indexIVF_stats.reset();
     faiss::hnsw_stats.reset();
     searchIndex(index, 1, x + q * index->d, k, d.data(), l.data(), params);
-    // a graph index's distances are the vectors it compares, outside any list: codes, not a quantizer's work
-    bool graphIndex = graph && ivf == nullptr;
     work[4 * q] = graphIndex ? hnswDistances() : static_cast<jlong>(faiss::indexIVF_stats.ndis);
     work[4 * q + 1] = static_cast<jlong>(faiss::indexIVF_stats.nlist);
     work[4 * q + 2] = flatCentroids;

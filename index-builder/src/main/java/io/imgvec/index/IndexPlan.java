@@ -4,9 +4,9 @@ import io.imgvec.faiss.Metric;
 
 /**
  * What to build: a FAISS factory string and the parameters behind it. {@code nprobe} 0 means "tune at build
- * time" (a graph's efSearch is always tuned); {@code trainSize} 0 means the index needs no training; {@code kFactor} above 0 adds a refine stage: the
- * index's codes find k × kFactor candidates, re-ranked against every vector stored in 8-bit scalar codes
- * ({@link io.imgvec.published.RerankedSearch}).
+ * time" (a graph's efSearch is always tuned); {@code trainSize} 0 means the index needs no training;
+ * {@code kFactor} above 0 adds a refine stage: the index's codes find k × kFactor candidates, re-ranked against
+ * every vector stored in 8-bit scalar codes ({@link io.imgvec.published.RerankedSearch}).
  */
 public record IndexPlan(String type, String factory, int nlist, int pqM, int nprobe, int trainSize, Metric metric,
     String reason, int kFactor) {

@@ -74,8 +74,7 @@ public final class LatencyModel {
 
     /** Setting {@code s}: a graph's efSearch, else nprobe (an HNSW quantizer's efSearch keeping up with it). */
     SearchParams params(int s) {
-      return graph() ? new SearchParams(0, s, 0)
-          : new SearchParams(s, factory.contains("HNSW") ? Math.max(16, 2 * s) : 0, 0);
+      return graph() ? new SearchParams(0, s, 0) : IndexEvaluator.params(s, 0, factory.contains("HNSW"));
     }
   }
 

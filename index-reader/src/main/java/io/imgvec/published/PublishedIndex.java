@@ -48,6 +48,8 @@ public final class PublishedIndex implements AutoCloseable {
 
   private final Map<String, Object> manifest;
   private final SearchParams searchParams;
+  /** Whether the version is an HNSW graph, which a request's nprobe cannot steer. */
+  private final boolean graph;
   private final ShardedIndex index;
   private final IdMap ids;
   private final List<String> metadataColumns;
@@ -60,6 +62,7 @@ public final class PublishedIndex implements AutoCloseable {
       boolean lookups) {
     this.manifest = manifest;
     this.searchParams = IndexLayout.searchParams(manifest);
+    this.graph = IndexLayout.isGraph(manifest);
     this.index = index;
     this.refine = refine;
     this.ids = ids;
@@ -186,7 +189,7 @@ public final class PublishedIndex implements AutoCloseable {
       }
       System.arraycopy(vectors[q], 0, flat, q * d, d);
     }
-    if (nprobe > 0 && IndexLayout.isGraph(manifest)) {
+    if (nprobe > 0 && graph) {
       throw new IllegalArgumentException("nprobe sets how many IVF lists a search probes, and this version is an"
           + " HNSW graph (searched at its published ef_search " + searchParams.efSearch() + "): leave nprobe out");
     }
