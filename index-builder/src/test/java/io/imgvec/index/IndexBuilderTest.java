@@ -361,8 +361,8 @@ class IndexBuilderTest {
   void aGraphIsTunedOverEfSearchAndPublishedWithIt() throws Exception {
     ArrayVectorSource source = ArrayVectorSource.clustered(20_000, 32, 50, 1);
     List<String> log = new ArrayList<>();
-    IndexBuilder.BuiltIndex built = new IndexBuilder(source, options(Map.of("index.type", "HNSW",
-        "index.eval-queries", "200")), log::add).build(tmp.resolve("g"));
+    IndexBuilder.BuiltIndex built = onOneThread(() -> new IndexBuilder(source, options(Map.of("index.type", "HNSW",
+        "index.eval-queries", "200")), log::add).build(tmp.resolve("g")));
     Map<String, Object> index = (Map<String, Object>) built.manifest().get("index");
     assertEquals(List.of("HNSW", "IDMap,HNSW32", 0, 0), List.of(index.get("type"), index.get("factory"),
         index.get("nprobe"), index.get("train_size")));
@@ -421,7 +421,7 @@ class IndexBuilderTest {
    */
   @Test
   @SuppressWarnings("unchecked")
-  void aGraphIsMeasuredOverEfSearchWhereNoIvfCandidateReachesTheTarget() {
+  void aGraphIsMeasuredOverEfSearchWhereNoIvfCandidateReachesTheTarget() throws Exception {
     int n = 20_000;
     int d = 32;
     ArrayVectorSource source = ArrayVectorSource.clustered(n, d, 50, 3);
@@ -436,8 +436,8 @@ class IndexBuilderTest {
     IndexPlan graph = IndexPlanner.plan("HNSW", n, d, 1L << 30, 0, 0, 0, 39, Metric.L2);
     IndexBuilder.Options options = options(Map.of());
     LatencyModel model = LatencyModel.forThisMachine(Metric.L2, options.latencyModelFile(), m -> { });
-    CandidateSelector.Selection selection = new CandidateSelector(options, m -> { }, n, d, sample, sampleSize, queries,
-        nq, model, false).select(List.of(graph, coarse));
+    CandidateSelector.Selection selection = onOneThread(() -> new CandidateSelector(options, m -> { }, n, d, sample,
+        sampleSize, queries, nq, model, false).select(List.of(graph, coarse)));
     try (io.imgvec.faiss.FaissIndex trained = selection.trained()) {
       assertEquals(graph, selection.plan());
       assertEquals(0, trained.ntotal(), "built as vectors are added");
@@ -452,5 +452,19 @@ class IndexBuilderTest {
     assertEquals(16, sweep.get(0).get("ef_search"), "swept from efSearch 16: " + sweep);
     assertEquals(measured.get("ef_search"), sweep.get(sweep.size() - 1).get("ef_search"),
         "the sweep stops at the first setting that reaches the target: " + sweep);
+  }
+
+  /**
+   * {@code build} with FAISS on one thread: it builds an HNSW graph on several differently each time, and a graph
+   * test's recall would move with thread timing.
+   */
+  private static <T> T onOneThread(java.util.concurrent.Callable<T> build) throws Exception {
+    int threads = io.imgvec.faiss.FaissIndex.threads();
+    io.imgvec.faiss.FaissIndex.setThreads(1);
+    try {
+      return build.call();
+    } finally {
+      io.imgvec.faiss.FaissIndex.setThreads(threads);
+    }
   }
 }
