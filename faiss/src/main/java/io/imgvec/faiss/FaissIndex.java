@@ -74,6 +74,27 @@ public final class FaissIndex implements VectorSearch, AutoCloseable {
     return FaissNative.maxThreads();
   }
 
+  /** Work that may throw {@code E}, for {@link #onOneThread}. */
+  @FunctionalInterface
+  public interface Work<T, E extends Exception> {
+    T run() throws E;
+  }
+
+  /**
+   * {@code work}'s result, run with FAISS on one thread on the calling thread, the setting restored after: for
+   * timing one query or add at a time, and for graph builds alike run to run (on several threads FAISS links an
+   * HNSW graph differently each time).
+   */
+  public static <T, E extends Exception> T onOneThread(Work<T, E> work) throws E {
+    int threads = threads();
+    setThreads(1);
+    try {
+      return work.run();
+    } finally {
+      setThreads(threads);
+    }
+  }
+
   /** Trains on {@code n} vectors laid out row after row in {@code vectors}, exactly as FAISS does. */
   public void train(float[] vectors, int n) {
     trainWithBalancedLists(vectors, n, 0);

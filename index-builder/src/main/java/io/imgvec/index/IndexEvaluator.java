@@ -257,9 +257,7 @@ public final class IndexEvaluator {
   }
 
   private Metrics timePasses(VectorSearch index, SearchParams params) {
-    int previousThreads = FaissIndex.threads();
-    FaissIndex.setThreads(1);
-    try {
+    return FaissIndex.onOneThread(() -> {
       float[] one = new float[d];
       for (int q = 0; q < Math.min(nq, WARM_UP_QUERIES); q++) { // warm caches and code paths
         System.arraycopy(queries, q * d, one, 0, d);
@@ -283,9 +281,7 @@ public final class IndexEvaluator {
       double searchSeconds = (System.nanoTime() - total) / 1e9 - (TIMED_PASSES - 1) * PASS_GAP_MS / 1e3;
       double[] ms = percentilesMs(perQueryMedians(nanos));
       return score(found, params, ms[0], ms[1], TIMED_PASSES * nq / searchSeconds);
-    } finally {
-      FaissIndex.setThreads(previousThreads);
-    }
+    });
   }
 
   /**
@@ -310,9 +306,7 @@ public final class IndexEvaluator {
    * median time (ns), as {@link #perQueryMedians} takes it. For references timed beside the measurements.
    */
   static long[] timeEachQuery(VectorSearch index, float[] queries, int nq, int d, SearchParams params, int passes) {
-    int threads = FaissIndex.threads();
-    FaissIndex.setThreads(1);
-    try {
+    return FaissIndex.onOneThread(() -> {
       float[] one = new float[d];
       long[][] nanos = new long[passes][nq];
       for (int pass = -1; pass < passes; pass++) { // pass -1 warms caches and code paths
@@ -326,9 +320,7 @@ public final class IndexEvaluator {
         }
       }
       return perQueryMedians(nanos);
-    } finally {
-      FaissIndex.setThreads(threads);
-    }
+    });
   }
 
   /**

@@ -159,16 +159,14 @@ final class ResourcePlan {
     if (timed == 0) {
       return expected;
     }
-    int threads = FaissIndex.threads();
     long[] ids = CandidateSelector.sequentialIds(timed);
     double perVector;
     try (FaissIndex copy = FaissIndex.fromBytes(trained.toBytes())) {
-      FaissIndex.setThreads(1);
-      long t = System.nanoTime();
-      copy.add(sample, ids, timed);
-      perVector = (System.nanoTime() - t) / 1e9 / timed;
-    } finally {
-      FaissIndex.setThreads(threads);
+      perVector = FaissIndex.onOneThread(() -> {
+        long t = System.nanoTime();
+        copy.add(sample, ids, timed);
+        return (System.nanoTime() - t) / 1e9 / timed;
+      });
     }
     int cores = distributed != null ? distributed.parallelism() : Runtime.getRuntime().availableProcessors();
     expected.put("add_us_per_vector_one_thread", IndexEvaluator.round4(perVector * 1e6));

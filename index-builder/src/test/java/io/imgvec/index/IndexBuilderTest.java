@@ -1,5 +1,6 @@
 package io.imgvec.index;
 
+import static io.imgvec.faiss.FaissIndex.onOneThread;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -452,19 +453,5 @@ class IndexBuilderTest {
     assertEquals(16, sweep.get(0).get("ef_search"), "swept from efSearch 16: " + sweep);
     assertEquals(measured.get("ef_search"), sweep.get(sweep.size() - 1).get("ef_search"),
         "the sweep stops at the first setting that reaches the target: " + sweep);
-  }
-
-  /**
-   * {@code build} with FAISS on one thread: it builds an HNSW graph on several differently each time, and a graph
-   * test's recall would move with thread timing.
-   */
-  private static <T> T onOneThread(java.util.concurrent.Callable<T> build) throws Exception {
-    int threads = io.imgvec.faiss.FaissIndex.threads();
-    io.imgvec.faiss.FaissIndex.setThreads(1);
-    try {
-      return build.call();
-    } finally {
-      io.imgvec.faiss.FaissIndex.setThreads(threads);
-    }
   }
 }
